@@ -1,0 +1,55 @@
+"""Model card (README.md of a model directory), written from the model's own metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def model_card(model) -> str:
+    """Markdown model card: purpose, training data, dev figures and limits."""
+    m: dict[str, Any] = model.meta
+    d = m.get("dev_metrics", {})
+    td = m.get("training_data", {})
+    lines = [
+        "# Topic model for Finnish support requests",
+        "",
+        "Classifies internal support requests (tukipyynnöt) from first-line customer service to a back "
+        "office into the topics of its taxonomy, with calibrated confidence and abstention. Written by "
+        "`tukipyynto train`; load with `classifier.load(PATH)`.",
+        "",
+        "## Training data",
+        f"- files: {', '.join(td.get('files', []))}; dev: {', '.join(td.get('dev_files', [])) or 'hold-out'}",
+        f"- records: {td.get('n_train')} train, {td.get('n_dev')} dev; sha256 of the data `{td.get('sha256', '')[:16]}…`",
+        f"- file weights: {td.get('file_weights') or 'none'}",
+        f"- labels ({len(m.get('labels', []))}): {', '.join(m.get('labels', []))}",
+        "",
+        "## Settings",
+        f"- processing: {m.get('processing')}",
+        f"- parameters: {m.get('params')}",
+        f"- abstention threshold: {m.get('threshold'):.3f} (dev accuracy target {m.get('target_accuracy')})",
+        "",
+        "## Figures on the dev split (not the training data)",
+        f"- accuracy {d.get('accuracy')}, macro-F1 {d.get('macro_f1')}, expected calibration error {d.get('ece')}",
+        f"- abstention rate {d.get('abstention_rate')}, accuracy on the rest {d.get('accuracy_on_kept')}",
+        "",
+        "| topic | precision | recall | F1 | n |",
+        "|---|---|---|---|---|",
+    ]
+    for lab, v in d.get("per_class", {}).items():
+        lines.append(f"| {lab} | {v['precision']} | {v['recall']} | {v['f1']} | {v['support']} |")
+    if "test_metrics" in m:
+        t = m["test_metrics"]
+        lines += ["", "## Figures on the held-out test split",
+                  f"- accuracy {t.get('accuracy')}, macro-F1 {t.get('macro_f1')}, ECE {t.get('ece')}"]
+    if "matcher" in m:
+        mt = m["matcher"]
+        lines += ["", "## Guideline matcher",
+                  f"- learned on catalogue `{mt.get('catalogue')}`; coverage threshold {mt['coverage_threshold']:.3f}",
+                  f"- out-of-fold on dev: {mt.get('fit_report')}"]
+    lines += ["", "## Limits",
+              "- The shipped default model is trained on a synthetic corpus written for this project "
+              "(hand-written and generated requests), not on real customer data. Real requests differ: "
+              "retrain on your own labelled requests (`tukipyynto train`).",
+              "- Swedish or English requests and near-empty texts are flagged, not classified confidently.",
+              ""]
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""Command-line interface: a thin layer over the library (the library itself never prints or exits)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import TukipyyntoError
+
+
+def _say(msg: str) -> None:
+    """Progress to stderr, so stdout stays machine-readable."""
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True)
+
+
+def _fail(e: Exception) -> None:
+    """Print an error the way a user can act on, and exit 1."""
+    click.echo(f"error: {e}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tukipyynto")
+def main() -> None:
+    """Classify Finnish support requests, match guidelines and measure avoidable contacts."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file (default: taxonomy.json found beside the files).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: guidelines.jsonl found beside the files).")
+def validate(paths, taxonomy, guidelines):
+    """Check corpus, catalogue, taxonomy and mailbox files; exit non-zero on any error.
+
+    PATHS are files or directories (searched recursively).
+    """
+    from .validate import validate_paths
+
+    rep = validate_paths(paths, taxonomy, guidelines)
+    for issue in rep.issues:
+        click.echo(str(issue))
+    kinds = {}
+    for k in rep.files.values():
+        kinds[k] = kinds.get(k, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    click.echo(f"{len(rep.files)} files ({summary}), {rep.records} records checked, {len(rep.issues)} problems", err=True)
+    sys.exit(0 if rep.ok and rep.files else 1)
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file; without it the label set is taken from the labels.")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue to learn guideline matching on (needs guideline_id labels).")
+@click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) for threshold and matcher (default: *dev* files of a corpus folder, else a 15 % hold-out).")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="topic", show_default=True)
+@click.option("--out", "out_dir", default="model", show_default=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3.")
+@click.option("--char-ngrams/--no-char-ngrams", default=None, help="Add character n-gram features.")
+@click.option("--lemmatizer", type=click.Choice(["simplemma", "prefix", "none"]), default=None)
+@click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
+@click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
+@click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
+@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy):
+    """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
+    from .model import save_model
+    from .training import discover_corpus, train_model
+
+    try:
+        found = discover_corpus(corpus)
+        dev = list(dev_files) or found["dev"]
+        if taxonomy is None:
+            for c in corpus:
+                cand = Path(c) / "taxonomy.json" if Path(c).is_dir() else None
+                if cand and cand.exists():
+                    taxonomy = str(cand)
+            if taxonomy:
+                _say(f"taxonomy: {taxonomy}")
+        if guidelines is None:
+            for c in corpus:
+                cand = Path(c) / "guidelines.jsonl" if Path(c).is_dir() else None
+                if cand and cand.exists():
+                    guidelines = str(cand)
+        params = {}
+        if char_ngrams is not None:
+            params["char_ngrams"] = char_ngrams
+        if lemmatizer:
+            params["lemmatizer"] = lemmatizer
+        if C is not None:
+            params["C"] = C
+        weights = {}
+        for fw in file_weight:
+            name, _, w = fw.partition("=")
+            weights[name] = float(w)
+        _say(f"training files: {', '.join(p.name for p in found['train'])}; dev: {', '.join(Path(p).name for p in dev) or '(hold-out)'}")
+        if search:
+            best = None
+            for cc in (0.25, 0.5, 1.0):
+                for ch in (False, True):
+                    m = train_model(found["train"], dev, taxonomy, None, text_field, label_field,
+                                    {**params, "C": cc, "char_ngrams": ch}, weights, target_accuracy)
+                    f1 = m.meta["dev_metrics"]["macro_f1"]
+                    _say(f"search: C={cc} char_ngrams={ch}: dev macro-F1 {f1:.4f}")
+                    if best is None or f1 > best[0]:
+                        best = (f1, {"C": cc, "char_ngrams": ch})
+            params.update(best[1])
+            _say(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
+        model = train_model(found["train"], dev, taxonomy, guidelines, text_field, label_field, params, weights,
+                            target_accuracy, progress=_say)
+        if kfold:
+            model.meta["cross_validation"] = _kfold(found["train"], text_field, label_field, params, kfold)
+            _say(f"{kfold}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
+        save_model(model, out_dir)
+    except TukipyyntoError as e:
+        _fail(e)
+    m = model.meta["dev_metrics"]
+    click.echo(f"model written to {out_dir}: dev accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+               f"ECE {m['ece']:.4f}, threshold {m['threshold']:.3f} (abstains on {m['abstention_rate']:.1%})")
+    if "matcher" in model.meta:
+        fr = model.meta["matcher"]["fit_report"]
+        click.echo(f"guideline matcher: coverage threshold {model.meta['matcher']['coverage_threshold']:.3f}, "
+                   f"out-of-fold top-1 {fr['oof_top1']:.3f}")
+
+
+def _kfold(files, text_field, label_field, params, k):
+    """k-fold cross-validated accuracy and macro-F1 on the training files."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from .classify import TopicClassifier
+    from .io import read_requests
+
+    reqs = read_requests(files, text_field, label_field)
+    X = [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+    y = np.array([r.topic for r in reqs], dtype=object)
+    accs, f1s = [], []
+    for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y), 1):
+        clf = TopicClassifier(**params).fit([X[j] for j in tr], y[tr])
+        p = clf.predict([X[j] for j in te])
+        accs.append(accuracy_score(y[te], p)); f1s.append(f1_score(y[te], p, average="macro"))
+        _say(f"fold {i}/{k}: accuracy {accs[-1]:.4f}")
+    return {"k": k, "accuracy_mean": float(np.mean(accs)), "macro_f1_mean": float(np.mean(f1s)),
+            "macro_f1_std": float(np.std(f1s))}
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline/avoidable figures (default: the shipped one).")
+@click.option("--no-guidelines", is_flag=True, help="Topic figures only.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="topic", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print all figures as JSON.")
+def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json):
+    """Score a model on labelled files: topics, calibration, abstention, guidelines, avoidable."""
+    from .model import load
+    from .training import evaluate_model
+
+    try:
+        model = load(model_dir)
+        res = evaluate_model(model, corpus, False if no_guidelines else guidelines, text_field, label_field)
+    except TukipyyntoError as e:
+        _fail(e)
+    if as_json:
+        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+        return
+    t = res["topic"]
+    click.echo(f"records {t['n']}  accuracy {t['accuracy']:.4f}  macro-F1 {t['macro_f1']:.4f}  ECE {t['ece']:.4f}")
+    click.echo(f"abstains below {t['threshold']:.3f} on {t['abstention_rate']:.1%}; accuracy on the rest {t['accuracy_on_kept']}")
+    click.echo(f"{'topic':32s} {'prec':>6s} {'rec':>6s} {'f1':>6s} {'n':>5s}")
+    for lab, v in t["per_class"].items():
+        click.echo(f"{lab[:32]:32s} {v['precision']:6.3f} {v['recall']:6.3f} {v['f1']:6.3f} {v['support']:5d}")
+    if "guidelines" in res:
+        g, a = res["guidelines"], res["avoidable"]
+        click.echo(f"guideline top-1 {g['top1_accuracy']}  top-3 {g['top3_accuracy']}  coverage P {g['coverage']['precision']} R {g['coverage']['recall']}")
+        click.echo(f"avoidable accuracy {a['accuracy']}  P {a['precision']}  R {a['recall']}  F1 {a['f1']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

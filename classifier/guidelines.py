@@ -1,0 +1,345 @@
+"""Guideline catalogue, Finnish-aware retrieval, the coverage decision and the avoidable decision.
+
+Retrieval scores every guideline against a request with generic features (BM25 and TF-IDF
+cosine over the classifier's lemma tokens, title overlap, agreement between the request's
+topic probabilities and the guideline's topics). A small logistic model learned from
+labelled requests turns the features into a match probability; a coverage threshold,
+calibrated on labelled data, decides whether the best guideline actually answers the
+request. Nothing depends on the shipped catalogue: a user's catalogue drops in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+from .errors import CatalogueError
+from .records import Guideline, Request, Taxonomy, local_date, parse_datetime
+
+__all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "FEATURES", "fit_matcher"]
+
+REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_came_later", "no_guideline",
+           "uncertain_topic")
+FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv")
+# Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
+DEFAULT_MATCHER = {"features": list(FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0], "intercept": -7.0,
+                   "coverage_threshold": 0.5}
+
+
+def _passthrough(tokens):
+    """Analyzer for pre-tokenised input."""
+    return tokens
+
+
+class Catalogue:
+    """A guideline catalogue indexed for retrieval.
+
+    Parameters
+    ----------
+    guidelines : sequence of Guideline
+    processor : TextProcessor
+        The classifier's text processor, so requests and guidelines meet on the same lemmas.
+    taxonomy : Taxonomy, optional
+        When given, guideline topics outside it raise ``CatalogueError``.
+    """
+
+    def __init__(self, guidelines: Sequence[Guideline], processor, taxonomy: Taxonomy | None = None,
+                 k1: float = 1.2, b: float = 0.75) -> None:
+        ids = [g.id for g in guidelines]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise CatalogueError(f"duplicate guideline ids: {', '.join(sorted(dup))}")
+        if taxonomy is not None:
+            for g in guidelines:
+                bad = [t for t in g.topics if t not in taxonomy]
+                if bad:
+                    raise CatalogueError(f"guideline {g.id}: unknown topic {bad[0]!r}; valid topics: {', '.join(taxonomy.ids)}")
+        self.guidelines = list(guidelines)
+        self.processor = processor
+        self.index = {g.id: i for i, g in enumerate(self.guidelines)}
+        self._published = np.array([g.published.toordinal() for g in self.guidelines], dtype=np.int64)
+        self._retired = np.array([g.retired.toordinal() if g.retired else 10**9 for g in self.guidelines], dtype=np.int64)
+        if not self.guidelines:
+            return
+        title_toks = [processor.tokens(g.title) for g in self.guidelines]
+        docs = [t * 2 + processor.tokens(g.body) for t, g in zip(title_toks, self.guidelines)]
+        self._count = CountVectorizer(analyzer=_passthrough)
+        tf = self._count.fit_transform(docs).astype(np.float32).tocsr()
+        n = tf.shape[0]
+        df = np.asarray((tf > 0).sum(axis=0)).ravel()
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        dl = np.asarray(tf.sum(axis=1)).ravel()
+        avgdl = dl.mean() if n else 1.0
+        tf = tf.tocoo()
+        denom = tf.data + k1 * (1 - b + b * dl[tf.row] / avgdl)
+        w = idf[tf.col] * tf.data * (k1 + 1) / denom
+        self._bm25 = sp.csr_matrix((w, (tf.row, tf.col)), shape=tf.shape)
+        self._tfidf = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True)
+        self._tfidf_docs = self._tfidf.fit_transform(docs)
+        title_sets = [set(t) for t in title_toks]
+        self._title_sets = title_sets
+        self._topic_sets = [set(g.topics) for g in self.guidelines]
+
+    def __len__(self) -> int:
+        return len(self.guidelines)
+
+    def __getitem__(self, gid: str) -> Guideline:
+        return self.guidelines[self.index[gid]]
+
+    @classmethod
+    def from_file(cls, path: str | Path | None, processor, taxonomy: Taxonomy | None = None) -> "Catalogue":
+        """Read and index a catalogue file (JSONL / CSV / Parquet); the shipped one with no path."""
+        from .io import read_guidelines
+
+        return cls(read_guidelines(path, taxonomy), processor, taxonomy)
+
+    def in_force_mask(self, day: dt.date) -> np.ndarray:
+        """Boolean mask of guidelines in force on ``day``."""
+        o = day.toordinal()
+        return (self._published <= o) & (o <= self._retired)
+
+    def features(self, texts: Sequence[str], topic_proba: np.ndarray | None, classes: Sequence[str]) -> np.ndarray:
+        """Feature tensor of shape (n_texts, n_guidelines, n_features), in ``FEATURES`` order."""
+        m = len(self.guidelines)
+        out = np.zeros((len(texts), m, len(FEATURES)), dtype=np.float32)
+        if m == 0 or not texts:
+            return out
+        toks = [self.processor.tokens(t) for t in texts]
+        q = self._count.transform(toks)
+        q.data[:] = 1.0
+        bm = np.asarray((q @ self._bm25.T).todense(), dtype=np.float32)
+        qlen = np.maximum(1.0, np.asarray(q.sum(axis=1)).ravel())[:, None]
+        cos = np.asarray((self._tfidf.transform(toks) @ self._tfidf_docs.T).todense(), dtype=np.float32)
+        bmax = np.maximum(bm.max(axis=1, keepdims=True), 1e-6)
+        ranks = np.argsort(np.argsort(-bm, axis=1), axis=1) + 1
+        out[:, :, 0] = bm / bmax
+        out[:, :, 1] = bm / qlen
+        out[:, :, 2] = cos
+        for i, tk in enumerate(toks):
+            s = set(tk)
+            for j, ts in enumerate(self._title_sets):
+                if ts:
+                    out[i, j, 3] = len(s & ts) / len(ts)
+        if topic_proba is not None:
+            cidx = {c: k for k, c in enumerate(classes)}
+            gmask = np.zeros((len(classes), m), dtype=np.float32)
+            for j, ts in enumerate(self._topic_sets):
+                for t in ts:
+                    if t in cidx:
+                        gmask[cidx[t], j] = 1.0
+            out[:, :, 4] = topic_proba @ gmask
+            top = topic_proba.argmax(axis=1)
+            out[:, :, 5] = gmask[top]
+        out[:, :, 6] = 1.0 / ranks
+        return out
+
+
+def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """Match probability from features with a logistic model stored as plain numbers."""
+    names = settings.get("features", list(FEATURES))
+    coef = np.asarray(settings["coef"], dtype=np.float32)
+    idx = [FEATURES.index(n) for n in names]
+    z = feats[..., idx] @ coef + float(settings["intercept"])
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str | None], topic_proba: np.ndarray,
+                classes: Sequence[str], C: float = 1.0) -> dict[str, Any]:
+    """Learn match weights and the coverage threshold from labelled requests.
+
+    Weights come from a logistic regression over (request, guideline) pairs of requests
+    whose ``guideline_id`` is set; the coverage threshold maximises the accuracy of
+    "the best guideline covers the request" (gold id set and found first) on out-of-fold
+    scores, so it is not tuned on the same pairs it was fitted to.
+
+    Returns a JSON-ready dict stored in ``model.json`` under ``matcher``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    feats = catalogue.features(texts, topic_proba, classes)
+    gold_idx = np.array([catalogue.index.get(g, -1) if g else -1 for g in gold])
+    n = len(texts)
+    oof = np.zeros((n, len(catalogue)), dtype=np.float32)
+
+    def fit_on(rows: np.ndarray) -> dict[str, Any]:
+        rows = rows[gold_idx[rows] >= 0]
+        Xp = feats[rows].reshape(-1, len(FEATURES))
+        yp = np.zeros((len(rows), len(catalogue)), dtype=int)
+        yp[np.arange(len(rows)), gold_idx[rows]] = 1
+        lr = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
+        lr.fit(Xp, yp.ravel())
+        return {"features": list(FEATURES), "coef": [float(c) for c in lr.coef_[0]], "intercept": float(lr.intercept_[0])}
+
+    kf = KFold(n_splits=5, shuffle=True, random_state=0)
+    for tr, te in kf.split(np.arange(n)):
+        s = fit_on(tr)
+        oof[te] = _score(feats[te], s)
+    settings = fit_on(np.arange(n))
+    best = oof.argmax(axis=1)
+    pbest = oof.max(axis=1)
+    should = gold_idx >= 0
+    cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
+    accs = [((pbest >= t) == should).mean() for t in cands]
+    thr = float(cands[int(np.argmax(accs))])
+    settings["coverage_threshold"] = thr
+    has = gold_idx >= 0
+    settings["fit_report"] = {
+        "n_requests": int(n), "n_with_guideline": int(has.sum()),
+        "oof_top1": float((best[has] == gold_idx[has]).mean()) if has.any() else None,
+        "oof_coverage_accuracy": float(max(accs)),
+    }
+    return settings
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Topic, guideline match and avoidable decision for one request."""
+
+    id: str
+    topic: str
+    topic_best: str
+    confidence: float
+    candidates: tuple[tuple[str, float], ...]
+    topic_status: str
+    guideline_id: str | None
+    guideline_score: float | None
+    avoidable: bool
+    reason: str
+    later_guideline_id: str | None = None
+    top_guidelines: tuple[tuple[str, float], ...] = ()
+    assessed_on: str | None = None
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``predicted`` block of an output row."""
+        return {
+            "topic": self.topic, "confidence": round(self.confidence, 4),
+            "candidates": [[t, round(p, 4)] for t, p in self.candidates],
+            "guideline_id": self.guideline_id,
+            "guideline_score": None if self.guideline_score is None else round(self.guideline_score, 4),
+            "avoidable": self.avoidable, "reason": self.reason, "later_guideline_id": self.later_guideline_id,
+            "assessed_on": self.assessed_on, "flags": list(self.flags),
+        }
+
+
+class Assessor:
+    """Topic + guideline + avoidable decision, for one request or a batch.
+
+    Parameters
+    ----------
+    model : Model
+        A loaded model (``classifier.load()``).
+    catalogue : Catalogue, path or None
+        The guideline catalogue; a path is read and indexed; ``None`` reads the shipped one.
+        Pass ``False`` to skip guideline matching (topics only).
+    taxonomy : Taxonomy, optional
+        Remit and misrouted flags; defaults to the taxonomy stored with the model.
+    mode : str
+        Abstention mode passed to :meth:`TopicClassifier.predict_detailed`.
+    """
+
+    def __init__(self, model, catalogue=None, taxonomy: Taxonomy | None = None, mode: str = "auto-label",
+                 threshold: float | None = None) -> None:
+        self.model = model
+        self.taxonomy = taxonomy or model.taxonomy
+        self.mode = mode
+        self.threshold = threshold
+        self.warnings: list[str] = []
+        clf = model.classifier
+        if catalogue is False:
+            self.catalogue = None
+        elif isinstance(catalogue, Catalogue):
+            self.catalogue = catalogue
+        else:
+            from .io import read_guidelines
+
+            gl = read_guidelines(catalogue, None)
+            unknown = sorted({t for g in gl for t in g.topics if t not in set(model.labels)})
+            if unknown:
+                self.catalogue = None
+                self.warnings.append(
+                    f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
+                    "guideline matching is skipped (give a catalogue in the model's taxonomy)")
+            else:
+                self.catalogue = Catalogue(gl, clf.processor_)
+        self.settings = model.matcher_settings or dict(DEFAULT_MATCHER)
+
+    def assess(self, requests: Iterable[Request | str], today: dt.date | None = None) -> list[Assessment]:
+        """Assess requests (records, or bare texts assessed as of today)."""
+        reqs = [r if isinstance(r, Request) else Request(id=str(i), text=str(r)) for i, r in enumerate(requests)]
+        if not reqs:
+            return []
+        clf = self.model.classifier
+        texts = [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+        proba = clf.predict_proba(texts)
+        preds = clf.predict_detailed(texts, mode=self.mode, threshold=self.threshold, proba=proba)
+        classes = [str(c) for c in clf.classes_]
+        cat = self.catalogue
+        if cat is not None and len(cat):
+            scores = _score(cat.features(texts, proba, classes), self.settings)
+        else:
+            scores = None
+        thr = float(self.settings.get("coverage_threshold", 0.5))
+        today = today or dt.date.today()
+        out = []
+        for i, (r, p) in enumerate(zip(reqs, preds)):
+            flags = list(p.flags)
+            day = r.local_date
+            if day is None:
+                day = today
+                flags.append("no_sent_at:assessed_against_catalogue_today")
+            gid = gscore = later = None
+            top: tuple[tuple[str, float], ...] = ()
+            existing_covers = later_covers = False
+            if scores is not None:
+                s = scores[i]
+                order = np.argsort(-s)
+                top = tuple((cat.guidelines[j].id, float(s[j])) for j in order[:3])
+                mask = cat.in_force_mask(day)
+                if mask.any():
+                    j = int(np.argmax(np.where(mask, s, -1.0)))
+                    gid, gscore = cat.guidelines[j].id, float(s[j])
+                    existing_covers = gscore >= thr
+                newer = np.array([g.published > day for g in cat.guidelines])
+                if newer.any():
+                    k = int(np.argmax(np.where(newer, s, -1.0)))
+                    if s[k] >= thr and (not existing_covers or s[k] > gscore):
+                        later = cat.guidelines[k].id
+                        later_covers = True
+                if not existing_covers:
+                    if later_covers:
+                        gid, gscore = later, float(s[cat.index[later]])
+                    else:
+                        gid = None
+            topic = p.topic
+            cinfo = self.taxonomy[topic] if topic in self.taxonomy else None
+            if p.status == "uncertain":
+                avoidable, reason = False, "uncertain_topic"
+            elif cinfo is not None and cinfo.misrouted:
+                avoidable, reason = True, "misrouted"
+            elif cinfo is not None and cinfo.back_office_remit:
+                avoidable, reason = False, "back_office_remit"
+            elif existing_covers:
+                avoidable, reason = True, "guideline_existed"
+            elif later_covers:
+                avoidable, reason = False, "guideline_came_later"
+            else:
+                avoidable, reason = False, "no_guideline"
+            out.append(Assessment(
+                id=r.id, topic=topic, topic_best=p.best, confidence=p.confidence, candidates=p.candidates,
+                topic_status=p.status, guideline_id=gid, guideline_score=gscore, avoidable=avoidable,
+                reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
+                flags=tuple(flags)))
+        return out
+
+    def assess_one(self, text: str, sent_at: Any = None, subject: str | None = None, id: str = "0") -> Assessment:
+        """Assess one request given as text and optional send time."""
+        r = Request(id=id, text=text, subject=subject, sent_at=parse_datetime(sent_at))
+        return self.assess([r])[0]

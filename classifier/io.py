@@ -1,0 +1,316 @@
+"""Loaders: JSON Lines, CSV and Parquet files (through HF ``datasets``), taxonomies, catalogues."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from .errors import CatalogueError, CorpusError, TaxonomyError
+from .records import (
+    FAMILIES,
+    Category,
+    Guideline,
+    Request,
+    Taxonomy,
+    parse_date,
+    parse_datetime,
+)
+
+# Everything runs offline: never let `datasets` reach for the hub.
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+TABLE_SUFFIXES = {".jsonl": "json", ".json": "json", ".ndjson": "json", ".csv": "csv", ".parquet": "parquet"}
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS_DIR = PACKAGE_ROOT / "corpus"
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """Return ``json``, ``csv`` or ``parquet`` from a file name, or raise ``CorpusError``."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise CorpusError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of "
+            f"{', '.join(sorted(TABLE_SUFFIXES))}"
+        )
+    return TABLE_SUFFIXES[suffix]
+
+
+def expand_paths(paths: Iterable[str | os.PathLike], suffixes: Sequence[str] = tuple(TABLE_SUFFIXES)) -> list[Path]:
+    """Expand globs and directories into a sorted list of table files."""
+    out: list[Path] = []
+    for p in paths:
+        s = str(p)
+        matches = sorted(glob.glob(s, recursive=True)) if any(ch in s for ch in "*?[") else [s]
+        if not matches:
+            raise CorpusError(f"{s}: no file matches this pattern")
+        for m in matches:
+            mp = Path(m)
+            if mp.is_dir():
+                out.extend(sorted(q for q in mp.rglob("*") if q.suffix.lower() in suffixes and q.is_file()))
+            elif mp.exists():
+                out.append(mp)
+            else:
+                raise CorpusError(f"{m}: no such file or directory")
+    return out
+
+
+def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_or_row_number, row)`` from a JSONL, CSV or Parquet file, streaming.
+
+    JSONL lines and CSV rows are numbered as an editor shows them (the CSV header is line 1);
+    Parquet rows are numbered from 1. A malformed JSON line raises ``CorpusError`` naming it.
+    """
+    fmt = table_format(path)
+    if fmt == "json":
+        with open(path, encoding="utf-8") as fh:
+            for no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise CorpusError(f"{path}:{no}: not valid JSON ({e.msg} at column {e.colno})") from None
+                if not isinstance(row, dict):
+                    raise CorpusError(f"{path}:{no}: expected a JSON object, found {type(row).__name__}")
+                yield no, row
+    elif fmt == "csv":
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}
+    else:
+        import pyarrow.parquet as pq
+
+        n = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
+
+
+def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], **kwargs: Any):
+    """Load one or more JSONL / CSV / Parquet files (or globs, directories) as a ``datasets.Dataset``.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        Files of one format; a directory is searched recursively.
+    **kwargs
+        Passed to :func:`datasets.load_dataset`.
+
+    Returns
+    -------
+    datasets.Dataset
+    """
+    import datasets
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = expand_paths(paths)
+    if not files:
+        raise CorpusError(f"{', '.join(map(str, paths))}: no JSONL, CSV or Parquet file found")
+    fmts = {table_format(f) for f in files}
+    if len(fmts) > 1:
+        raise CorpusError(f"mixed file formats {sorted(fmts)}: load each format separately")
+    fmt = fmts.pop()
+    datasets.disable_progress_bars()
+    kwargs.setdefault("split", "train")
+    return datasets.load_dataset(fmt, data_files=[str(f) for f in files], **kwargs)
+
+
+def read_taxonomy(path: str | os.PathLike | None = None) -> Taxonomy:
+    """Read a taxonomy file (JSON with ``categories``, or JSONL/CSV of categories).
+
+    With no path, read the shipped ``corpus/taxonomy.json``.
+    """
+    path = Path(path) if path else DEFAULT_CORPUS_DIR / "taxonomy.json"
+    if not path.exists():
+        raise TaxonomyError(f"{path}: taxonomy file not found")
+    meta: dict[str, Any] = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise TaxonomyError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        if isinstance(data, dict):
+            meta = data
+            rows = list(enumerate(data.get("categories") or [], 1))
+        else:
+            rows = list(enumerate(data, 1))
+    else:
+        rows = list(iter_rows(path))
+    cats: list[Category] = []
+    seen: set[str] = set()
+    for no, row in rows:
+        if not isinstance(row, dict) or not row.get("id"):
+            raise TaxonomyError(f"{path}: category {no} has no 'id'; expected an object with id and label_fi")
+        cid = str(row["id"])
+        if cid in seen:
+            raise TaxonomyError(f"{path}: category {no}: duplicate id {cid!r}")
+        seen.add(cid)
+        cats.append(
+            Category(
+                id=cid,
+                label_fi=str(row.get("label_fi") or row.get("label") or cid),
+                label_en=str(row.get("label_en") or ""),
+                description=str(row.get("description") or ""),
+                back_office_remit=_as_bool(row.get("back_office_remit")),
+                misrouted=_as_bool(row.get("misrouted")),
+            )
+        )
+    if not cats:
+        raise TaxonomyError(f"{path}: no categories found; expected a 'categories' list")
+    return Taxonomy(tuple(cats), name=str(meta.get("name", "")), version=str(meta.get("version", "")))
+
+
+def _as_bool(v: Any) -> bool:
+    """Read a boolean written as JSON, CSV text or number."""
+    if isinstance(v, str):
+        return v.strip().lower() in {"1", "true", "yes", "kyllä", "k"}
+    return bool(v)
+
+
+def _opt_bool(v: Any) -> bool | None:
+    """Read an optional boolean label."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s in {"true", "1", "yes"}:
+            return True
+        if s in {"false", "0", "no"}:
+            return False
+        raise ValueError(f"expected true or false, found {v!r}")
+    if isinstance(v, (int, float)) and v in (0, 1):
+        return bool(v)
+    raise ValueError(f"expected true or false, found {v!r}")
+
+
+def guideline_from_row(row: dict[str, Any], where: str, taxonomy: Taxonomy | None = None) -> Guideline:
+    """Build a :class:`Guideline` from a row, raising ``CatalogueError`` that names ``where``."""
+    gid = row.get("id")
+    if not gid:
+        raise CatalogueError(f"{where}: guideline has no 'id'")
+    for f in ("title", "published"):
+        if not row.get(f):
+            raise CatalogueError(f"{where} [{f}]: guideline {gid} has no {f!r}")
+    try:
+        published = parse_date(row["published"])
+    except ValueError:
+        raise CatalogueError(f"{where} [published]: guideline {gid}: bad date {row['published']!r}, expected YYYY-MM-DD") from None
+    try:
+        retired = parse_date(row.get("retired"))
+    except ValueError:
+        raise CatalogueError(f"{where} [retired]: guideline {gid}: bad date {row.get('retired')!r}, expected YYYY-MM-DD or null") from None
+    if retired is not None and published is not None and retired < published:
+        raise CatalogueError(f"{where} [retired]: guideline {gid} is retired ({retired}) before it is published ({published})")
+    topics = row.get("topics") or []
+    if isinstance(topics, str):
+        topics = [t.strip() for t in topics.replace("|", ",").split(",") if t.strip()]
+    if taxonomy is not None:
+        bad = [t for t in topics if t not in taxonomy]
+        if bad:
+            raise CatalogueError(
+                f"{where} [topics]: guideline {gid} has unknown topic {bad[0]!r}; valid topics: {', '.join(taxonomy.ids)}"
+            )
+    return Guideline(
+        id=str(gid),
+        title=str(row.get("title") or ""),
+        body=str(row.get("body") or ""),
+        family=str(row.get("family") or ""),
+        topics=tuple(str(t) for t in topics),
+        published=published,  # type: ignore[arg-type]
+        retired=retired,
+    )
+
+
+def read_guidelines(path: str | os.PathLike | None = None, taxonomy: Taxonomy | None = None) -> list[Guideline]:
+    """Read a guideline catalogue (JSONL / CSV / Parquet), strictly.
+
+    Duplicate ids, missing or bad dates and unknown topics raise ``CatalogueError`` naming
+    the record. With no path, read the shipped ``corpus/guidelines.jsonl``.
+    """
+    path = Path(path) if path else DEFAULT_CORPUS_DIR / "guidelines.jsonl"
+    if not path.exists():
+        raise CatalogueError(f"{path}: guideline catalogue not found")
+    out: list[Guideline] = []
+    seen: dict[str, int] = {}
+    for no, row in iter_rows(path):
+        g = guideline_from_row(row, f"{path}:{no}", taxonomy)
+        if g.id in seen:
+            raise CatalogueError(f"{path}:{no} [id]: duplicate guideline id {g.id!r} (first at line {seen[g.id]})")
+        seen[g.id] = no
+        out.append(g)
+    return out
+
+
+def request_from_row(
+    row: dict[str, Any],
+    where: str,
+    text_field: str = "text",
+    label_field: str = "topic",
+    default_id: str | None = None,
+) -> Request:
+    """Build a :class:`Request` from a row, raising ``CorpusError`` that names ``where`` and the field."""
+    rid = row.get("id")
+    if rid is None or rid == "":
+        if default_id is None:
+            raise CorpusError(f"{where} [id]: request has no 'id'")
+        rid = default_id
+    text = row.get(text_field)
+    if text is None:
+        raise CorpusError(f"{where} [{text_field}]: request {rid} has no {text_field!r} field")
+    try:
+        sent_at = parse_datetime(row.get("sent_at"))
+    except (ValueError, TypeError):
+        raise CorpusError(
+            f"{where} [sent_at]: request {rid}: bad timestamp {row.get('sent_at')!r}, expected ISO 8601 such as 2016-09-05T10:12:00+03:00"
+        ) from None
+    try:
+        avoidable = _opt_bool(row.get("avoidable"))
+    except ValueError as e:
+        raise CorpusError(f"{where} [avoidable]: request {rid}: {e}") from None
+    topic = row.get(label_field)
+    return Request(
+        id=str(rid),
+        text=str(text),
+        channel=row.get("channel") or None,
+        sent_at=sent_at,
+        subject=row.get("subject"),
+        topic=str(topic) if topic not in (None, "") else None,
+        guideline_id=row.get("guideline_id") or None,
+        avoidable=avoidable,
+    )
+
+
+def read_requests(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    text_field: str = "text",
+    label_field: str = "topic",
+) -> list[Request]:
+    """Read request records from JSONL / CSV / Parquet files; errors name file, line and field."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Request] = []
+    for path in expand_paths(paths):
+        for no, row in iter_rows(path):
+            out.append(request_from_row(row, f"{path}:{no}", text_field, label_field))
+    return out
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], path: str | os.PathLike) -> int:
+    """Write dictionaries as UTF-8 JSON Lines; return the number written."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    return n

@@ -1,0 +1,219 @@
+"""Finnish text processing: spaCy tokenizer with fixes, placeholders, lemmas and compound heads.
+
+The same :class:`TextProcessor` (with the same settings and the compound lexicon learned
+at training time) runs at training and at prediction time; it is stored with the model.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from .redact import PLACEHOLDERS, Redactor
+
+__all__ = ["make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS"]
+
+# Abbreviations agents write: spaCy's Finnish rules keep some lower-case ones but split the
+# capitalised forms at the start of a sentence ("Ko." -> "Ko" "."), so add both.
+ABBREVIATIONS = (
+    "ko.", "esim.", "terv.", "t.", "yms.", "ym.", "tms.", "jne.", "ns.", "klo.", "pvm.", "nro.", "puh.",
+    "kk.", "as.", "sop.", "os.", "mm.", "ks.", "vrt.", "huom.", "kts.", "n.", "ns.", "ma.", "ti.", "ke.",
+    "to.", "pe.", "la.", "su.", "vs.", "lk.", "alv.", "oy.", "ry.", "tk.", "ap.", "ip.", "s.", "p.",
+)
+_DATE_TOKEN = re.compile(r"^\d{1,2}\.\d{1,2}\.(?:\d{2,4})?$")
+NORMALISATION_PLACEHOLDERS = ("[URL]", "[PVM]", "[KLO]", "[SUMMA]", "[NUMERO]")
+
+_URL_RE = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+_DATE_RE = re.compile(r"(?<![\d.])\d{1,2}\.\s?\d{1,2}\.(?:\s?(?:19|20)?\d{2})?(?![\d])|\b(?:19|20)\d{2}-\d{2}-\d{2}\b")
+_TIME_RE = re.compile(r"(?i)(?<=klo )\d{1,2}(?:[.:]\d{2})?|\b\d{1,2}:\d{2}\b")
+_AMOUNT_RE = re.compile(r"(?i)\d+(?:[ .]\d{3})*(?:[,.]\d+)?\s?(?:€|e\b|eur\w*|euroa?\w*|snt|senttiä|c/kwh|snt/kwh)")
+_NUMBER_RE = re.compile(r"(?<![\w\[])\d[\d ]*\d(?![\w\]])|(?<![\w\[])\d(?![\w\]])")
+_WORD_RE = re.compile(r"\w", re.UNICODE)
+
+
+def make_tokenizer():
+    """Return a ``spacy.blank("fi")`` pipeline whose tokenizer keeps abbreviations, dates and placeholders whole.
+
+    Examples
+    --------
+    >>> nlp = make_tokenizer()
+    >>> [t.text for t in nlp("Ko. asiakas muuttaa 30.9. Terv. Mikko")]
+    ['Ko.', 'asiakas', 'muuttaa', '30.9.', 'Terv.', 'Mikko']
+    """
+    import spacy
+    from spacy.symbols import ORTH
+
+    nlp = spacy.blank("fi")
+    tok = nlp.tokenizer
+    for abbr in set(ABBREVIATIONS):
+        for form in {abbr, abbr.capitalize(), abbr.upper()}:
+            tok.add_special_case(form, [{ORTH: form}])
+    for ph in PLACEHOLDERS + NORMALISATION_PLACEHOLDERS:
+        tok.add_special_case(ph, [{ORTH: ph}])
+    base_match = tok.token_match
+
+    def token_match(text: str):
+        if _DATE_TOKEN.match(text):
+            return True
+        return base_match(text) if base_match else None
+
+    tok.token_match = token_match
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def _shared_nlp():
+    """One tokenizer pipeline per process (building it costs ~50 ms)."""
+    return make_tokenizer()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split Finnish text into token strings with the fixed spaCy tokenizer."""
+    return [t.text for t in _shared_nlp().tokenizer(text)]
+
+
+# Function words for a cheap language check: Finnish vs Swedish vs English.
+_FI = frozenset("ja on ei se että mutta kun jos niin voi onko oli ole olla hän asiakas asiakkaan sopimus sopimuksen "
+                "kanssa vai myös sitten mitä miten mikä kuin nyt vielä tai kiitos hei moi terveisin".split())
+_SV = frozenset("och är inte det att men när om så kan har hade jag vi du kunden avtal avtalet med eller också "
+                "vad hur som nu tack hej hälsningar för till på av den ett en".split())
+_EN = frozenset("and is not the that but when if so can has have had i we you customer contract with or also "
+                "what how which now thanks hello regards for to on of a an please this".split())
+
+
+def detect_language(tokens: Sequence[str]) -> tuple[str, int]:
+    """Return ``(language, n_word_tokens)`` where language is ``fi``, ``sv``, ``en`` or ``unknown``.
+
+    A function-word vote: fast, offline and good enough to flag a Swedish or English
+    request instead of forcing it into a confident Finnish topic.
+    """
+    words = [t.lower() for t in tokens if _WORD_RE.search(t) and not t.startswith("[")]
+    if not words:
+        return "unknown", 0
+    fi = sum(w in _FI or "ä" in w or "ö" in w for w in words)
+    sv = sum(w in _SV or "å" in w for w in words)
+    en = sum(w in _EN for w in words)
+    best = max(("fi", fi), ("sv", sv), ("en", en), key=lambda kv: kv[1])
+    if best[1] == 0:
+        return "unknown", len(words)
+    return best[0], len(words)
+
+
+class TextProcessor:
+    """Turn raw Finnish text into normalised feature tokens.
+
+    Parameters
+    ----------
+    lemmatizer : {"simplemma", "prefix", "none"}
+        ``simplemma``: base forms (pip-only, MIT); ``prefix``: cut words to their first
+        ``prefix_len`` letters (a crude stemmer); ``none``: lower-cased surface forms.
+    compounds : bool
+        Also emit the head of a compound ("sähkösopimus" -> "sopimus") when the head is a
+        word seen in the training texts (the lexicon is learned by :meth:`fit`).
+    redactor : Redactor or None
+        Personal data becomes typed placeholders before anything else, so the classifier
+        sees the same placeholders as the redacted output.
+    """
+
+    def __init__(self, lemmatizer: str = "simplemma", compounds: bool = True, prefix_len: int = 6,
+                 redactor: Redactor | None = None) -> None:
+        if lemmatizer not in {"simplemma", "prefix", "none"}:
+            raise ValueError(f"lemmatizer must be 'simplemma', 'prefix' or 'none', not {lemmatizer!r}")
+        self.lemmatizer = lemmatizer
+        self.compounds = compounds
+        self.prefix_len = prefix_len
+        self.redactor = redactor or Redactor()
+        self.heads_: dict[str, str] = {}
+        self._lemma_cache: dict[str, str] = {}
+
+    def settings(self) -> dict:
+        """Settings that define the processing (stored in ``model.json``)."""
+        return {"lemmatizer": self.lemmatizer, "compounds": self.compounds, "prefix_len": self.prefix_len,
+                "tokenizer": "spacy.blank('fi') + special cases", "n_compound_heads": len(self.heads_)}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_lemma_cache"] = {}
+        return state
+
+    def normalise(self, text: str) -> str:
+        """Redact, then replace URLs, dates, times, amounts and other numbers by placeholders."""
+        text = self.redactor.redact(text)
+        text = _URL_RE.sub(" [URL] ", text)
+        text = _DATE_RE.sub(" [PVM] ", text)
+        text = _TIME_RE.sub(" [KLO] ", text)
+        text = _AMOUNT_RE.sub(" [SUMMA] ", text)
+        text = _NUMBER_RE.sub(" [NUMERO] ", text)
+        return text
+
+    def _lemma(self, word: str) -> str:
+        """Base form of a lower-cased word, cached."""
+        got = self._lemma_cache.get(word)
+        if got is not None:
+            return got
+        if self.lemmatizer == "simplemma":
+            import simplemma
+
+            lemma = simplemma.lemmatize(word, lang="fi").lower()
+        elif self.lemmatizer == "prefix":
+            lemma = word[: self.prefix_len]
+        else:
+            lemma = word
+        if len(self._lemma_cache) < 500_000:
+            self._lemma_cache[word] = lemma
+        return lemma
+
+    def words(self, text: str) -> list[str]:
+        """Lower-cased word and placeholder tokens of ``text`` (after :meth:`normalise`)."""
+        doc = _shared_nlp().tokenizer(self.normalise(text))
+        out = []
+        for t in doc:
+            s = t.text
+            if s.startswith("[") and s.endswith("]") and len(s) > 2:
+                out.append(s.lower())
+            elif _WORD_RE.search(s):
+                out.append(s.lower().strip(".-'"))
+        return [w for w in out if w]
+
+    def tokens(self, text: str) -> list[str]:
+        """Feature tokens: lemmas (or stems) plus compound heads."""
+        out: list[str] = []
+        heads = self.heads_
+        for w in self.words(text):
+            if w.startswith("["):
+                out.append(w)
+                continue
+            lem = self._lemma(w)
+            out.append(lem)
+            if self.compounds:
+                h = heads.get(lem)
+                if h:
+                    out.append(h)
+        return out
+
+    __call__ = tokens
+
+    def fit(self, texts: Iterable[str]) -> "TextProcessor":
+        """Learn the compound-head lexicon from training texts; return self."""
+        if not self.compounds:
+            self.heads_ = {}
+            return self
+        from collections import Counter
+
+        counts: Counter[str] = Counter()
+        for t in texts:
+            counts.update(self._lemma(w) for w in self.words(t) if not w.startswith("["))
+        vocab = {w for w, c in counts.items() if c >= 2 and len(w) >= 4 and w.isalpha()}
+        heads: dict[str, str] = {}
+        for w in counts:
+            if len(w) < 8 or not w.replace("-", "").isalpha():
+                continue
+            # the longest known word that ends the compound, leaving a modifier of 3+ letters
+            for i in range(3, len(w) - 3):
+                tail = w[i:].lstrip("-")
+                if tail in vocab and tail != w:
+                    heads[w] = tail
+                    break
+        self.heads_ = heads
+        return self

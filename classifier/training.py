@@ -1,0 +1,270 @@
+"""Training and evaluation: corpus files in, a verified model directory and figures out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .classify import TopicClassifier
+from .errors import CorpusError
+from .guidelines import REASONS, Assessor, Catalogue, fit_matcher
+from .io import expand_paths, read_guidelines, read_requests, read_taxonomy
+from .model import Model, save_model
+from .records import Request, Taxonomy
+
+__all__ = ["discover_corpus", "train_model", "evaluate_model", "classification_metrics", "expected_calibration_error"]
+
+Progress = Callable[[str], None]
+
+
+def _noop(msg: str) -> None:
+    """Default progress callback: silent (a library never prints)."""
+
+
+def discover_corpus(paths: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Sort corpus files into ``train``, ``dev`` and ``test`` by file name.
+
+    A directory contributes its top-level JSONL/CSV/Parquet files: names containing
+    ``dev`` are dev data, ``test`` are held out (never trained on), catalogue and
+    taxonomy files are skipped, everything else is training data. Files given directly
+    are training data.
+    """
+    out: dict[str, list[Path]] = {"train": [], "dev": [], "test": []}
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.iterdir()):
+                if not f.is_file() or f.suffix.lower() not in {".jsonl", ".csv", ".parquet", ".json"}:
+                    continue
+                stem = f.stem.lower()
+                if stem.startswith(("guidelines", "taxonomy")):
+                    continue
+                if "test" in stem:
+                    out["test"].append(f)
+                elif "dev" in stem or "valid" in stem:
+                    out["dev"].append(f)
+                else:
+                    out["train"].append(f)
+        else:
+            out["train"].extend(expand_paths([p]))
+    return out
+
+
+def _hash_files(files: Sequence[Path]) -> str:
+    """sha256 over the training files' bytes, in order."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(Path(f).name.encode())
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()
+
+
+def _texts(reqs: Sequence[Request]) -> list[str]:
+    """Model input: subject and text."""
+    return [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+
+
+def train_model(
+    train_files: Sequence[str | Path],
+    dev_files: Sequence[str | Path] = (),
+    taxonomy: Taxonomy | str | Path | None = None,
+    guidelines: str | Path | None = None,
+    text_field: str = "text",
+    label_field: str = "topic",
+    params: dict[str, Any] | None = None,
+    file_weights: dict[str, float] | None = None,
+    target_accuracy: float = 0.95,
+    dev_fraction: float = 0.15,
+    progress: Progress = _noop,
+) -> Model:
+    """Train a topic classifier (and a guideline matcher when labels allow) from corpus files.
+
+    Parameters
+    ----------
+    train_files, dev_files : paths
+        Labelled JSONL / CSV / Parquet. Without dev files a stratified ``dev_fraction`` of
+        the training data is held out for the abstention threshold and the matcher.
+    taxonomy : Taxonomy or path, optional
+        The label set; without one, the labels found in the data (any strings).
+    guidelines : path, optional
+        A catalogue in the same taxonomy; with ``guideline_id`` labels on the dev data
+        the matcher's weights and coverage threshold are learned.
+    file_weights : dict, optional
+        Sample weight per training file name (e.g. down-weight generated data).
+
+    Returns
+    -------
+    Model
+        Fitted, with ``meta`` holding the dev figures; save it with :func:`save_model`.
+    """
+    params = dict(params or {})
+    train_files = [Path(f) for f in train_files]
+    dev_files = [Path(f) for f in dev_files]
+    if not train_files:
+        raise CorpusError("no training files given; expected labelled JSONL, CSV or Parquet files")
+    progress(f"reading {len(train_files)} training file(s)")
+    train, weights = [], []
+    for f in train_files:
+        rs = read_requests([f], text_field=text_field, label_field=label_field)
+        w = (file_weights or {}).get(f.name, 1.0)
+        train.extend(rs)
+        weights.extend([w] * len(rs))
+    missing = [r.id for r in train if r.topic is None]
+    if missing:
+        raise CorpusError(f"{len(missing)} training records have no {label_field!r} label (first: {missing[0]}); "
+                          "every training record needs one")
+    if isinstance(taxonomy, (str, Path)):
+        taxonomy = read_taxonomy(taxonomy)
+    labels = sorted({r.topic for r in train})
+    if taxonomy is None:
+        taxonomy = Taxonomy.from_labels(labels)
+    else:
+        bad = [t for t in labels if t not in taxonomy]
+        if bad:
+            raise CorpusError(f"training label {bad[0]!r} is not in the taxonomy; valid: {', '.join(taxonomy.ids)}")
+    dev = [r for f in dev_files for r in read_requests([f], text_field=text_field, label_field=label_field)]
+    if not dev:
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(len(train))
+        tr, dv = train_test_split(idx, test_size=dev_fraction, random_state=0, stratify=[r.topic for r in train])
+        dev = [train[i] for i in dv]
+        train = [train[i] for i in tr]
+        weights = [weights[i] for i in tr]
+        progress(f"no dev file: held out {len(dev)} records ({dev_fraction:.0%}) as dev data")
+    clf = TopicClassifier(**params)
+    progress(f"fitting on {len(train)} records, {len(labels)} labels")
+    sw = None if all(w == 1.0 for w in weights) else weights
+    clf.fit(_texts(train), [r.topic for r in train], sample_weight=sw)
+    dev_x, dev_y = _texts(dev), [r.topic for r in dev]
+    thr = clf.choose_threshold(dev_x, dev_y, target_accuracy=target_accuracy)
+    progress(f"abstention threshold {thr:.3f} (dev accuracy target {target_accuracy:.2f})")
+    meta: dict[str, Any] = {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_data": {"files": [f.name for f in train_files], "dev_files": [f.name for f in dev_files],
+                          "sha256": _hash_files(train_files + dev_files), "n_train": len(train), "n_dev": len(dev),
+                          "file_weights": file_weights or {}},
+        "taxonomy": [c.__dict__ for c in taxonomy.categories],
+        "taxonomy_name": taxonomy.name,
+        "text_field": text_field, "label_field": label_field, "target_accuracy": target_accuracy,
+    }
+    model = Model(classifier=clf, meta=meta)
+    if guidelines is not None:
+        gl = read_guidelines(guidelines, taxonomy)
+        labelled = [r for r in dev if r.guideline_id is not None or r.topic is not None]
+        if any(r.guideline_id for r in labelled):
+            progress(f"learning guideline matcher on {len(labelled)} dev records")
+            cat = Catalogue(gl, clf.processor_, taxonomy)
+            proba = clf.predict_proba(_texts(labelled))
+            meta["matcher"] = fit_matcher(cat, _texts(labelled), [r.guideline_id for r in labelled], proba,
+                                          [str(c) for c in clf.classes_])
+            meta["matcher"]["catalogue"] = Path(guidelines).name
+    progress("evaluating on dev data")
+    meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
+    return model
+
+
+def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:
+    """ECE over equal-width confidence bins, and the reliability table."""
+    edges = np.linspace(0, 1, bins + 1)
+    table, ece = [], 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if not m.any():
+            continue
+        acc, c = float(correct[m].mean()), float(conf[m].mean())
+        ece += m.mean() * abs(acc - c)
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "confidence": round(c, 3), "accuracy": round(acc, 3)})
+    return float(ece), table
+
+
+def classification_metrics(clf: TopicClassifier, texts: Sequence[str], y: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class figures, confusion matrix, calibration and abstention."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    y = np.asarray(y, dtype=object)
+    proba = clf.predict_proba(texts)
+    pred = clf.classes_[proba.argmax(axis=1)]
+    labels = sorted(set(clf.classes_) | set(y))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    conf = proba.max(axis=1)
+    correct = pred == y
+    ece, table = expected_calibration_error(conf, correct)
+    kept = conf >= clf.threshold_
+    return {
+        "n": int(len(y)),
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        "macro_f1": round(float(f1_score(y, pred, average="macro", labels=labels, zero_division=0)), 4),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y, pred, labels=labels).tolist()},
+        "ece": round(ece, 4), "reliability": table,
+        "threshold": round(float(clf.threshold_), 4),
+        "abstention_rate": round(float(1 - kept.mean()), 4),
+        "accuracy_on_kept": round(float(correct[kept].mean()), 4) if kept.any() else None,
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    """Precision, recall and F1 from counts."""
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f = 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+    return {"precision": None if p is None else round(p, 4), "recall": None if r is None else round(r, 4),
+            "f1": None if f is None else round(f, 4)}
+
+
+def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | Path | None | bool = None,
+                   text_field: str = "text", label_field: str = "topic") -> dict[str, Any]:
+    """Evaluate a model on labelled files: topic figures, and guideline/avoidable figures when labelled.
+
+    Parameters
+    ----------
+    guidelines : path, None or False
+        Catalogue for the guideline and avoidable figures (``None``: the shipped one;
+        ``False``: skip).
+    """
+    reqs = read_requests(paths, text_field=text_field, label_field=label_field)
+    reqs = [r for r in reqs if r.topic is not None]
+    if not reqs:
+        raise CorpusError(f"{', '.join(map(str, paths))}: no record has a {label_field!r} label to evaluate against")
+    out: dict[str, Any] = {"topic": classification_metrics(model.classifier, _texts(reqs), [r.topic for r in reqs])}
+    has_g = [r for r in reqs if r.avoidable is not None or r.guideline_id is not None]
+    if guidelines is False or not has_g:
+        return out
+    assessor = Assessor(model, catalogue=guidelines)
+    if assessor.catalogue is None:
+        out["guidelines_skipped"] = assessor.warnings
+        return out
+    res = assessor.assess(has_g)
+    g_rows = [(r, a) for r, a in zip(has_g, res) if r.guideline_id]
+    top1 = np.mean([a.top_guidelines[0][0] == r.guideline_id if a.top_guidelines else False for r, a in g_rows]) if g_rows else None
+    chosen = np.mean([a.guideline_id == r.guideline_id for r, a in g_rows]) if g_rows else None
+    top3 = np.mean([r.guideline_id in [g for g, _ in a.top_guidelines[:3]] for r, a in g_rows]) if g_rows else None
+    # coverage: does the decision say "a guideline covers it" exactly when the gold label names one
+    cov = [(a.guideline_id is not None, r.guideline_id is not None) for r, a in zip(has_g, res)]
+    ctp = sum(p and g for p, g in cov); cfp = sum(p and not g for p, g in cov); cfn = sum(g and not p for p, g in cov)
+    av = [(a.avoidable, r.avoidable) for r, a in zip(has_g, res) if r.avoidable is not None]
+    tp = sum(p and g for p, g in av); fp = sum(p and not g for p, g in av); fn = sum(g and not p for p, g in av)
+    per_topic = {}
+    for t in sorted({r.topic for r in has_g}):
+        sub = [(a.avoidable, r.avoidable) for r, a in zip(has_g, res) if r.topic == t and r.avoidable is not None]
+        if sub:
+            per_topic[t] = {"n": len(sub), "accuracy": round(float(np.mean([p == g for p, g in sub])), 4),
+                            **_prf(sum(p and g for p, g in sub), sum(p and not g for p, g in sub), sum(g and not p for p, g in sub))}
+    reasons = {k: sum(a.reason == k for a in res) for k in REASONS}
+    out["guidelines"] = {
+        "n_with_guideline": len(g_rows),
+        "top1_accuracy": None if top1 is None else round(float(top1), 4),
+        "top3_accuracy": None if top3 is None else round(float(top3), 4),
+        "decision_accuracy": None if chosen is None else round(float(chosen), 4),
+        "coverage": _prf(ctp, cfp, cfn),
+    }
+    out["avoidable"] = {"n": len(av), "accuracy": round(float(np.mean([p == g for p, g in av])), 4) if av else None,
+                        **_prf(tp, fp, fn), "per_topic": per_topic, "reasons": reasons}
+    return out

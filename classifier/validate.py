@@ -1,0 +1,235 @@
+"""Validation of corpora, catalogues, taxonomies and example mailboxes, with precise messages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import CorpusError, ValidationIssue
+from .io import TABLE_SUFFIXES, iter_rows, read_taxonomy
+from .records import CHANNELS, FAMILIES, Guideline, Taxonomy, expected_avoidable, local_date, parse_datetime
+from .io import guideline_from_row, _opt_bool
+
+__all__ = ["validate_paths", "validate_requests", "validate_catalogue", "ValidationReport"]
+
+
+class ValidationReport:
+    """What a validation run found: issues, and counts of files and records checked."""
+
+    def __init__(self) -> None:
+        self.issues: list[ValidationIssue] = []
+        self.files: dict[str, str] = {}
+        self.records = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no issue was found."""
+        return not self.issues
+
+    def add(self, path: Path | str, line: int | None, field: str | None, message: str) -> None:
+        """Record one issue."""
+        self.issues.append(ValidationIssue(str(path), line, field, message))
+
+
+def validate_catalogue(
+    path: Path | str, taxonomy: Taxonomy, report: ValidationReport | None = None
+) -> tuple[ValidationReport, dict[str, Guideline]]:
+    """Check a guideline catalogue: every record, not only the first problem."""
+    report = report or ValidationReport()
+    catalogue: dict[str, Guideline] = {}
+    lines: dict[str, int] = {}
+    try:
+        for no, row in iter_rows(path):
+            report.records += 1
+            try:
+                g = guideline_from_row(row, f"{path}:{no}", taxonomy)
+            except CorpusError as e:
+                report.add(path, no, None, str(e).split(": ", 1)[-1])
+                continue
+            if g.id in catalogue:
+                report.add(path, no, "id", f"duplicate guideline id {g.id!r} (first at line {lines[g.id]})")
+                continue
+            if g.family not in FAMILIES:
+                report.add(path, no, "family", f"guideline {g.id}: unknown family {g.family!r}; expected one of {', '.join(FAMILIES)}")
+            if not g.body.strip():
+                report.add(path, no, "body", f"guideline {g.id} has an empty body")
+            if not g.topics:
+                report.add(path, no, "topics", f"guideline {g.id} names no topic")
+            catalogue[g.id] = g
+            lines[g.id] = no
+    except CorpusError as e:
+        report.add(path, None, None, str(e))
+    return report, catalogue
+
+
+def validate_requests(
+    path: Path | str,
+    taxonomy: Taxonomy,
+    catalogue: dict[str, Guideline] | None,
+    report: ValidationReport | None = None,
+    seen_ids: dict[str, str] | None = None,
+    id_field: str = "id",
+) -> ValidationReport:
+    """Check a labelled or unlabelled request file against a taxonomy, a catalogue and the rule."""
+    report = report or ValidationReport()
+    seen_ids = {} if seen_ids is None else seen_ids
+    try:
+        for no, row in iter_rows(path):
+            report.records += 1
+            rid = row.get(id_field)
+            if rid in (None, ""):
+                report.add(path, no, id_field, f"record has no {id_field!r}")
+            else:
+                where = f"{path}:{no}"
+                if rid in seen_ids:
+                    report.add(path, no, id_field, f"duplicate id {rid!r} (first at {seen_ids[rid]})")
+                seen_ids[rid] = where
+            if id_field == "id" and (row.get("text") is None or not str(row.get("text")).strip()):
+                report.add(path, no, "text", f"request {rid}: empty or missing text")
+            ch = row.get("channel")
+            if ch is not None and ch not in CHANNELS:
+                report.add(path, no, "channel", f"request {rid}: unknown channel {ch!r}; expected one of {', '.join(CHANNELS)}")
+            sent_at = None
+            try:
+                sent_at = parse_datetime(row.get("sent_at"))
+            except (ValueError, TypeError):
+                report.add(path, no, "sent_at", f"request {rid}: bad timestamp {row.get('sent_at')!r}; expected ISO 8601 such as 2016-09-05T10:12:00+03:00")
+            topic = row.get("topic")
+            if topic is not None and topic not in taxonomy:
+                report.add(path, no, "topic", f"request {rid}: unknown topic {topic!r}; valid topics: {', '.join(taxonomy.ids)}")
+                topic = None
+            gid = row.get("guideline_id")
+            guideline = None
+            if gid is not None:
+                if catalogue is None:
+                    report.add(path, no, "guideline_id", f"request {rid}: guideline_id {gid!r} given but no catalogue was found to check it against")
+                elif gid not in catalogue:
+                    report.add(path, no, "guideline_id", f"request {rid}: guideline_id {gid!r} is not in the catalogue")
+                else:
+                    guideline = catalogue[gid]
+            try:
+                avoidable = _opt_bool(row.get("avoidable"))
+            except ValueError as e:
+                report.add(path, no, "avoidable", f"request {rid}: {e}")
+                continue
+            if avoidable is not None and topic is not None and (gid is None or guideline is not None):
+                want = expected_avoidable(topic, guideline, local_date(sent_at), taxonomy)
+                if want != avoidable:
+                    why = _rule_reason(topic, guideline, sent_at, taxonomy)
+                    report.add(path, no, "avoidable", f"request {rid}: avoidable={str(avoidable).lower()} contradicts the rule ({why}, so {str(want).lower()})")
+    except CorpusError as e:
+        report.add(path, None, None, str(e))
+    return report
+
+
+def _rule_reason(topic, guideline, sent_at, taxonomy) -> str:
+    """Explain in a few words which branch of the avoidable rule applies."""
+    cat = taxonomy[topic]
+    if cat.misrouted:
+        return f"topic {topic} is misrouted"
+    if cat.back_office_remit:
+        return f"topic {topic} is back-office remit"
+    if guideline is None:
+        return "no covering guideline"
+    day = local_date(sent_at)
+    return f"guideline {guideline.id} published {guideline.published}, retired {guideline.retired}, request date {day}"
+
+
+def _find_upwards(start: Path, names: Sequence[str]) -> Path | None:
+    """Find the first of ``names`` in ``start`` or its parents."""
+    for d in [start, *start.parents]:
+        for n in names:
+            if (d / n).is_file():
+                return d / n
+    return None
+
+
+def _kind_of(path: Path) -> str:
+    """Guess what a table file holds from its first record: catalogue, labels, taxonomy or requests."""
+    if path.name.startswith("taxonomy"):
+        return "taxonomy"
+    try:
+        for _, row in iter_rows(path):
+            if "body" in row and "title" in row:
+                return "catalogue"
+            if "message_id" in row:
+                return "labels"
+            return "requests"
+    except CorpusError:
+        return "requests"
+    return "requests"
+
+
+def validate_paths(
+    paths: Iterable[str | os.PathLike],
+    taxonomy_path: str | os.PathLike | None = None,
+    guidelines_path: str | os.PathLike | None = None,
+) -> ValidationReport:
+    """Validate files and directories: taxonomy, catalogue, request files, example mailboxes.
+
+    Taxonomy and catalogue are taken from the arguments or searched for (``taxonomy.json``,
+    ``guidelines.jsonl``) beside the files and in their parent folders.
+    """
+    report = ValidationReport()
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*") if q.is_file() and (q.suffix.lower() in TABLE_SUFFIXES or q.suffix.lower() == ".mbox")))
+        elif p.exists():
+            files.append(p)
+        else:
+            report.add(p, None, None, "no such file or directory")
+    if not files:
+        return report
+    anchor = files[0].parent
+    tax_file = Path(taxonomy_path) if taxonomy_path else _find_upwards(anchor, ["taxonomy.json", "taxonomy.jsonl", "taxonomy.csv"])
+    try:
+        taxonomy = read_taxonomy(tax_file)
+    except CorpusError as e:
+        report.add(tax_file or anchor, None, None, str(e))
+        return report
+    report.files[str(tax_file)] = "taxonomy"
+    cat_file = Path(guidelines_path) if guidelines_path else _find_upwards(anchor, ["guidelines.jsonl", "guidelines.csv", "guidelines.parquet"])
+    catalogue = None
+    if cat_file is not None:
+        _, catalogue = validate_catalogue(cat_file, taxonomy, report)
+        report.files[str(cat_file)] = "catalogue"
+    seen: dict[str, str] = {}
+    for f in files:
+        if str(f) in report.files or f.suffix.lower() == ".json" and f.name.startswith("taxonomy"):
+            continue
+        if f.suffix.lower() == ".mbox":
+            _validate_mbox(f, report)
+            report.files[str(f)] = "mbox"
+            continue
+        kind = _kind_of(f)
+        report.files[str(f)] = kind
+        if kind == "catalogue":
+            validate_catalogue(f, taxonomy, report)
+        elif kind == "labels":
+            validate_requests(f, taxonomy, catalogue, report, {}, id_field="message_id")
+        elif kind == "requests":
+            validate_requests(f, taxonomy, catalogue, report, seen)
+    return report
+
+
+def _validate_mbox(path: Path, report: ValidationReport) -> None:
+    """Check that the standard library reads every message of an mbox file."""
+    import email.policy
+    import mailbox
+
+    try:
+        box = mailbox.mbox(str(path), factory=None, create=False)
+        for i, key in enumerate(box.iterkeys(), 1):
+            raw = box.get_bytes(key)
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            report.records += 1
+            if not msg.get("Message-ID"):
+                report.add(path, i, "Message-ID", f"message {i} has no Message-ID header")
+            if not msg.get("Date"):
+                report.add(path, i, "Date", f"message {i} has no Date header")
+    except Exception as e:  # mailbox raises many kinds; name it and go on
+        report.add(path, None, None, f"cannot read mbox: {type(e).__name__}: {e}")
