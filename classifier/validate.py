@@ -197,8 +197,11 @@ def validate_paths(
     if cat_file is not None:
         _, catalogue = validate_catalogue(cat_file, taxonomy, report)
         report.files[str(cat_file)] = "catalogue"
-    seen: dict[str, str] = {}
+    # ids must be unique within a folder (the corpus splits), not across folders: the
+    # hand-written sources and the splits built from them hold the same records.
+    seen_by_dir: dict[Path, dict[str, str]] = {}
     for f in files:
+        seen = seen_by_dir.setdefault(f.parent, {})
         if str(f) in report.files or f.suffix.lower() == ".json" and f.name.startswith("taxonomy"):
             continue
         if f.suffix.lower() == ".mbox":

@@ -1,0 +1,58 @@
+"""Shared fixtures: small hand-made taxonomy, catalogue and corpus, and a small trained model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+
+TAXONOMY = {
+    "name": "test",
+    "categories": [
+        {"id": "uusi", "label_fi": "Uusi sopimus", "label_en": "New contract", "back_office_remit": False, "misrouted": False},
+        {"id": "vahvistus", "label_fi": "Vahvistus", "label_en": "Confirmation", "back_office_remit": True, "misrouted": False},
+        {"id": "vaara", "label_fi": "Väärä vastaanottaja", "label_en": "Wrong recipient", "back_office_remit": False, "misrouted": True},
+    ],
+}
+GUIDELINES = [
+    {"id": "G-1", "title": "Uuden sopimuksen tekeminen", "body": "Kun asiakas muuttaa, tee uusi sopimus uudelle osoitteelle. Valitse tuote ja aloituspäivä.",
+     "family": "jarjestelma_ja_prosessi", "topics": ["uusi"], "published": "2016-03-01", "retired": None},
+    {"id": "G-2", "title": "Vahvistuksen lähettäminen", "body": "Sopimusvahvistuksen uudelleenlähetys hoidetaan sopimustiimissä.",
+     "family": "jarjestelma_ja_prosessi", "topics": ["vahvistus"], "published": "2016-01-01", "retired": None},
+    {"id": "G-3", "title": "Laskutusasiat laskutustiimille", "body": "Laskut, maksuajat ja perintä kuuluvat laskutustiimille.",
+     "family": "jarjestelma_ja_prosessi", "topics": ["vaara"], "published": "2016-01-01", "retired": "2016-06-30"},
+]
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_dir(tmp_path: Path) -> Path:
+    """A folder with taxonomy.json and guidelines.jsonl of three topics."""
+    (tmp_path / "taxonomy.json").write_text(json.dumps(TAXONOMY, ensure_ascii=False), encoding="utf-8")
+    write_jsonl(tmp_path / "guidelines.jsonl", GUIDELINES)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def corpus_model(tmp_path_factory):
+    """A model trained on the shipped corpus's hand-written train split (dev split for the threshold)."""
+    if not (CORPUS / "train.jsonl").exists():
+        pytest.skip("corpus/train.jsonl not built")
+    from classifier.model import save_model
+    from classifier.training import train_model
+
+    model = train_model([CORPUS / "train.jsonl"], [CORPUS / "dev.jsonl"], CORPUS / "taxonomy.json",
+                        CORPUS / "guidelines.jsonl", target_accuracy=0.9)
+    out = tmp_path_factory.mktemp("model")
+    save_model(model, out)
+    return out

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from classifier.classify import UNCERTAIN, TopicClassifier
+
+TEXTS = {
+    "tiede/tekniikka": ["Tietokoneen prosessori laskee nopeasti", "Uusi ohjelmisto julkaistiin tänään",
+                        "Robotti kokoaa autoja tehtaassa", "Internetyhteys katkesi palvelimelta",
+                        "Puhelimen akku kestää kaksi päivää", "Tekoäly tunnistaa kuvia"],
+    "urheilu, kulttuuri ja matkailu": ["Jalkapallo-ottelu päättyi tasapeliin", "Hiihtäjä voitti kultaa",
+                                       "Konsertti myytiin loppuun", "Museo avaa uuden näyttelyn",
+                                       "Matkailijat saapuivat Lappiin", "Teatteri esittää klassikon"],
+    "talous": ["Pörssikurssit laskivat jyrkästi", "Pankki nosti korkoa", "Inflaatio kiihtyi keväällä",
+               "Yritys teki ennätystuloksen", "Verotus kiristyy ensi vuonna", "Työttömyys väheni selvästi"],
+}
+X = [t for ts in TEXTS.values() for t in ts] * 2
+y = [lab for lab, ts in TEXTS.items() for _ in ts] * 2
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return TopicClassifier(cv=2).fit(X, y)
+
+
+def test_estimator_contract():
+    est = TopicClassifier(C=2.0, char_ngrams=True)
+    assert est.get_params()["C"] == 2.0
+    c = clone(est)
+    assert c.get_params() == est.get_params() and c is not est
+    est.set_params(C=0.1)
+    assert est.C == 0.1
+    with pytest.raises(NotFittedError):
+        est.predict(["teksti"])
+
+
+def test_arbitrary_label_strings_and_probabilities(fitted):
+    assert set(fitted.classes_) == set(TEXTS)
+    proba = fitted.predict_proba(["Jääkiekko-ottelu ja hiihto", "Korko ja pörssi"])
+    assert proba.shape == (2, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert list(fitted.predict(["Pankki ja korko nousivat"])) == ["talous"]
+
+
+def test_pipeline_and_grid_search():
+    grid = GridSearchCV(Pipeline([("clf", TopicClassifier(cv=2))]), {"clf__C": [0.1, 1.0]}, cv=2)
+    grid.fit(X, y)
+    assert grid.best_params_["clf__C"] in (0.1, 1.0)
+    assert grid.predict(["Museo ja teatteri"])[0] in TEXTS
+
+
+def test_abstention_modes(fitted):
+    text = ["Pankki nosti korkoa"]
+    auto = fitted.predict_detailed(text, threshold=1.01)[0]
+    assert auto.topic == UNCERTAIN and auto.status == "uncertain" and "below_threshold" in auto.flags
+    assert len(auto.candidates) == 3 and auto.candidates[0][0] == "talous"
+    pre = fitted.predict_detailed(text, mode="pre-select", threshold=1.01)[0]
+    assert pre.topic == "talous" and pre.status == "review"
+    sug = fitted.predict_detailed(text, mode="suggest-only", threshold=0.0)[0]
+    assert sug.topic == UNCERTAIN and sug.candidates[0][0] == "talous"
+    ok = fitted.predict_detailed(text, threshold=0.0)[0]
+    assert ok.topic == "talous" and ok.status == "auto"
+
+
+def test_choose_threshold_meets_target(fitted):
+    thr = fitted.choose_threshold(X, y, target_accuracy=0.9)
+    assert 0 < thr <= 1 and fitted.threshold_ == thr
+
+
+def test_other_language_and_too_short_flagged(fitted):
+    sv, short = fitted.predict_detailed(["Hej, kunden vill säga upp avtalet och flytta till Åbo i maj", "ok"], threshold=0.0)
+    assert sv.topic == UNCERTAIN and "other_language:sv" in sv.flags
+    assert short.topic == UNCERTAIN and "too_short" in short.flags
+
+
+def test_explanation_points_at_words(fitted):
+    e = fitted.explain("Pankki nosti korkoa ja pörssi laski")
+    assert e["topic"] == "talous" and e["runner_up"] != "talous"
+    toward = [w for w, _ in e["toward"]]
+    assert {"pankki", "korko", "pörssi"} & set(toward)
+    assert all(v > 0 for _, v in e["toward"]) and all(v < 0 for _, v in e["away"])
+
+
+def test_single_string_rejected(fitted):
+    with pytest.raises(ValueError, match="single string"):
+        fitted.predict("Pankki")
