@@ -126,6 +126,8 @@ class TextProcessor:
         self.redactor = redactor or Redactor()
         self.heads_: dict[str, str] = {}
         self._lemma_cache: dict[str, str] = {}
+        self._word_cache: dict[int, str] = {}
+        self._feature_cache: dict[int, tuple[str, ...]] = {}
 
     def settings(self) -> dict:
         """Settings that define the processing (stored in ``model.json``)."""
@@ -135,6 +137,8 @@ class TextProcessor:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_lemma_cache"] = {}
+        state["_word_cache"] = {}
+        state["_feature_cache"] = {}
         return state
 
     def normalise(self, text: str) -> str:
@@ -164,32 +168,56 @@ class TextProcessor:
             self._lemma_cache[word] = lemma
         return lemma
 
+    def _doc_hashes(self, text: str) -> list[int]:
+        """Lower-case string hashes of the tokens (no Token objects: they cost more than tokenising)."""
+        from spacy.attrs import LOWER
+
+        doc = _shared_nlp().tokenizer(self.normalise(text))
+        return doc.to_array(LOWER).tolist() if len(doc) else []
+
+    def _word_of(self, h: int) -> str:
+        """The cleaned word (or placeholder) for a token hash; '' for punctuation."""
+        s = _shared_nlp().vocab.strings[h]
+        if s.startswith("[") and s.endswith("]") and len(s) > 2:
+            return s
+        if _WORD_RE.search(s):
+            return s.strip(".-'")
+        return ""
+
     def words(self, text: str) -> list[str]:
         """Lower-cased word and placeholder tokens of ``text`` (after :meth:`normalise`)."""
-        doc = _shared_nlp().tokenizer(self.normalise(text))
+        cache = self._word_cache
         out = []
-        for t in doc:
-            s = t.text
-            if s.startswith("[") and s.endswith("]") and len(s) > 2:
-                out.append(s.lower())
-            elif _WORD_RE.search(s):
-                out.append(s.lower().strip(".-'"))
-        return [w for w in out if w]
+        for h in self._doc_hashes(text):
+            w = cache.get(h)
+            if w is None:
+                w = cache[h] = self._word_of(h)
+            if w:
+                out.append(w)
+        return out
+
+    def _features_of(self, h: int) -> tuple[str, ...]:
+        """Feature strings for one token hash: lemma and compound head, or the placeholder."""
+        w = self._word_of(h)
+        if not w:
+            return ()
+        if w.startswith("["):
+            return (w,)
+        lem = self._lemma(w)
+        head = self.heads_.get(lem) if self.compounds else None
+        return (lem, head) if head else (lem,)
 
     def tokens(self, text: str) -> list[str]:
         """Feature tokens: lemmas (or stems) plus compound heads."""
+        cache = self._feature_cache
         out: list[str] = []
-        heads = self.heads_
-        for w in self.words(text):
-            if w.startswith("["):
-                out.append(w)
-                continue
-            lem = self._lemma(w)
-            out.append(lem)
-            if self.compounds:
-                h = heads.get(lem)
-                if h:
-                    out.append(h)
+        for h in self._doc_hashes(text):
+            f = cache.get(h)
+            if f is None:
+                f = self._features_of(h)
+                if len(cache) < 1_000_000:
+                    cache[h] = f
+            out.extend(f)
         return out
 
     __call__ = tokens
@@ -198,6 +226,7 @@ class TextProcessor:
         """Learn the compound-head lexicon from training texts; return self."""
         if not self.compounds:
             self.heads_ = {}
+            self._feature_cache = {}
             return self
         from collections import Counter
 
@@ -216,4 +245,5 @@ class TextProcessor:
                     heads[w] = tail
                     break
         self.heads_ = heads
+        self._feature_cache = {}
         return self
