@@ -183,5 +183,71 @@ def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_fie
         click.echo(f"avoidable accuracy {a['accuracy']}  P {a['precision']}  R {a['recall']}  F1 {a['f1']}")
 
 
+def _column_map(pairs) -> dict[str, str]:
+    """Parse repeated ``--map SOURCE=FIELD`` options."""
+    out = {}
+    for p in pairs:
+        src, sep, dst = p.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected SOURCE=FIELD, found {p!r}", param_hint="--map")
+        out[src] = dst
+    return out
+
+
+def _progress_bar(total_hint: int | None = None):
+    """A tqdm bar on a terminal; nothing in pipes and CI."""
+    import os
+
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None, (lambda n: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=total_hint, unit=" contacts", file=sys.stderr, dynamic_ncols=True)
+
+    def update(n: int) -> None:
+        bar.update(n - bar.n)
+
+    return bar, update
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output file (.jsonl, .csv or .parquet).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
+@click.option("--no-guidelines", is_flag=True, help="Topics only, no guideline matching.")
+@click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text and subject to each row.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same --out.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Output format (default: from the suffix).")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
+@click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="auto-label", show_default=True)
+def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, fmt, mapping, mode):
+    """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
+
+    Writes one redacted row per contact (an email thread, a phone note or a record):
+    topic, confidence, guideline, avoidable and reason, or the error that stopped it.
+    """
+    from .label import label_inputs
+
+    bar, update = _progress_bar()
+    try:
+        summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
+                               scheduler, resume, fmt, _column_map(mapping), mode, progress=update)
+    except TukipyyntoError as e:
+        _fail(e)
+    finally:
+        if bar is not None:
+            bar.close()
+    for w in summary.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"{summary.contacts} contacts from {summary.messages} messages/records: {summary.labelled} labelled, "
+               f"{summary.errors} errors, {summary.merged_messages} replies merged into threads"
+               + (f", {summary.skipped_resumed} already done (resumed)" if summary.skipped_resumed else "")
+               + f" -> {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -56,3 +56,34 @@ def corpus_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     save_model(model, out)
     return out
+
+
+TINY_TEXTS = {
+    "uusi": ["Asiakas muuttaa uuteen osoitteeseen ja tarvitsee uuden sopimuksen", "Uusi asiakas haluaa tehdä sähkösopimuksen",
+             "Miten teen sopimuksen uudelle asunnolle muuton jälkeen", "Asiakas muuttaa ensi kuussa, sopimus uuteen kohteeseen",
+             "Uuden sopimuksen aloituspäivä ja tuotteen valinta", "Muuttava asiakas tarvitsee sopimuksen uuteen osoitteeseen"],
+    "vahvistus": ["Lähettäkää sopimusvahvistus uudelleen asiakkaalle", "Asiakas ei saanut vahvistusta, lähetättekö uuden",
+                  "Vahvistus hukkui postissa, pyydän uudelleenlähetystä", "Sopimusvahvistus uudestaan sähköpostiin",
+                  "Asiakkaalle uusi vahvistuskirje, edellinen meni väärään osoitteeseen", "Voisitteko postittaa vahvistuksen uudelleen"],
+    "vaara": ["Asiakkaan lasku on liian suuri ja hän haluaa maksuaikaa", "Laskun eräpäivän siirto ja maksumuistutus",
+              "Perintäkirje tuli vaikka lasku on maksettu", "Asiakas kysyy laskun erittelystä ja maksusuunnitelmasta",
+              "Lasku tuli kahteen kertaan, maksuasia", "Maksuajan pidennys laskulle"],
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A small model over the three test topics, with the test taxonomy stored in it."""
+    from classifier.classify import TopicClassifier
+    from classifier.model import Model, save_model
+
+    X = [t for ts in TINY_TEXTS.values() for t in ts] * 2
+    y = [lab for lab, ts in TINY_TEXTS.items() for _ in ts] * 2
+    clf = TopicClassifier(cv=2, threshold=0.0).fit(X, y)
+    clf.threshold_ = 0.0
+    meta = {"taxonomy": TAXONOMY["categories"], "taxonomy_name": "test",
+            "matcher": {"features": ["bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv"],
+                        "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0], "intercept": -5.0, "coverage_threshold": 0.5}}
+    d = tmp_path_factory.mktemp("tiny_model")
+    save_model(Model(clf, meta), d)
+    return d
