@@ -132,7 +132,7 @@ def main() -> None:
     readme = HERE / "README.md"
     if readme.exists():
         text = readme.read_text(encoding="utf-8")
-        new = re.sub(r"(<!-- counts:start -->\n).*?(\n<!-- counts:end -->)", lambda m: m.group(1) + table + m.group(2),
+        new = re.sub(r"(<!-- counts:start -->\n)(?:.*?\n)?(<!-- counts:end -->)", lambda m: m.group(1) + table + "\n" + m.group(2),
                      text, flags=re.S)
         readme.write_text(new, encoding="utf-8")
     print(table)
