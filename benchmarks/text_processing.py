@@ -31,6 +31,9 @@ CONFIGS = {
     "char n-grams + surface": dict(lemmatizer="none", compounds=False, char_ngrams=True),
     "lemmas + compounds + char": dict(lemmatizer="simplemma", compounds=True, char_ngrams=True),
     "lemmas + compounds, unigrams": dict(lemmatizer="simplemma", compounds=True, word_ngrams=1),
+    "lemmas + prefix + compounds": dict(lemmatizer="simplemma+prefix", compounds=True),
+    "lemmas + prefix5 + compounds": dict(lemmatizer="simplemma+prefix", compounds=True, prefix_len=5),
+    "prefix5 stems": dict(lemmatizer="prefix", compounds=False, prefix_len=5),
 }
 
 
@@ -38,6 +41,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-generated", action="store_true")
     ap.add_argument("--generated-weight", type=float, default=0.3)
+    ap.add_argument("--cv", type=int, default=0, help="Score by k-fold CV over hand-written train+dev instead of dev alone.")
+    ap.add_argument("--only", help="Comma-separated configuration names.")
     args = ap.parse_args()
     c = ROOT / "corpus"
     train = read_requests(c / "train.jsonl")
@@ -54,7 +59,33 @@ def main() -> None:
     print(f"train {len(X)}  dev {len(Xd)}")
     print(f"{'configuration':32s} {'dev acc':>8s} {'dev F1':>8s} {'fit s':>6s} {'docs/s':>8s}")
     rows = []
-    for name, params in CONFIGS.items():
+    configs = {k: v for k, v in CONFIGS.items() if not args.only or k in args.only.split(",")}
+    if args.cv:
+        import numpy as np
+        from sklearn.model_selection import StratifiedKFold
+
+        hw = train[: len(read_requests(c / "train.jsonl"))] + dev
+        gen = train[len(hw) - len(dev):]
+        Xh = [((r.subject or "") + "\n" + r.text).strip() for r in hw]
+        yh = np.array([r.topic for r in hw], dtype=object)
+        Xg = [((r.subject or "") + "\n" + r.text).strip() for r in gen]
+        yg = [r.topic for r in gen]
+        print(f"{args.cv}-fold CV over {len(hw)} hand-written records (+{len(gen)} generated in every training fold)")
+        for name, params in configs.items():
+            f1s, accs = [], []
+            for tr, te in StratifiedKFold(args.cv, shuffle=True, random_state=0).split(Xh, yh):
+                clf = TopicClassifier(**params).fit([Xh[i] for i in tr] + Xg, list(yh[tr]) + yg,
+                                                    sample_weight=[1.0] * len(tr) + [args.generated_weight] * len(Xg))
+                p = clf.predict([Xh[i] for i in te])
+                accs.append(accuracy_score(yh[te], p)); f1s.append(f1_score(yh[te], p, average="macro"))
+            rows.append({"config": name, "params": params, "cv_accuracy": round(float(np.mean(accs)), 4),
+                         "cv_macro_f1": round(float(np.mean(f1s)), 4), "cv_macro_f1_std": round(float(np.std(f1s)), 4)})
+            print(f"{name:32s} acc {np.mean(accs):.4f}  F1 {np.mean(f1s):.4f} ± {np.std(f1s):.4f}", flush=True)
+        out = ROOT / "benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        (out / f"text_processing_cv_w{args.generated_weight}.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for name, params in configs.items():
         t = time.perf_counter()
         clf = TopicClassifier(**params).fit(X, y, sample_weight=w)
         fit_s = time.perf_counter() - t

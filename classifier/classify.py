@@ -67,7 +67,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    lemmatizer : {"simplemma", "prefix", "none"}, default="simplemma"
+    lemmatizer : {"simplemma", "prefix", "simplemma+prefix", "none"}, default="simplemma"
         How words are normalised (see :class:`~classifier.text.TextProcessor`).
     compounds : bool, default=True
         Add compound heads ("sähkösopimus" also counts as "sopimus").
@@ -85,6 +85,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     cv : int, default=5
         Folds for calibration.
     class_weight : "balanced" or None, default="balanced"
+    prefix_len : int, default=6
+        Letters kept by the prefix stemmer.
     threshold : float, default=0.5
         Confidence under which a prediction is ``uncertain``; :meth:`choose_threshold`
         sets ``threshold_`` from held-out data, this value is the fallback.
@@ -92,7 +94,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, lemmatizer: str = "simplemma", compounds: bool = True, word_ngrams: int = 2,
                  char_ngrams: bool = False, C: float = 0.5, min_df: int = 1, calibration: str = "temperature",
-                 cv: int = 5, class_weight: str | None = "balanced", threshold: float = 0.5) -> None:
+                 cv: int = 5, class_weight: str | None = "balanced", threshold: float = 0.5, prefix_len: int = 6) -> None:
         self.lemmatizer = lemmatizer
         self.compounds = compounds
         self.word_ngrams = word_ngrams
@@ -103,6 +105,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.class_weight = class_weight
         self.threshold = threshold
+        self.prefix_len = prefix_len
 
     # -- features -------------------------------------------------------------------------
     def _word_docs(self, X: Iterable[str]) -> list[list[str]]:
@@ -129,7 +132,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"need at least two different labels to train, found {list(classes)}")
-        self.processor_ = TextProcessor(lemmatizer=self.lemmatizer, compounds=self.compounds).fit(X)
+        self.processor_ = TextProcessor(lemmatizer=self.lemmatizer, compounds=self.compounds,
+                                        prefix_len=self.prefix_len).fit(X)
         self.vectorizer_ = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True, min_df=self.min_df,
                                            dtype=np.float32)
         mats = [self.vectorizer_.fit_transform(self._word_docs(X))]

@@ -100,14 +100,19 @@ def detect_language(tokens: Sequence[str]) -> tuple[str, int]:
     return best[0], len(words)
 
 
+LEMMATIZERS = ("simplemma", "prefix", "simplemma+prefix", "none")
+
+
 class TextProcessor:
     """Turn raw Finnish text into normalised feature tokens.
 
     Parameters
     ----------
-    lemmatizer : {"simplemma", "prefix", "none"}
+    lemmatizer : {"simplemma", "prefix", "simplemma+prefix", "none"}
         ``simplemma``: base forms (pip-only, MIT); ``prefix``: cut words to their first
-        ``prefix_len`` letters (a crude stemmer); ``none``: lower-cased surface forms.
+        ``prefix_len`` letters (a crude stemmer that also survives typos and colloquial
+        endings); ``simplemma+prefix``: both features per word; ``none``: lower-cased
+        surface forms.
     compounds : bool
         Also emit the head of a compound ("sähkösopimus" -> "sopimus") when the head is a
         word seen in the training texts (the lexicon is learned by :meth:`fit`).
@@ -118,8 +123,8 @@ class TextProcessor:
 
     def __init__(self, lemmatizer: str = "simplemma", compounds: bool = True, prefix_len: int = 6,
                  redactor: Redactor | None = None) -> None:
-        if lemmatizer not in {"simplemma", "prefix", "none"}:
-            raise ValueError(f"lemmatizer must be 'simplemma', 'prefix' or 'none', not {lemmatizer!r}")
+        if lemmatizer not in LEMMATIZERS:
+            raise ValueError(f"lemmatizer must be one of {', '.join(LEMMATIZERS)}, not {lemmatizer!r}")
         self.lemmatizer = lemmatizer
         self.compounds = compounds
         self.prefix_len = prefix_len
@@ -156,7 +161,7 @@ class TextProcessor:
         got = self._lemma_cache.get(word)
         if got is not None:
             return got
-        if self.lemmatizer == "simplemma":
+        if self.lemmatizer.startswith("simplemma"):
             import simplemma
 
             lemma = simplemma.lemmatize(word, lang="fi").lower()
@@ -205,7 +210,12 @@ class TextProcessor:
             return (w,)
         lem = self._lemma(w)
         head = self.heads_.get(lem) if self.compounds else None
-        return (lem, head) if head else (lem,)
+        feats = (lem, head) if head else (lem,)
+        if self.lemmatizer == "simplemma+prefix" and len(w) > self.prefix_len:
+            stem = "~" + w[: self.prefix_len]
+            if stem[1:] != lem:
+                feats = feats + (stem,)
+        return feats
 
     def tokens(self, text: str) -> list[str]:
         """Feature tokens: lemmas (or stems) plus compound heads."""

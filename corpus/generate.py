@@ -2062,6 +2062,11 @@ def compose_email(rng: random.Random, sit: Situation, slots: Slots) -> str:
         else:
             main = f"{rng.choice(INTROS)}\n{F}.\n{ask}"
         body_lines.append(main)
+        others = [f for f in facts if f != fact]
+        if others and rng.random() < 0.1:  # a rambling agent restates the case in other words
+            more = fill(rng.choice(others), slots).rstrip(".")
+            body_lines.append(rng.choice(["Eli siis ", "Tarkennuksena: ", "Eli ", "Lisätietona: ", "Siis ",
+                                          "Toisin sanoen "]) + lowfirst(more) + ".")
 
     short = rng.random() < 0.1
     if not short:
@@ -2283,12 +2288,14 @@ def _weighted(rng: random.Random, items, weights):
 def generate(n: int, seed: int, *, channel: str | None = None, times: list[dt.datetime] | None = None,
              topic_weights: dict[str, float] | None = None, start: dt.date = dt.date(2016, 1, 1),
              end: dt.date = dt.date(2016, 12, 31), id_prefix: str = "gen",
-             folder: Path | None = None) -> list[dict]:
+             folder: Path | None = None, with_agent: bool = False) -> list[dict]:
     """Generate ``n`` labelled requests, deterministically from ``seed``.
 
     ``channel`` forces "email" or "phone"; ``times`` (aware datetimes, length n)
     fixes the send times in the given order; ``topic_weights`` overrides
-    :data:`TOPIC_WEIGHTS`; ``start``/``end`` bound the drawn dates.
+    :data:`TOPIC_WEIGHTS`; ``start``/``end`` bound the drawn dates;
+    ``with_agent`` adds an ``agent`` field ([first name, surname] of the
+    customer-service agent whose name the text may sign with).
     """
     folder = Path(folder) if folder else HERE
     cat = load_catalogue(folder)
@@ -2331,7 +2338,7 @@ def generate(n: int, seed: int, *, channel: str | None = None, times: list[dt.da
                 break
         seen.add(text)
         gid = choose_guideline(cat, sit.guidelines, day)
-        out.append({
+        rec = {
             "id": f"{id_prefix}-{i + 1:0{width}d}",
             "channel": ch,
             "sent_at": when.isoformat(),
@@ -2340,7 +2347,10 @@ def generate(n: int, seed: int, *, channel: str | None = None, times: list[dt.da
             "topic": topic,
             "guideline_id": gid,
             "avoidable": is_avoidable(tax, cat, topic, gid, day),
-        })
+        }
+        if with_agent:
+            rec["agent"] = [slots.values["agentti"], slots.values["agentti_suku"]]
+        out.append(rec)
     return out
 
 
