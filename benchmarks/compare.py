@@ -222,6 +222,11 @@ class FastText:
         import fasttext
 
         X, y = expand_weights(X, y, w)
+        # fastText reads its input file in order, and with linearly decaying lr the last documents
+        # weigh most: shuffle once (fixed seed), since a file may be sorted by label (corpus/train.jsonl is)
+        order = list(range(len(X)))
+        random.Random(SEED).shuffle(order)
+        X, y = [X[i] for i in order], [y[i] for i in order]
         labels = sorted(set(y))
         self.labels = labels
         self.majority = max(labels, key=y.count)
@@ -392,6 +397,10 @@ def run_one(key: str, data: dict, opts: dict) -> dict:
         system.predict(model, Xte)
         times.append(time.perf_counter() - t)
     peak = _peak_rss_mib()
+    # a fit diagnostic (not a score): accuracy on up to 2,000 of the training documents
+    idx = sorted(random.Random(SEED).sample(range(len(Xtr)), min(2000, len(Xtr))))
+    fit_pred = system.predict(model, [Xtr[i] for i in idx])
+    train_acc = sum(fit_pred[j] == ytr[i] for j, i in enumerate(idx)) / len(idx)
     d = Path(tempfile.mkdtemp(prefix=f"bench-{key}-"))
     try:
         system.save(model, d)
@@ -400,7 +409,7 @@ def run_one(key: str, data: dict, opts: dict) -> dict:
         shutil.rmtree(d, ignore_errors=True)
     return {"pred": pred, "train_seconds": train_s, "predict_seconds": times,
             "docs_per_second": len(Xte) / statistics.median(times), "model_bytes": size,
-            "peak_rss_mib": peak, "rss_before_training_mib": base_rss}
+            "peak_rss_mib": peak, "rss_before_training_mib": base_rss, "train_accuracy": train_acc}
 
 
 def _child(key: str, data: dict, opts: dict) -> dict:
@@ -678,7 +687,11 @@ def main(argv: list[str] | None = None) -> int:
                            train_seconds=res["train_seconds"], docs_per_second=res["docs_per_second"],
                            predict_seconds=res["predict_seconds"], model_bytes=res["model_bytes"],
                            model_mb=res["model_bytes"] / 1e6, peak_rss_mib=res["peak_rss_mib"],
-                           rss_before_training_mib=res["rss_before_training_mib"])
+                           rss_before_training_mib=res["rss_before_training_mib"],
+                           train_accuracy=res["train_accuracy"])
+                if res["train_accuracy"] < 0.5:
+                    notes.append(f"{SYSTEMS[key]} underfits here: its accuracy on (up to 2,000 of) its own "
+                                 f"training documents is only {res['train_accuracy']:.2f}")
                 print(f"[{name}] {key}: accuracy {row['accuracy']:.3f}, macro-F1 {row['macro_f1']:.3f}, "
                       f"train {row['train_seconds']:.1f} s, {row['docs_per_second']:,.0f} docs/s "
                       f"({time.perf_counter() - t:.0f} s in all)", flush=True)

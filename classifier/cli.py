@@ -249,5 +249,128 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
                + f" -> {out}")
 
 
+def _date(ctx, param, value):
+    """Click callback: an ISO date or None."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date such as 2016-09-01, found {value!r}") from None
+
+
+def _opening(value: str):
+    """Parse '8:30-16:00'."""
+    import datetime as dt
+
+    try:
+        a, b = value.split("-")
+        return dt.time.fromisoformat(a.strip().zfill(5)), dt.time.fromisoformat(b.strip().zfill(5))
+    except ValueError:
+        raise click.BadParameter(f"expected opening hours such as 8:30-16:00, found {value!r}") from None
+
+
+_REPORT_OPTIONS = [
+    click.option("--from", "period_from", callback=_date, help="First day of the period (YYYY-MM-DD)."),
+    click.option("--to", "period_to", callback=_date, help="Last day of the period (YYYY-MM-DD)."),
+    click.option("--granularity", type=click.Choice(["month", "week"]), default="month", show_default=True),
+    click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Report language."),
+    click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office phone hours, weekdays."),
+    click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's / the shipped one)."),
+]
+
+
+def _with_report_options(f):
+    for opt in reversed(_REPORT_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours):
+    """Build and write the report; return the written paths."""
+    from .io import read_guidelines, read_taxonomy
+    from .report import build_report, write_report
+
+    tax = read_taxonomy(taxonomy) if taxonomy else read_taxonomy()
+    gl = read_guidelines(guidelines) if guidelines is not False else None
+    rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang)
+    return write_report(rep, Path(out_dir))
+
+
+@main.command()
+@click.argument("labelled", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the shipped one).")
+@_with_report_options
+def report(labelled, out_dir, guidelines, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+    """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
+
+    Markdown, a self-contained HTML page with plots, and a CSV of every table.
+    """
+    from .report import read_labelled
+
+    try:
+        rows = read_labelled(labelled)
+        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
+
+
+def _expand_inputs(inputs) -> list[str]:
+    """Folders become their mail and table files (label sidecars ``*.labels.*`` are not inputs)."""
+    out = []
+    for i in inputs:
+        p = Path(i)
+        if p.is_dir():
+            files = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in
+                           {".mbox", ".jsonl", ".csv", ".parquet", ".eml", ".msg"} and ".labels." not in q.name)
+            mails = [q for q in files if q.suffix.lower() in {".eml", ".msg"}]
+            out.extend(str(q) for q in files if q not in mails)
+            if mails:
+                out.append(str(p))
+            out.extend(str(q) for q in sorted(p.iterdir()) if q.is_dir())
+        else:
+            out.append(str(i))
+    return out
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for labelled.jsonl and the report.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
+@click.option("--jobs", type=int, default=1, show_default=True)
+@_with_report_options
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+    """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
+
+    INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them.
+    Writes OUT/labelled.jsonl (redacted, with text) and the report in OUT/.
+    """
+    from .label import label_inputs
+    from .report import read_labelled
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _expand_inputs(inputs)
+    bar, update = _progress_bar()
+    try:
+        _say(f"labelling {len(files)} input(s): {', '.join(Path(f).name for f in files)}")
+        s = label_inputs(files, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update)
+        if bar is not None:
+            bar.close()
+        for w in s.warnings:
+            click.echo(f"warning: {w}", err=True)
+        _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")
+        rows = read_labelled([out / "labelled.jsonl"])
+        paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report -> {paths.get('html')}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

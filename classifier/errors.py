@@ -27,6 +27,10 @@ class IngestError(TukipyyntoError, ValueError):
     """An input message or record could not be read."""
 
 
+class ReportError(TukipyyntoError, ValueError):
+    """A report cannot be built or written with the given arguments."""
+
+
 class ValidationIssue:
     """One problem found while validating a file (not raised; collected)."""
 

@@ -24,16 +24,17 @@ import os
 import re
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar
 
-from .errors import IngestError, TukipyyntoError
+from .errors import IngestError, ReportError, TukipyyntoError
 from .guidelines import REASONS
 from .records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
 
-__all__ = ["Report", "ReportError", "build_report", "read_labelled", "write_report", "wilson_interval",
-           "send_time_category", "TABLES", "SEND_TIME_CATEGORIES"]
+__all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "read_labelled",
+           "send_time_category", "wilson_interval", "write_report"]
 
 UNCERTAIN = "uncertain"
 AVOIDABLE_REASONS = ("misrouted", "guideline_existed")
@@ -165,6 +166,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "col_topic": "Aihetunnus",
         "col_label": "Aihe",
         "col_channel": "Kanava",
+        "col_group": "Pyynnöt",
+        "col_send_time": "Lähetysaika",
         "col_category": "Luokka",
         "col_reason": "Syy",
         "col_n": "Lkm",
@@ -299,6 +302,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "col_topic": "Topic id",
         "col_label": "Topic",
         "col_channel": "Channel",
+        "col_group": "Requests",
+        "col_send_time": "Send time",
         "col_category": "Category",
         "col_reason": "Reason",
         "col_n": "Count",
@@ -345,8 +350,6 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
-class ReportError(TukipyyntoError, ValueError):
-    """A report cannot be built or written with the given arguments."""
 
 
 @dataclass(frozen=True)
@@ -719,7 +722,7 @@ def _buckets(start: dt.date, end: dt.date, granularity: str) -> list[tuple[int, 
     return out
 
 
-def _share(k: int | float, n: int | float) -> float | None:
+def _share(k: float, n: float) -> float | None:
     """k / n, or None when n is 0."""
     return k / n if n else None
 
@@ -1001,177 +1004,232 @@ def build_report(
 
     chan_count = Counter(r.channel for r in items)
     channels = tuple([c for c in CHANNELS if c in chan_count] + sorted(c for c in chan_count if c not in CHANNELS))
-    columns: dict[str, tuple[str, ...]] = {}
-    text = _TEXT[lang]
-
-    # 1. volumes
-    buckets = _buckets(start, end, granularity) if start and end else []
-    vol_counts: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    topic_counts: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    for r in items:
-        if r.local is not None:
-            key = _bucket_key(r.local.date(), granularity)
-            vol_counts[key][r.channel] += 1
-            topic_counts[key][r.topic] += 1
-    volumes = []
-    for key in buckets:
-        s, e = _bucket_span(key, granularity)
-        row = {"period": _bucket_name(key, granularity), "start": s, "end": e}
-        for c in channels:
-            row[c] = vol_counts[key].get(c, 0)
-        row["total"] = sum(vol_counts[key].values())
-        volumes.append(row)
-    columns["volumes"] = ("period", "start", "end", *channels, "total")
-
-    # 2. topics per channel
     order = _topic_order([r.topic for r in items] + list(taxonomy.ids), taxonomy)
-    per = {c: Counter(r.topic for r in items if r.channel == c) for c in channels}
-    all_topics = Counter(r.topic for r in items)
-    n_items = len(items)
-    topics = []
-    for t in order:
-        row = {"topic": t, "label": _topic_label(t, taxonomy, lang)}
-        for c in channels:
-            row[f"{c}_n"] = per[c].get(t, 0)
-            row[f"{c}_share"] = _share(per[c].get(t, 0), chan_count[c])
-        row["total_n"] = all_topics.get(t, 0)
-        row["total_share"] = _share(all_topics.get(t, 0), n_items)
-        topics.append(row)
-    rank = {t: i for i, t in enumerate(order)}
-    topics.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["total_n"], rank[x["topic"]]))
-    columns["topics"] = ("topic", "label", *[f"{c}_{k}" for c in channels for k in ("n", "share")],
-                         "total_n", "total_share")
-
-    # 3. email send times
-    emails = [r for r in items if r.channel == "email"]
-    years = {r.local.year for r in emails if r.local is not None}
-    hol = _finnish_holidays(years) if years else {}
-    cat_count: Counter = Counter()
-    for r in emails:
-        cat_count[send_time_category(r.local, opening_hours, hol) if r.local is not None else "unknown_time"] += 1
-    n_email = len(emails)
-    send_times = []
-    oh = {"open": _fmt_time(opening_hours[0], lang), "close": _fmt_time(opening_hours[1], lang)}
-    cats = list(SEND_TIME_CATEGORIES) + (["unknown_time"] if cat_count.get("unknown_time") else [])
-    if n_email:
-        for cat in cats:
-            send_times.append({"category": cat, "label": text[cat].format(**oh), "n": cat_count.get(cat, 0),
-                               "share": _share(cat_count.get(cat, 0), n_email)})
-        send_times.append({"category": "total", "label": text["total"], "n": n_email, "share": 1.0})
-    columns["send_times"] = ("category", "label", "n", "share")
-
-    # 4. avoidable contacts
-    av_cols = ("n", "n_avoidable", "share", "ci_low", "ci_high", *[f"reason_{c}" for c in REASONS])
-    avoidable_overall = [_avoidable_row(items, {"label": text["total"]})] if items else []
-    columns["avoidable_overall"] = ("label", *av_cols)
-    known = [r for r in items if r.avoidable is not None]
-    rc = Counter(r.reason for r in known)
-    reason_codes = list(REASONS) + sorted(c for c in rc if c not in REASONS and c is not None)
-    avoidable_reasons = [{"reason": c, "label": text.get(c, c), "avoidable": c in AVOIDABLE_REASONS,
-                          "n": rc.get(c, 0), "share": _share(rc.get(c, 0), len(known))}
-                         for c in reason_codes] if known else []
-    columns["avoidable_reasons"] = ("reason", "label", "avoidable", "n", "share")
-    avoidable_by_channel = [_avoidable_row([r for r in items if r.channel == c],
-                                           {"channel": c, "label": text.get(c, c)}) for c in channels]
-    columns["avoidable_by_channel"] = ("channel", "label", *av_cols)
-    by_topic = defaultdict(list)
-    for r in items:
-        by_topic[r.topic].append(r)
-    avoidable_by_topic = [_avoidable_row(by_topic[t], {"topic": t, "label": _topic_label(t, taxonomy, lang)})
-                          for t in order if by_topic.get(t)]
-    avoidable_by_topic.sort(key=lambda x: (-x["n_avoidable"], -x["n"], rank[x["topic"]]))
-    columns["avoidable_by_topic"] = ("topic", "label", *av_cols)
-    by_month = defaultdict(list)
-    for r in items:
-        if r.local is not None:
-            by_month[_month_key(r.local.date())].append(r)
-    months = _buckets(start, end, "month") if start and end else []
-    avoidable_by_month = [_avoidable_row(by_month.get(m, []), {"period": _bucket_name(m, "month")}) for m in months]
-    columns["avoidable_by_month"] = ("period", *av_cols)
-
-    # 5. guideline gaps
-    gap_rows = [r for r in items if r.avoidable is False and r.reason in GAP_REASONS]
-    gap_by_topic = defaultdict(list)
-    for r in gap_rows:
-        gap_by_topic[r.topic].append(r)
-    gaps, gap_clusters = [], []
-    for t in sorted(gap_by_topic, key=lambda t: (-len(gap_by_topic[t]), rank[t])):
-        rs = gap_by_topic[t]
-        later = Counter(r.later_guideline_id or r.guideline_id for r in rs
-                        if r.reason == "guideline_came_later" and (r.later_guideline_id or r.guideline_id))
-        texts = [r.text for r in rs if r.text]
-        summary, clusters = _cluster_texts(texts, max_clusters, random_state, n_examples, example_chars)
-        gaps.append({"topic": t, "label": _topic_label(t, taxonomy, lang), "n": len(rs),
-                     "n_no_guideline": sum(r.reason == "no_guideline" for r in rs),
-                     "n_came_later": sum(r.reason == "guideline_came_later" for r in rs),
-                     "topic_n": all_topics.get(t, 0), "gap_share": _share(len(rs), all_topics.get(t, 0)),
-                     "later_guidelines": [g for g, _ in sorted(later.items(), key=lambda x: (-x[1], x[0]))],
-                     "top_terms": summary["top_terms"], "examples": summary["examples"]})
-        for i, c in enumerate(clusters, 1):
-            gap_clusters.append({"topic": t, "label": _topic_label(t, taxonomy, lang), "cluster": i,
-                                 "n": c["size"], "top_terms": c["top_terms"], "examples": c["examples"]})
-    gap_clusters.sort(key=lambda x: (-x["n"], -len(gap_by_topic[x["topic"]]), rank[x["topic"]], x["cluster"]))
-    columns["gaps"] = ("topic", "label", "n", "n_no_guideline", "n_came_later", "topic_n", "gap_share",
-                       "later_guidelines", "top_terms", "examples")
-    columns["gap_clusters"] = ("topic", "label", "cluster", "n", "top_terms", "examples")
-
-    # 6. guideline use
-    cat_by_id = {g.id: g for g in (guidelines or [])}
-    matched = Counter(r.guideline_id for r in items if r.guideline_id)
-    matched_av = Counter(r.guideline_id for r in items if r.guideline_id and r.avoidable)
-    matched_later = Counter(r.guideline_id for r in items if r.guideline_id and r.reason == "guideline_came_later")
-    guideline_use = []
-    for gid, n in sorted(matched.items(), key=lambda x: (-x[1], x[0])):
-        g = cat_by_id.get(gid)
-        guideline_use.append({"guideline_id": gid, "title": g.title if g else None,
-                              "topics": list(g.topics) if g else [], "n": n, "share": _share(n, n_items),
-                              "n_avoidable": matched_av.get(gid, 0), "n_came_later": matched_later.get(gid, 0)})
-    columns["guideline_use"] = ("guideline_id", "title", "topics", "n", "share", "n_avoidable", "n_came_later")
-    live = [g for g in (guidelines or []) if not (start and g.retired and g.retired < start)]
-    guidelines_unused = [{"guideline_id": g.id, "title": g.title, "family": g.family, "topics": list(g.topics),
-                          "published": g.published, "retired": g.retired}
-                         for g in live if not matched.get(g.id)]
-    columns["guidelines_unused"] = ("guideline_id", "title", "family", "topics", "published", "retired")
-    guideline_duplicates = []
-    for i, j, s in _duplicate_pairs(live, duplicate_threshold):
-        a, b = live[i], live[j]
-        guideline_duplicates.append({"guideline_a": a.id, "title_a": a.title, "guideline_b": b.id, "title_b": b.title,
-                                     "similarity": s, "shared_topics": [t for t in a.topics if t in b.topics],
-                                     "n_a": matched.get(a.id, 0), "n_b": matched.get(b.id, 0)})
-    columns["guideline_duplicates"] = ("guideline_a", "title_a", "guideline_b", "title_b", "similarity",
-                                       "shared_topics", "n_a", "n_b")
-
-    # 7. trends
-    trends = []
-    if len(buckets) >= 2:
-        prev_key, last_key = buckets[-2], buckets[-1]
-        for t in order:
-            p, q = topic_counts[prev_key].get(t, 0), topic_counts[last_key].get(t, 0)
-            ratio = q / p if p else None
-            if q - p >= trend_min_increase and (p == 0 or ratio >= trend_ratio):
-                trends.append({"topic": t, "label": _topic_label(t, taxonomy, lang),
-                               "previous_period": _bucket_name(prev_key, granularity), "previous_n": p,
-                               "last_period": _bucket_name(last_key, granularity), "last_n": q,
-                               "change": q - p, "ratio": ratio})
-        trends.sort(key=lambda x: (-x["change"], rank[x["topic"]]))
-    columns["trends"] = ("topic", "label", "previous_period", "previous_n", "last_period", "last_n", "change", "ratio")
-    columns["errors"] = ("id", "source", "sent_at", "error")
+    ctx = _Context(items=items, taxonomy=taxonomy, lang=lang, channels=channels, order=order,
+                   start=start, end=end, granularity=granularity)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    columns: dict[str, tuple[str, ...]] = {}
+    for part in (_volume_tables(ctx), _topic_tables(ctx), _send_time_tables(ctx, opening_hours),
+                 _avoidable_tables(ctx),
+                 _gap_tables(ctx, max_clusters, random_state, n_examples, example_chars),
+                 _guideline_tables(ctx, guidelines, duplicate_threshold),
+                 _trend_tables(ctx, trend_ratio, trend_min_increase)):
+        for name, (cols, rows_) in part.items():
+            tables[name], columns[name] = rows_, cols
+    tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
 
     return Report(
         period_from=start, period_to=end, granularity=granularity, lang=lang,
         opening_hours=(opening_hours[0], opening_hours[1]), channels=channels, n_rows=n_rows,
-        n_errors=len(errors), n_analysed=n_items, n_undated=n_undated, n_outside_period=n_outside,
+        n_errors=len(errors), n_analysed=len(items), n_undated=n_undated, n_outside_period=n_outside,
         n_messages=sum(r.n_messages for r in items), n_with_text=sum(1 for r in items if r.text),
         n_by_channel={c: chan_count[c] for c in channels}, catalogue_given=guidelines is not None,
-        volumes=volumes, topics=topics, send_times=send_times, avoidable_overall=avoidable_overall,
-        avoidable_reasons=avoidable_reasons, avoidable_by_channel=avoidable_by_channel,
-        avoidable_by_topic=avoidable_by_topic, avoidable_by_month=avoidable_by_month, gaps=gaps,
-        gap_clusters=gap_clusters, guideline_use=guideline_use, guidelines_unused=guidelines_unused,
-        guideline_duplicates=guideline_duplicates, trends=trends, errors=errors, columns=columns,
+        columns=columns,
         settings={"duplicate_threshold": duplicate_threshold, "trend_ratio": trend_ratio,
                   "trend_min_increase": trend_min_increase, "max_clusters": max_clusters,
                   "n_examples": n_examples, "example_chars": example_chars, "random_state": random_state},
+        **tables,
     )
+
+
+_Tables = dict[str, tuple[tuple[str, ...], list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every table of a report is computed from."""
+
+    items: list[_Row]
+    taxonomy: Taxonomy
+    lang: str
+    channels: tuple[str, ...]
+    order: list[str]
+    start: dt.date | None
+    end: dt.date | None
+    granularity: str
+
+    @property
+    def rank(self) -> dict[str, int]:
+        """Position of each topic in the taxonomy order."""
+        return {t: i for i, t in enumerate(self.order)}
+
+    def label(self, topic: str) -> str:
+        """Topic name in the report's language."""
+        return _topic_label(topic, self.taxonomy, self.lang)
+
+    def buckets(self, granularity: str | None = None) -> list[tuple[int, int]]:
+        """Every bucket of the period, empty ones included."""
+        g = granularity or self.granularity
+        return _buckets(self.start, self.end, g) if self.start and self.end else []
+
+
+def _volume_tables(ctx: _Context) -> _Tables:
+    """Section 1: contacts per period and channel, empty periods as zeros."""
+    counts: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    for r in ctx.items:
+        if r.local is not None:
+            counts[_bucket_key(r.local.date(), ctx.granularity)][r.channel] += 1
+    rows = []
+    for key in ctx.buckets():
+        s, e = _bucket_span(key, ctx.granularity)
+        row: dict[str, Any] = {"period": _bucket_name(key, ctx.granularity), "start": s, "end": e}
+        row.update({c: counts[key].get(c, 0) for c in ctx.channels})
+        row["total"] = sum(counts[key].values())
+        rows.append(row)
+    return {"volumes": (("period", "start", "end", *ctx.channels, "total"), rows)}
+
+
+def _topic_tables(ctx: _Context) -> _Tables:
+    """Section 2: topic counts and shares per channel, largest first, ``uncertain`` last."""
+    per = {c: Counter(r.topic for r in ctx.items if r.channel == c) for c in ctx.channels}
+    n_chan = {c: sum(per[c].values()) for c in ctx.channels}
+    total = Counter(r.topic for r in ctx.items)
+    rows = []
+    for t in ctx.order:
+        row: dict[str, Any] = {"topic": t, "label": ctx.label(t)}
+        for c in ctx.channels:
+            row[f"{c}_n"] = per[c].get(t, 0)
+            row[f"{c}_share"] = _share(per[c].get(t, 0), n_chan[c])
+        row["total_n"] = total.get(t, 0)
+        row["total_share"] = _share(total.get(t, 0), len(ctx.items))
+        rows.append(row)
+    rank = ctx.rank
+    rows.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["total_n"], rank[x["topic"]]))
+    cols = ("topic", "label", *[f"{c}_{k}" for c in ctx.channels for k in ("n", "share")], "total_n", "total_share")
+    return {"topics": (cols, rows)}
+
+
+def _send_time_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> _Tables:
+    """Section 3: email send times against opening hours, weekends and Finnish public holidays."""
+    text = _TEXT[ctx.lang]
+    emails = [r for r in ctx.items if r.channel == "email"]
+    years = {r.local.year for r in emails if r.local is not None}
+    hol = _finnish_holidays(years) if years else {}
+    count: Counter = Counter(send_time_category(r.local, opening_hours, hol) if r.local is not None
+                             else "unknown_time" for r in emails)
+    hours = {"open": _fmt_time(opening_hours[0], ctx.lang), "close": _fmt_time(opening_hours[1], ctx.lang)}
+    cats = list(SEND_TIME_CATEGORIES) + (["unknown_time"] if count.get("unknown_time") else [])
+    rows = []
+    if emails:
+        rows = [{"category": c, "label": text[c].format(**hours), "n": count.get(c, 0),
+                 "share": _share(count.get(c, 0), len(emails))} for c in cats]
+        rows.append({"category": "total", "label": text["total"], "n": len(emails), "share": 1.0})
+    return {"send_times": (("category", "label", "n", "share"), rows)}
+
+
+def _avoidable_tables(ctx: _Context) -> _Tables:
+    """Section 4: avoidable shares with Wilson intervals, overall, by reason, channel, topic and month."""
+    text = _TEXT[ctx.lang]
+    items = ctx.items
+    av_cols = ("n", "n_avoidable", "share", "ci_low", "ci_high", *[f"reason_{c}" for c in REASONS])
+    overall = [_avoidable_row(items, {"label": text["total"]})] if items else []
+    known = [r for r in items if r.avoidable is not None]
+    rc = Counter(r.reason for r in known)
+    codes = list(REASONS) + sorted(c for c in rc if c not in REASONS and c is not None)
+    reasons = [{"reason": c, "label": text.get(c, c), "avoidable": c in AVOIDABLE_REASONS, "n": rc.get(c, 0),
+                "share": _share(rc.get(c, 0), len(known))} for c in codes] if known else []
+    by_channel = [_avoidable_row([r for r in items if r.channel == c], {"channel": c, "label": text.get(c, c)})
+                  for c in ctx.channels]
+    groups: dict[Any, list[_Row]] = defaultdict(list)
+    for r in items:
+        groups[r.topic].append(r)
+    rank = ctx.rank
+    by_topic = [_avoidable_row(groups[t], {"topic": t, "label": ctx.label(t)}) for t in ctx.order if groups.get(t)]
+    by_topic.sort(key=lambda x: (-x["n_avoidable"], -x["n"], rank[x["topic"]]))
+    months: dict[Any, list[_Row]] = defaultdict(list)
+    for r in items:
+        if r.local is not None:
+            months[_month_key(r.local.date())].append(r)
+    by_month = [_avoidable_row(months.get(m, []), {"period": _bucket_name(m, "month")}) for m in ctx.buckets("month")]
+    return {"avoidable_overall": (("label", *av_cols), overall),
+            "avoidable_reasons": (("reason", "label", "avoidable", "n", "share"), reasons),
+            "avoidable_by_channel": (("channel", "label", *av_cols), by_channel),
+            "avoidable_by_topic": (("topic", "label", *av_cols), by_topic),
+            "avoidable_by_month": (("period", *av_cols), by_month)}
+
+
+def _gap_tables(ctx: _Context, max_clusters: int, random_state: int, n_examples: int, example_chars: int) -> _Tables:
+    """Section 5: requests no guideline in force covered, by topic and by text cluster, with examples."""
+    total = Counter(r.topic for r in ctx.items)
+    groups: dict[str, list[_Row]] = defaultdict(list)
+    for r in ctx.items:
+        if r.avoidable is False and r.reason in GAP_REASONS:
+            groups[r.topic].append(r)
+    rank = ctx.rank
+    gaps, clusters = [], []
+    for t in sorted(groups, key=lambda t: (-len(groups[t]), rank[t])):
+        rs = groups[t]
+        later = Counter(r.later_guideline_id or r.guideline_id for r in rs
+                        if r.reason == "guideline_came_later" and (r.later_guideline_id or r.guideline_id))
+        texts = [r.text for r in rs if r.text]
+        summary, found = _cluster_texts(texts, max_clusters, random_state, n_examples, example_chars)
+        gaps.append({"topic": t, "label": ctx.label(t), "n": len(rs),
+                     "n_no_guideline": sum(r.reason == "no_guideline" for r in rs),
+                     "n_came_later": sum(r.reason == "guideline_came_later" for r in rs),
+                     "topic_n": total.get(t, 0), "gap_share": _share(len(rs), total.get(t, 0)),
+                     "later_guidelines": [g for g, _ in sorted(later.items(), key=lambda x: (-x[1], x[0]))],
+                     "top_terms": summary["top_terms"], "examples": summary["examples"]})
+        clusters += [{"topic": t, "label": ctx.label(t), "cluster": i, "n": c["size"], "top_terms": c["top_terms"],
+                      "examples": c["examples"]} for i, c in enumerate(found, 1)]
+    clusters.sort(key=lambda x: (-x["n"], -len(groups[x["topic"]]), rank[x["topic"]], x["cluster"]))
+    return {"gaps": (("topic", "label", "n", "n_no_guideline", "n_came_later", "topic_n", "gap_share",
+                      "later_guidelines", "top_terms", "examples"), gaps),
+            "gap_clusters": (("topic", "label", "cluster", "n", "top_terms", "examples"), clusters)}
+
+
+def _guideline_tables(ctx: _Context, guidelines: list[Guideline] | None, threshold: float) -> _Tables:
+    """Section 6: matches per guideline, guidelines never matched, near-duplicate pairs."""
+    by_id = {g.id: g for g in (guidelines or [])}
+    matched = Counter(r.guideline_id for r in ctx.items if r.guideline_id)
+    matched_av = Counter(r.guideline_id for r in ctx.items if r.guideline_id and r.avoidable)
+    matched_later = Counter(r.guideline_id for r in ctx.items
+                            if r.guideline_id and r.reason == "guideline_came_later")
+    use = []
+    for gid, n in sorted(matched.items(), key=lambda x: (-x[1], x[0])):
+        g = by_id.get(gid)
+        use.append({"guideline_id": gid, "title": g.title if g else None, "topics": list(g.topics) if g else [],
+                    "n": n, "share": _share(n, len(ctx.items)), "n_avoidable": matched_av.get(gid, 0),
+                    "n_came_later": matched_later.get(gid, 0)})
+    # Guidelines retired before the period began could not have been matched: leave them out.
+    live = [g for g in (guidelines or []) if not (ctx.start and g.retired and g.retired < ctx.start)]
+    unused = [{"guideline_id": g.id, "title": g.title, "family": g.family, "topics": list(g.topics),
+               "published": g.published, "retired": g.retired} for g in live if not matched.get(g.id)]
+    dups = []
+    for i, j, sim in _duplicate_pairs(live, threshold):
+        a, b = live[i], live[j]
+        dups.append({"guideline_a": a.id, "title_a": a.title, "guideline_b": b.id, "title_b": b.title,
+                     "similarity": sim, "shared_topics": [t for t in a.topics if t in b.topics],
+                     "n_a": matched.get(a.id, 0), "n_b": matched.get(b.id, 0)})
+    return {"guideline_use": (("guideline_id", "title", "topics", "n", "share", "n_avoidable", "n_came_later"), use),
+            "guidelines_unused": (("guideline_id", "title", "family", "topics", "published", "retired"), unused),
+            "guideline_duplicates": (("guideline_a", "title_a", "guideline_b", "title_b", "similarity",
+                                      "shared_topics", "n_a", "n_b"), dups)}
+
+
+def _trend_tables(ctx: _Context, ratio_min: float, min_increase: int) -> _Tables:
+    """Section 7: topics whose count rose markedly from the second-last period to the last."""
+    cols = ("topic", "label", "previous_period", "previous_n", "last_period", "last_n", "change", "ratio")
+    buckets = ctx.buckets()
+    if len(buckets) < 2:
+        return {"trends": (cols, [])}
+    prev_key, last_key = buckets[-2], buckets[-1]
+    counts: dict[tuple[int, int], Counter] = {prev_key: Counter(), last_key: Counter()}
+    for r in ctx.items:
+        if r.local is not None:
+            key = _bucket_key(r.local.date(), ctx.granularity)
+            if key in counts:
+                counts[key][r.topic] += 1
+    rows = []
+    for t in ctx.order:
+        p, q = counts[prev_key].get(t, 0), counts[last_key].get(t, 0)
+        ratio = q / p if p else None
+        if q - p >= min_increase and (p == 0 or ratio >= ratio_min):
+            rows.append({"topic": t, "label": ctx.label(t), "previous_period": _bucket_name(prev_key, ctx.granularity),
+                         "previous_n": p, "last_period": _bucket_name(last_key, ctx.granularity), "last_n": q,
+                         "change": q - p, "ratio": ratio})
+    rank = ctx.rank
+    rows.sort(key=lambda x: (-x["change"], rank[x["topic"]]))
+    return {"trends": (cols, rows)}
 
 
 def _to_bool_or_none(v: Any) -> bool | None:
@@ -1204,9 +1262,15 @@ def _fmt_pct(x: float | None, lang: str) -> str:
     return f"{_fmt_num(100 * x, 1, lang)} %"
 
 
-def _header(key: str, lang: str, report: Report) -> str:
+_LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason",
+                 "avoidable_by_channel": "col_channel", "send_times": "col_send_time"}
+
+
+def _header(key: str, lang: str, report: Report, table: str = "") -> str:
     """Column header of a table key, channels and reason codes included."""
     text = _TEXT[lang]
+    if key == "label" and table in _LABEL_HEADER:
+        return text[_LABEL_HEADER[table]]
     if f"col_{key}" in text:
         return text[f"col_{key}"]
     if key in report.channels:
@@ -1478,7 +1542,7 @@ def _write_md(report: Report, path: Path, figures: dict[str, Path]) -> None:
                 lines += [t["no_rows"], ""]
                 continue
             cols = _display_columns(report, name)
-            lines.append("| " + " | ".join(_md_escape(_header(c, report.lang, report)) for c in cols) + " |")
+            lines.append("| " + " | ".join(_md_escape(_header(c, report.lang, report, name)) for c in cols) + " |")
             lines.append("|" + "|".join("---" for _ in cols) + "|")
             for r in rows:
                 lines.append("| " + " | ".join(_md_escape(_cell(report, r, c)) for c in cols) + " |")
@@ -1531,7 +1595,7 @@ def _write_html(report: Report, path: Path, figures: dict[str, Path]) -> None:
             else:
                 cols = _display_columns(report, name)
                 parts.append("<table class=\"data\"><thead><tr>"
-                             + "".join(f"<th>{e(_header(c, report.lang, report))}</th>" for c in cols)
+                             + "".join(f"<th>{e(_header(c, report.lang, report, name))}</th>" for c in cols)
                              + "</tr></thead><tbody>")
                 for r in rows:
                     cells = []

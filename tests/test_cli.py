@@ -1,0 +1,80 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from classifier.cli import main
+
+from .conftest import TINY_TEXTS, write_jsonl
+
+COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_command_has_help(cmd):
+    r = CliRunner().invoke(main, [cmd, "--help"])
+    assert r.exit_code == 0, r.output
+    assert "Usage:" in r.output
+
+
+def test_installed_console_script_runs(tiny_dir):
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "tukipyynto"
+    exe = str(beside) if beside.exists() else shutil.which("tukipyynto")
+    if exe is None:
+        pytest.skip("tukipyynto is not installed as a console script")
+    ok = subprocess.run([exe, "validate", str(tiny_dir)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    write_jsonl(tiny_dir / "bad.jsonl", [{"id": "x", "text": "t", "topic": "nope"}])
+    bad = subprocess.run([exe, "validate", str(tiny_dir)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "unknown topic 'nope'" in bad.stdout
+    mod = subprocess.run([sys.executable, "-m", "classifier", "--version"], capture_output=True, text=True, timeout=120)
+    assert mod.returncode == 0 and "tukipyynto" in mod.stdout
+
+
+def _tiny_corpus(tmp_path, label_field="topic", labels=None):
+    rows = []
+    names = labels or {k: k for k in TINY_TEXTS}
+    for i, (lab, texts) in enumerate(TINY_TEXTS.items()):
+        for j, t in enumerate(texts * 3):
+            rows.append({"id": f"{lab}-{j}", "viesti": f"{t} ({j})", label_field: names[lab]})
+    write_jsonl(tmp_path / "c.jsonl", rows)
+    return tmp_path / "c.jsonl"
+
+
+def test_train_and_evaluate_arbitrary_labels(tmp_path):
+    labels = {"uusi": "science/technology", "vahvistus": "eurooppa-, kulttuuri- ja urheiluministeri", "vaara": "muu"}
+    f = _tiny_corpus(tmp_path, "luokka", labels)
+    r = CliRunner().invoke(main, ["train", str(f), "--text-field", "viesti", "--label-field", "luokka",
+                                  "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert sorted(meta["labels"]) == sorted(labels.values())
+    r = CliRunner().invoke(main, ["evaluate", str(f), "--model", str(tmp_path / "m"), "--text-field", "viesti",
+                                  "--label-field", "luokka", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert set(res["topic"]["per_class"]) == set(labels.values())
+    assert 0 <= res["topic"]["macro_f1"] <= 1
+
+
+def test_label_command_writes_one_row_per_record(tmp_path, tiny_model_dir, tiny_dir):
+    rows = [{"id": "a", "text": "Asiakas muuttaa ja tarvitsee uuden sopimuksen osoitteeseen", "sent_at": "2016-05-01T10:00:00+03:00",
+             "topic": "uusi"},
+            {"id": "b", "text": "Soita 040 123 4567, lähetä vahvistus uudelleen asiakkaalle"},
+            {"id": "c", "sent_at": "2016-05-01"}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    r = CliRunner().invoke(main, ["label", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
+                                  "--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl"),
+                                  "--with-text"])
+    assert r.exit_code == 0, r.output
+    out = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in out] == ["a", "b", "c"]
+    assert out[0]["predicted"]["topic"] == "uusi" and out[0]["topic"] == "uusi"  # own label passes through
+    assert out[0]["predicted"]["reason"] == "guideline_existed"
+    assert "[PUHELIN]" in out[1]["text"] and "040" not in out[1]["text"]
+    assert out[2]["status"] == "error" and "text" in out[2]["error"]
