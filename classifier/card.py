@@ -28,7 +28,7 @@ def model_card(model) -> str:
         f"- parameters: {m.get('params')}",
         f"- abstention threshold: {m.get('threshold'):.3f} (dev accuracy target {m.get('target_accuracy')})",
         "",
-        "## Figures on the dev split (not the training data)",
+        "## Figures on the dev split (not the training data; the temperature and threshold were fitted on it)",
         f"- accuracy {d.get('accuracy')}, macro-F1 {d.get('macro_f1')}, expected calibration error {d.get('ece')}",
         f"- abstention rate {d.get('abstention_rate')}, accuracy on the rest {d.get('accuracy_on_kept')}",
         "",
@@ -38,9 +38,14 @@ def model_card(model) -> str:
     for lab, v in d.get("per_class", {}).items():
         lines.append(f"| {lab} | {v['precision']} | {v['recall']} | {v['f1']} | {v['support']} |")
     if "test_metrics" in m:
-        t = m["test_metrics"]
-        lines += ["", "## Figures on the held-out test split",
-                  f"- accuracy {t.get('accuracy')}, macro-F1 {t.get('macro_f1')}, ECE {t.get('ece')}"]
+        t = m["test_metrics"]["topic"]
+        lines += ["", "## Figures on the held-out test split (never used for training or tuning)",
+                  f"- topic: accuracy {t.get('accuracy')}, macro-F1 {t.get('macro_f1')}, ECE {t.get('ece')}, "
+                  f"abstention {t.get('abstention_rate')}, accuracy on the rest {t.get('accuracy_on_kept')}"]
+        if "guidelines" in m["test_metrics"]:
+            g, a = m["test_metrics"]["guidelines"], m["test_metrics"]["avoidable"]
+            lines += [f"- guideline: top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}, coverage {g['coverage']}",
+                      f"- avoidable: accuracy {a['accuracy']}, precision {a['precision']}, recall {a['recall']}, F1 {a['f1']}"]
     if "matcher" in m:
         mt = m["matcher"]
         lines += ["", "## Guideline matcher",

@@ -74,8 +74,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     word_ngrams : int, default=2
         Longest word n-gram used as a feature.
     char_ngrams : bool, default=False
-        Add character 2–5-gram features of the normalised text (slower, sometimes better
-        on very small corpora).
+        Add word-bounded character 3–5-gram features (cached per distinct word, so they
+        cost little at prediction time); they catch typos, colloquial endings and compounds.
     C : float, default=0.5
         Inverse regularisation of the linear SVM.
     min_df : int, default=1
@@ -108,19 +108,67 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.prefix_len = prefix_len
 
     # -- features -------------------------------------------------------------------------
-    def _word_docs(self, X: Iterable[str]) -> list[list[str]]:
-        """Feature token lists for texts."""
-        proc = self.processor_
-        n = self.word_ngrams
-        return [_with_bigrams(proc.tokens(x), n) for x in X]
+    def _analyse(self, X: Sequence[str]) -> tuple[list[list[str]], list[list[str]] | None]:
+        """Word-feature documents (with n-grams) and character-gram documents, one tokenisation each."""
+        proc, n, chars = self.processor_, self.word_ngrams, self.char_ngrams
+        words, grams = [], []
+        for x in X:
+            t, g = proc.analyse(x, chars)
+            words.append(_with_bigrams(t, n))
+            grams.append(g)
+        return words, (grams if chars else None)
 
     def _features(self, X: Sequence[str]):
         """Sparse feature matrix for texts."""
         X = _as_texts(X)
-        mats = [self.vectorizer_.transform(self._word_docs(X))]
-        if self.char_vectorizer_ is not None:
-            mats.append(self.char_vectorizer_.transform([self.processor_.normalise(x).lower() for x in X]))
-        return mats[0] if len(mats) == 1 else sp.hstack(mats, format="csr")
+        if self.char_vectorizer_ is None:
+            words, _ = self._analyse(X)
+            return self.vectorizer_.transform(words)
+        return self._features_fast(X)
+
+    def _features_fast(self, X: list[str]):
+        """Word and character features from one tokenisation, character columns cached per word.
+
+        Equivalent to the two fitted TF-IDF vectorizers' ``transform`` (sublinear tf, idf,
+        l2 norm), but each distinct word's character-gram columns are looked up once.
+        """
+        from sklearn.preprocessing import normalize
+
+        proc, n = self.processor_, self.word_ngrams
+        cv = self.char_vectorizer_
+        vocab = cv.vocabulary_
+        cache = self.__dict__.setdefault("_char_ix_cache", {})
+        fcache = proc._feature_cache
+        words: list[list[str]] = []
+        indptr, indices = [0], []
+        for x in X:
+            toks: list[str] = []
+            for h in proc._doc_hashes(x):
+                f = fcache.get(h)
+                if f is None:
+                    f = fcache[h] = proc._features_of(h)
+                toks.extend(f)
+                ix = cache.get(h)
+                if ix is None:
+                    ix = tuple(vocab[g] for g in proc._chars_of(h) if g in vocab)
+                    if len(cache) < 1_000_000:
+                        cache[h] = ix
+                indices.extend(ix)
+            words.append(_with_bigrams(toks, n))
+            indptr.append(len(indices))
+        W = self.vectorizer_.transform(words)
+        C = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
+                           np.asarray(indptr, dtype=np.int64)), shape=(len(X), len(vocab)))
+        C.sum_duplicates()
+        np.log(C.data, out=C.data)
+        C.data += 1.0
+        C = normalize(C @ sp.diags(cv.idf_.astype(np.float32)), copy=False)
+        return sp.hstack([W, C], format="csr")
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_char_ix_cache", None)
+        return state
 
     # -- estimator API ----------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | None = None) -> "TopicClassifier":
@@ -136,12 +184,16 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                                         prefix_len=self.prefix_len).fit(X)
         self.vectorizer_ = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True, min_df=self.min_df,
                                            dtype=np.float32)
-        mats = [self.vectorizer_.fit_transform(self._word_docs(X))]
+        words, grams = self._analyse(X)
+        mats = [self.vectorizer_.fit_transform(words)]
         self.char_vectorizer_ = None
         if self.char_ngrams:
-            self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                                    min_df=2, dtype=np.float32, max_features=300_000)
-            mats.append(self.char_vectorizer_.fit_transform([self.processor_.normalise(x).lower() for x in X]))
+            self.char_vectorizer_ = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True, min_df=2,
+                                                    dtype=np.float32)
+            mats.append(self.char_vectorizer_.fit_transform(grams))
+        for v in (self.vectorizer_, self.char_vectorizer_):
+            if v is not None and hasattr(v, "stop_words_"):
+                del v.stop_words_  # only for introspection; can be large
         Xf = mats[0] if len(mats) == 1 else sp.hstack(mats, format="csr")
         _, counts = np.unique(y, return_counts=True)
         cv = max(2, min(self.cv, int(counts.min())))
@@ -151,7 +203,39 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.model_.fit(Xf, y, **fit_params)
         self.classes_ = self.model_.classes_
         self.threshold_ = float(self.threshold)
+        self.temperature_ = None
         return self
+
+    def recalibrate(self, X: Sequence[str], y: Sequence[str]) -> float:
+        """Refit the probability scale on held-out data by temperature scaling; return the temperature.
+
+        Cross-validated calibration on the training data is optimistic when the training data is
+        easier than real requests (generated text); one temperature fitted on held-out,
+        realistic data keeps the ranking and fixes the confidence. Labels outside
+        ``classes_`` are ignored.
+        """
+        from scipy.optimize import minimize_scalar
+
+        check_is_fitted(self, "model_")
+        X = _as_texts(X)
+        idx = {c: i for i, c in enumerate(self.classes_)}
+        keep = [i for i, v in enumerate(y) if str(v) in idx]
+        if len(keep) < 10:
+            raise ValueError(f"need at least 10 held-out texts with known labels to recalibrate, found {len(keep)}")
+        d = self._svm().decision_function(self._features([X[i] for i in keep]))
+        if d.ndim == 1:
+            d = np.column_stack([-d, d])
+        t = np.array([idx[str(y[i])] for i in keep])
+
+        def nll(log_t: float) -> float:
+            z = d / np.exp(log_t)
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            return float(-logp[np.arange(len(t)), t].mean())
+
+        res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
+        self.temperature_ = float(np.exp(res.x))
+        return self.temperature_
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw SVM margins, shape (n_samples, n_classes)."""
@@ -161,7 +245,19 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self._features(X))
+        return self._proba_from_features(self._features(X))
+
+    def _proba_from_features(self, x) -> np.ndarray:
+        """Probabilities from a feature matrix, with the held-out temperature when one was fitted."""
+        if getattr(self, "temperature_", None) is None:
+            return self.model_.predict_proba(x)
+        d = self._svm().decision_function(x)
+        if d.ndim == 1:
+            d = np.column_stack([-d, d])
+        z = d / self.temperature_
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Most probable topic of each text (no abstention; see :meth:`predict_detailed`)."""
@@ -250,7 +346,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         x = self._features([text])
-        proba = self.model_.predict_proba(x)[0]
+        proba = self._proba_from_features(x)[0]
         top2 = np.argsort(-proba)[:2]
         svm = self._svm()
         coef = svm.coef_

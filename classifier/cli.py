@@ -66,7 +66,7 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
-@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
+@click.option("--target-accuracy", type=float, default=0.9, show_default=True, help="Dev accuracy the abstention threshold aims for.")
 def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
     from .model import save_model
@@ -113,6 +113,13 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
             _say(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
         model = train_model(found["train"], dev, taxonomy, guidelines, text_field, label_field, params, weights,
                             target_accuracy, progress=_say)
+        if found["test"]:
+            # reported only: the test split never influences training, threshold or matcher
+            from .training import evaluate_model
+
+            _say(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
+            model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
+                                                        text_field, label_field)
         if kfold:
             model.meta["cross_validation"] = _kfold(found["train"], text_field, label_field, params, kfold)
             _say(f"{kfold}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
@@ -120,6 +127,12 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
     except TukipyyntoError as e:
         _fail(e)
     m = model.meta["dev_metrics"]
+    if "test_metrics" in model.meta:
+        t = model.meta["test_metrics"]["topic"]
+        click.echo(f"held-out test split: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
+        if "avoidable" in model.meta["test_metrics"]:
+            g, a = model.meta["test_metrics"]["guidelines"], model.meta["test_metrics"]["avoidable"]
+            click.echo(f"  guideline top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}; avoidable accuracy {a['accuracy']}, F1 {a['f1']}")
     click.echo(f"model written to {out_dir}: dev accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
                f"ECE {m['ece']:.4f}, threshold {m['threshold']:.3f} (abstains on {m['abstention_rate']:.1%})")
     if "matcher" in model.meta:

@@ -150,13 +150,16 @@ def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
 
 
 def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str | None], topic_proba: np.ndarray,
-                classes: Sequence[str], C: float = 1.0) -> dict[str, Any]:
+                classes: Sequence[str], C: float = 1.0, days: Sequence[dt.date | None] | None = None,
+                agent_topic: Sequence[bool] | None = None) -> dict[str, Any]:
     """Learn match weights and the coverage threshold from labelled requests.
 
     Weights come from a logistic regression over (request, guideline) pairs of requests
-    whose ``guideline_id`` is set; the coverage threshold maximises the accuracy of
-    "the best guideline covers the request" (gold id set and found first) on out-of-fold
-    scores, so it is not tuned on the same pairs it was fitted to.
+    whose ``guideline_id`` is set. The coverage threshold is chosen on out-of-fold scores
+    (never on the pairs the weights were fitted to): with ``days`` (request dates) and
+    ``agent_topic`` (gold topic is neither back-office remit nor misrouted) it maximises the
+    accuracy of "a guideline in force that day covers the request", which is what the
+    avoidable decision uses; otherwise of "some guideline covers the request".
 
     Returns a JSON-ready dict stored in ``model.json`` under ``matcher``.
     """
@@ -183,17 +186,31 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
         oof[te] = _score(feats[te], s)
     settings = fit_on(np.arange(n))
     best = oof.argmax(axis=1)
-    pbest = oof.max(axis=1)
-    should = gold_idx >= 0
-    cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
-    accs = [((pbest >= t) == should).mean() for t in cands]
-    thr = float(cands[int(np.argmax(accs))])
-    settings["coverage_threshold"] = thr
     has = gold_idx >= 0
+    if days is not None and agent_topic is not None:
+        # The decision that matters: "a guideline in force on the request's date covers it".
+        # Gold: the labelled guideline exists and was in force; prediction: the best in-force score.
+        rows = [i for i in range(n) if agent_topic[i] and days[i] is not None]
+        pbest = np.array([max([oof[i, j] for j in np.where(catalogue.in_force_mask(days[i]))[0]], default=0.0)
+                          for i in rows])
+        should = np.array([gold_idx[i] >= 0 and bool(catalogue.in_force_mask(days[i])[gold_idx[i]]) for i in rows])
+        criterion = "in-force coverage of agent-topic requests"
+    else:
+        pbest, should = oof.max(axis=1), has
+        criterion = "coverage of any request"
+    cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
+    accs = [((pbest >= t) == should).mean() for t in cands] if len(pbest) else [1.0]
+    k = int(np.argmax(accs))
+    # several cut points tie: take the middle of the best plateau rather than its edge
+    ties = [i for i, a in enumerate(accs) if a == accs[k]]
+    lo, hi = cands[ties[0]], cands[ties[-1]]
+    thr = float((lo + hi) / 2) if len(ties) > 1 and ties[-1] == ties[0] + len(ties) - 1 else float(cands[k])
+    settings["coverage_threshold"] = thr
     settings["fit_report"] = {
-        "n_requests": int(n), "n_with_guideline": int(has.sum()),
+        "n_requests": int(n), "n_with_guideline": int(has.sum()), "threshold_criterion": criterion,
+        "n_threshold_rows": int(len(pbest)),
         "oof_top1": float((best[has] == gold_idx[has]).mean()) if has.any() else None,
-        "oof_coverage_accuracy": float(max(accs)),
+        "oof_threshold_accuracy": float(max(accs)),
     }
     return settings
 
@@ -321,7 +338,15 @@ class Assessor:
             topic = p.topic
             cinfo = self.taxonomy[topic] if topic in self.taxonomy else None
             if p.status == "uncertain":
-                avoidable, reason = False, "uncertain_topic"
+                # still decide, by the probability mass of the topics under which it would be avoidable
+                p_avoid = 0.0
+                for c, pc in zip(classes, proba[i]):
+                    ci = self.taxonomy[c] if c in self.taxonomy else None
+                    if ci is not None and ci.misrouted:
+                        p_avoid += pc
+                    elif (ci is None or not ci.back_office_remit) and existing_covers:
+                        p_avoid += pc
+                avoidable, reason = bool(p_avoid >= 0.5), "uncertain_topic"
             elif cinfo is not None and cinfo.misrouted:
                 avoidable, reason = True, "misrouted"
             elif cinfo is not None and cinfo.back_office_remit:

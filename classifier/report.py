@@ -1418,7 +1418,9 @@ def _figures(report: Report, fig_dir: Path) -> dict[str, Path]:
         fig = Figure(figsize=(7, 0.35 * len(rows) + 1.5))
         ax = fig.subplots()
         vals = [100 * r["share"] for r in rows]
-        err = [[100 * (r["share"] - r["ci_low"]) for r in rows], [100 * (r["ci_high"] - r["share"]) for r in rows]]
+        # the interval is rounded for the tables: clip so a bar never gets a negative whisker
+        err = [[max(0.0, 100 * (r["share"] - r["ci_low"])) for r in rows],
+               [max(0.0, 100 * (r["ci_high"] - r["share"])) for r in rows]]
         barh(ax, [f"{r['label']} ({r['n_avoidable']}/{r['n']})" for r in rows], vals, xerr=err, color="#d62728",
              alpha=0.8, ecolor="#333333", capsize=3)
         ax.set_xlim(0, 100)

@@ -133,6 +133,7 @@ class TextProcessor:
         self._lemma_cache: dict[str, str] = {}
         self._word_cache: dict[int, str] = {}
         self._feature_cache: dict[int, tuple[str, ...]] = {}
+        self._char_cache: dict[int, tuple[str, ...]] = {}
 
     def settings(self) -> dict:
         """Settings that define the processing (stored in ``model.json``)."""
@@ -144,7 +145,12 @@ class TextProcessor:
         state["_lemma_cache"] = {}
         state["_word_cache"] = {}
         state["_feature_cache"] = {}
+        state["_char_cache"] = {}
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_char_cache", {})
 
     def normalise(self, text: str) -> str:
         """Redact, then replace URLs, dates, times, amounts and other numbers by placeholders."""
@@ -231,6 +237,41 @@ class TextProcessor:
         return out
 
     __call__ = tokens
+
+    def _chars_of(self, h: int) -> tuple[str, ...]:
+        """Character 3–5-grams of one word with boundary marks (placeholders stay whole)."""
+        w = self._word_of(h)
+        if not w:
+            return ()
+        if w.startswith("["):
+            return (w,)
+        b = f"<{w}>"
+        return tuple(b[i: i + n] for n in (3, 4, 5) for i in range(len(b) - n + 1))
+
+    def analyse(self, text: str, chars: bool = False) -> tuple[list[str], list[str]]:
+        """Feature tokens and (when ``chars``) word-bounded character n-grams, from one tokenisation.
+
+        The n-grams of each distinct word are computed once and cached, so character features
+        cost little more than word features at prediction time.
+        """
+        fcache, ccache = self._feature_cache, self._char_cache
+        toks: list[str] = []
+        grams: list[str] = []
+        for h in self._doc_hashes(text):
+            f = fcache.get(h)
+            if f is None:
+                f = self._features_of(h)
+                if len(fcache) < 1_000_000:
+                    fcache[h] = f
+            toks.extend(f)
+            if chars:
+                c = ccache.get(h)
+                if c is None:
+                    c = self._chars_of(h)
+                    if len(ccache) < 1_000_000:
+                        ccache[h] = c
+                grams.extend(c)
+        return toks, grams
 
     def fit(self, texts: Iterable[str]) -> "TextProcessor":
         """Learn the compound-head lexicon from training texts; return self."""

@@ -78,8 +78,9 @@ def train_model(
     label_field: str = "topic",
     params: dict[str, Any] | None = None,
     file_weights: dict[str, float] | None = None,
-    target_accuracy: float = 0.95,
+    target_accuracy: float = 0.9,
     dev_fraction: float = 0.15,
+    recalibrate_on_dev: bool = True,
     progress: Progress = _noop,
 ) -> Model:
     """Train a topic classifier (and a guideline matcher when labels allow) from corpus files.
@@ -96,6 +97,10 @@ def train_model(
         the matcher's weights and coverage threshold are learned.
     file_weights : dict, optional
         Sample weight per training file name (e.g. down-weight generated data).
+    target_accuracy : float
+        Dev accuracy the abstention threshold aims for.
+    recalibrate_on_dev : bool
+        Fit the probability temperature on the dev data (held out from the SVM).
 
     Returns
     -------
@@ -142,6 +147,9 @@ def train_model(
     sw = None if all(w == 1.0 for w in weights) else weights
     clf.fit(_texts(train), [r.topic for r in train], sample_weight=sw)
     dev_x, dev_y = _texts(dev), [r.topic for r in dev]
+    if recalibrate_on_dev:
+        temp = clf.recalibrate(dev_x, dev_y)
+        progress(f"temperature {temp:.3f} fitted on {len(dev)} dev records")
     thr = clf.choose_threshold(dev_x, dev_y, target_accuracy=target_accuracy)
     progress(f"abstention threshold {thr:.3f} (dev accuracy target {target_accuracy:.2f})")
     meta: dict[str, Any] = {
@@ -152,6 +160,7 @@ def train_model(
         "taxonomy": [c.__dict__ for c in taxonomy.categories],
         "taxonomy_name": taxonomy.name,
         "text_field": text_field, "label_field": label_field, "target_accuracy": target_accuracy,
+        "temperature": getattr(clf, "temperature_", None),
     }
     model = Model(classifier=clf, meta=meta)
     if guidelines is not None:
@@ -161,8 +170,11 @@ def train_model(
             progress(f"learning guideline matcher on {len(labelled)} dev records")
             cat = Catalogue(gl, clf.processor_, taxonomy)
             proba = clf.predict_proba(_texts(labelled))
+            agent = [r.topic in taxonomy and not taxonomy[r.topic].back_office_remit and not taxonomy[r.topic].misrouted
+                     for r in labelled]
             meta["matcher"] = fit_matcher(cat, _texts(labelled), [r.guideline_id for r in labelled], proba,
-                                          [str(c) for c in clf.classes_])
+                                          [str(c) for c in clf.classes_], days=[r.local_date for r in labelled],
+                                          agent_topic=agent)
             meta["matcher"]["catalogue"] = Path(guidelines).name
     progress("evaluating on dev data")
     meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
