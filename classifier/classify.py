@@ -168,6 +168,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_char_ix_cache", None)
+        state.pop("_term_weights", None)
         return state
 
     # -- estimator API ----------------------------------------------------------------------
@@ -321,6 +322,16 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             out.append(Prediction(topic=topic, best=best, confidence=conf, candidates=cands, status=status,
                                   language=lang, flags=tuple(flags)))
         return out
+
+    def term_weights(self) -> dict[str, float]:
+        """IDF of each single-word feature over the training requests (for guideline coverage)."""
+        check_is_fitted(self, "model_")
+        tw = self.__dict__.get("_term_weights")
+        if tw is None:
+            idf = self.vectorizer_.idf_
+            tw = {t: float(idf[j]) for t, j in self.vectorizer_.vocabulary_.items() if " " not in t}
+            self.__dict__["_term_weights"] = tw
+        return tw
 
     # -- explanations -------------------------------------------------------------------------
     def _svm(self) -> LinearSVC:

@@ -26,9 +26,10 @@ __all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "FEATURES", "fit_ma
 
 REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_came_later", "no_guideline",
            "uncertain_topic")
-FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv")
+FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share")
+COVERAGE_FEATURES = ("score", "cosine", "covered_share", "bm25_q", "margin")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
-DEFAULT_MATCHER = {"features": list(FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0], "intercept": -7.0,
+DEFAULT_MATCHER = {"features": list(FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
 
 
@@ -50,7 +51,7 @@ class Catalogue:
     """
 
     def __init__(self, guidelines: Sequence[Guideline], processor, taxonomy: Taxonomy | None = None,
-                 k1: float = 1.2, b: float = 0.75) -> None:
+                 k1: float = 1.2, b: float = 0.75, term_weights: dict[str, float] | None = None) -> None:
         ids = [g.id for g in guidelines]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -62,6 +63,9 @@ class Catalogue:
                     raise CatalogueError(f"guideline {g.id}: unknown topic {bad[0]!r}; valid topics: {', '.join(taxonomy.ids)}")
         self.guidelines = list(guidelines)
         self.processor = processor
+        # How much each request word says about the situation (IDF over requests, from the
+        # classifier); words the catalogue never uses still count against coverage.
+        self.term_weights = term_weights or {}
         self.index = {g.id: i for i, g in enumerate(self.guidelines)}
         self._published = np.array([g.published.toordinal() for g in self.guidelines], dtype=np.int64)
         self._retired = np.array([g.retired.toordinal() if g.retired else 10**9 for g in self.guidelines], dtype=np.int64)
@@ -82,6 +86,7 @@ class Catalogue:
         self._bm25 = sp.csr_matrix((w, (tf.row, tf.col)), shape=tf.shape)
         self._tfidf = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True)
         self._tfidf_docs = self._tfidf.fit_transform(docs)
+        self._presence = (self._bm25 > 0).astype(np.float32).T.tocsr()  # vocab x guidelines
         title_sets = [set(t) for t in title_toks]
         self._title_sets = title_sets
         self._topic_sets = [set(g.topics) for g in self.guidelines]
@@ -137,12 +142,57 @@ class Catalogue:
             top = topic_proba.argmax(axis=1)
             out[:, :, 5] = gmask[top]
         out[:, :, 6] = 1.0 / ranks
+        vocab = self._count.vocabulary_
+        tw = self.term_weights
+        rows, cols, vals, totals = [], [], [], np.zeros(len(texts), dtype=np.float32)
+        for i, tk in enumerate(toks):
+            for t in set(tk):
+                if t.startswith("["):
+                    continue
+                w = tw.get(t, 1.0)
+                totals[i] += w
+                j = vocab.get(t)
+                if j is not None:
+                    rows.append(i); cols.append(j); vals.append(w)
+        qw = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)), dtype=np.float32)
+        covered = np.asarray((qw @ self._presence).todense(), dtype=np.float32)
+        out[:, :, 7] = covered / np.maximum(totals, 1e-6)[:, None]
         return out
+
+
+def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best guideline within ``pool`` (boolean per request x guideline) and its coverage features.
+
+    Returns ``(best_index, X)`` where X has ``COVERAGE_FEATURES`` columns; requests with an
+    empty pool get index -1 and zeros.
+    """
+    n = scores.shape[0]
+    masked = np.where(pool, scores, -1.0)
+    order = np.argsort(-masked, axis=1)
+    best = order[:, 0] if scores.shape[1] else np.full(n, -1)
+    X = np.zeros((n, len(COVERAGE_FEATURES)), dtype=np.float32)
+    for i in range(n):
+        j = best[i]
+        if scores.shape[1] == 0 or masked[i, j] < 0:
+            best[i] = -1
+            continue
+        second = masked[i, order[i, 1]] if scores.shape[1] > 1 else -1.0
+        X[i] = (scores[i, j], feats[i, j, FEATURES.index("cosine")], feats[i, j, FEATURES.index("covered_share")],
+                feats[i, j, FEATURES.index("bm25_q")], scores[i, j] - max(second, 0.0))
+    return best, X
+
+
+def _coverage_prob(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
+    """Probability that the best guideline really covers the request."""
+    z = X @ np.asarray(model["coef"], dtype=np.float32) + float(model["intercept"])
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """Match probability from features with a logistic model stored as plain numbers."""
     names = settings.get("features", list(FEATURES))
+    if len(names) != len(settings["coef"]):
+        raise ValueError(f"matcher settings name {len(names)} features but have {len(settings['coef'])} weights")
     coef = np.asarray(settings["coef"], dtype=np.float32)
     idx = [FEATURES.index(n) for n in names]
     z = feats[..., idx] @ coef + float(settings["intercept"])
@@ -185,33 +235,48 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
         s = fit_on(tr)
         oof[te] = _score(feats[te], s)
     settings = fit_on(np.arange(n))
-    best = oof.argmax(axis=1)
+    best_any = oof.argmax(axis=1)
     has = gold_idx >= 0
     if days is not None and agent_topic is not None:
         # The decision that matters: "a guideline in force on the request's date covers it".
-        # Gold: the labelled guideline exists and was in force; prediction: the best in-force score.
-        rows = [i for i in range(n) if agent_topic[i] and days[i] is not None]
-        pbest = np.array([max([oof[i, j] for j in np.where(catalogue.in_force_mask(days[i]))[0]], default=0.0)
-                          for i in rows])
-        should = np.array([gold_idx[i] >= 0 and bool(catalogue.in_force_mask(days[i])[gold_idx[i]]) for i in rows])
+        rows = np.array([i for i in range(n) if agent_topic[i] and days[i] is not None], dtype=int)
+        pool = np.array([catalogue.in_force_mask(days[i]) for i in rows]).reshape(len(rows), len(catalogue))
+        should = np.array([gold_idx[i] >= 0 and bool(pool[k, gold_idx[i]]) for k, i in enumerate(rows)])
         criterion = "in-force coverage of agent-topic requests"
     else:
-        pbest, should = oof.max(axis=1), has
+        rows = np.arange(n)
+        pool = np.ones((n, len(catalogue)), dtype=bool)
+        should = has
         criterion = "coverage of any request"
-    cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
-    accs = [((pbest >= t) == should).mean() for t in cands] if len(pbest) else [1.0]
-    k = int(np.argmax(accs))
-    # several cut points tie: take the middle of the best plateau rather than its edge
-    ties = [i for i, a in enumerate(accs) if a == accs[k]]
-    lo, hi = cands[ties[0]], cands[ties[-1]]
-    thr = float((lo + hi) / 2) if len(ties) > 1 and ties[-1] == ties[0] + len(ties) - 1 else float(cands[k])
-    settings["coverage_threshold"] = thr
-    settings["fit_report"] = {
-        "n_requests": int(n), "n_with_guideline": int(has.sum()), "threshold_criterion": criterion,
-        "n_threshold_rows": int(len(pbest)),
-        "oof_top1": float((best[has] == gold_idx[has]).mean()) if has.any() else None,
-        "oof_threshold_accuracy": float(max(accs)),
-    }
+    _, Xc = coverage_features(feats[rows], oof[rows], pool)
+    report: dict[str, Any] = {"n_requests": int(n), "n_with_guideline": int(has.sum()), "threshold_criterion": criterion,
+                              "n_coverage_rows": int(len(rows)),
+                              "oof_top1": float((best_any[has] == gold_idx[has]).mean()) if has.any() else None}
+    if len(rows) >= 20 and 0 < should.sum() < len(rows):
+        # a second, small model: does the best candidate really cover the request, or is it only the nearest?
+        cov_oof = np.zeros(len(rows))
+        for tr, te in KFold(n_splits=5, shuffle=True, random_state=1).split(rows):
+            if len(set(should[tr])) < 2:
+                cov_oof[te] = should[tr].mean()
+                continue
+            lr = LogisticRegression(C=C, max_iter=2000).fit(Xc[tr], should[tr])
+            cov_oof[te] = lr.predict_proba(Xc[te])[:, 1]
+        lr = LogisticRegression(C=C, max_iter=2000).fit(Xc, should)
+        settings["coverage_model"] = {"features": list(COVERAGE_FEATURES), "coef": [float(c) for c in lr.coef_[0]],
+                                      "intercept": float(lr.intercept_[0])}
+        settings["coverage_threshold"] = 0.5
+        report["oof_coverage_accuracy"] = float(((cov_oof >= 0.5) == should).mean())
+        report["majority_baseline"] = float(max(should.mean(), 1 - should.mean()))
+    else:
+        # too few rows for a model: a threshold on the match score, the middle of the best plateau
+        pbest = Xc[:, 0]
+        cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
+        accs = [((pbest >= t) == should).mean() for t in cands] if len(pbest) else [1.0]
+        k = int(np.argmax(accs))
+        ties = [i for i, a in enumerate(accs) if a == accs[k]]
+        settings["coverage_threshold"] = float((cands[ties[0]] + cands[ties[-1]]) / 2)
+        report["oof_coverage_accuracy"] = float(max(accs))
+    settings["fit_report"] = report
     return settings
 
 
@@ -285,7 +350,7 @@ class Assessor:
                     f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
                     "guideline matching is skipped (give a catalogue in the model's taxonomy)")
             else:
-                self.catalogue = Catalogue(gl, clf.processor_)
+                self.catalogue = Catalogue(gl, clf.processor_, term_weights=clf.term_weights())
         self.settings = model.matcher_settings or dict(DEFAULT_MATCHER)
 
     def assess(self, requests: Iterable[Request | str], today: dt.date | None = None) -> list[Assessment]:
@@ -300,10 +365,10 @@ class Assessor:
         classes = [str(c) for c in clf.classes_]
         cat = self.catalogue
         if cat is not None and len(cat):
-            scores = _score(cat.features(texts, proba, classes), self.settings)
+            feats = cat.features(texts, proba, classes)
+            scores = _score(feats, self.settings)
         else:
             scores = None
-        thr = float(self.settings.get("coverage_threshold", 0.5))
         today = today or dt.date.today()
         out = []
         for i, (r, p) in enumerate(zip(reqs, preds)):
@@ -319,17 +384,16 @@ class Assessor:
                 s = scores[i]
                 order = np.argsort(-s)
                 top = tuple((cat.guidelines[j].id, float(s[j])) for j in order[:3])
-                mask = cat.in_force_mask(day)
-                if mask.any():
-                    j = int(np.argmax(np.where(mask, s, -1.0)))
-                    gid, gscore = cat.guidelines[j].id, float(s[j])
-                    existing_covers = gscore >= thr
-                newer = np.array([g.published > day for g in cat.guidelines])
-                if newer.any():
-                    k = int(np.argmax(np.where(newer, s, -1.0)))
-                    if s[k] >= thr and (not existing_covers or s[k] > gscore):
-                        later = cat.guidelines[k].id
-                        later_covers = True
+                existing = cat.in_force_mask(day)[None, :]
+                newer = np.array([[g.published > day for g in cat.guidelines]])
+                j_old, x_old = coverage_features(feats[i:i + 1], s[None, :], existing)
+                j_new, x_new = coverage_features(feats[i:i + 1], s[None, :], newer)
+                if j_old[0] >= 0:
+                    gid, gscore = cat.guidelines[j_old[0]].id, float(s[j_old[0]])
+                    existing_covers = self._covers(x_old)
+                if j_new[0] >= 0 and self._covers(x_new) and (not existing_covers or s[j_new[0]] > gscore):
+                    later = cat.guidelines[j_new[0]].id
+                    later_covers = True
                 if not existing_covers:
                     if later_covers:
                         gid, gscore = later, float(s[cat.index[later]])
@@ -363,6 +427,14 @@ class Assessor:
                 reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
                 flags=tuple(flags)))
         return out
+
+    def _covers(self, x: np.ndarray) -> bool:
+        """Coverage decision for one candidate's coverage features."""
+        cm = self.settings.get("coverage_model")
+        thr = float(self.settings.get("coverage_threshold", 0.5))
+        if cm:
+            return bool(_coverage_prob(x, cm)[0] >= thr)
+        return bool(x[0, 0] >= thr)
 
     def assess_one(self, text: str, sent_at: Any = None, subject: str | None = None, id: str = "0") -> Assessment:
         """Assess one request given as text and optional send time."""

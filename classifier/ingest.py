@@ -10,9 +10,11 @@ what is wrong. Nothing here raises on bad data; only arguments that name no inpu
 Mail sources are read twice, streaming: pass 1 reads only header blocks to build the
 thread map, pass 2 parses the full text of each thread's first message (the request).
 An mbox is memory-mapped and split on its ``From`` lines here rather than by
-:mod:`mailbox`, which builds a table of contents in memory first. Messages are parsed
-with the standard library's ``compat32`` parser, which is four to five times faster
-than ``policy.default``; this module decodes charsets, headers and HTML itself.
+:mod:`mailbox`, which builds a table of contents in memory first. MIME structure comes
+from fast-mail-parser (Rust) when it is installed, else from the standard library's
+``compat32`` parser (five times faster than ``policy.default``, and the fallback for any
+message the fast parser rejects); either way this module decodes charsets, header
+words and HTML itself, so both give the same text.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import math
 import mmap
 import os
 import re
-import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -76,6 +77,34 @@ class Contact:
     a line ``[LAINAUS]``. Quoted history, signatures, disclaimers and mobile footers are
     removed. ``error`` is ``None`` for a good contact; otherwise it names the file, the
     message or line and what is wrong, and ``text`` may be empty.
+
+    Attributes
+    ----------
+    id : str
+        The record's own id; for mail the first message's Message-ID (without angle
+        brackets); else ``sha1(f"{source}#{position}")[:16]``, the same on every run.
+    source, position : str, int
+        The input file (for mail in .eml / .msg files, the first message's file) and the
+        0-based position of the first message or record in it.
+    channel : str or None
+        ``"email"`` for mail; a table record's own channel (``"phone"`` for call notes).
+    sent_at : datetime or None
+        Time zone aware; for mail the Date of the thread's first message.
+    subject : str or None
+        The first message's decoded subject, prefixes (``VS:``) kept.
+    n_messages : int
+        Input messages this contact stands for (the thread's replies included).
+    message_ids, attachments : tuple of str
+        Message-IDs of the thread in time order; the first message's attachment names.
+    flags : tuple of str
+        What happened on the way: ``charset_repaired``, ``html_converted``, ``no_date``,
+        ``bad_date``, ``threaded_by_subject``, ``quote_kept``, ``broken_headers``,
+        ``truncated``, ``bad_encoding``, ``control_chars_removed``, ``empty_text``.
+    stripped : dict or None
+        With ``keep_stripped=True``: ``quoted``, ``signature`` and ``replies`` (the new
+        words of each later message), else None.
+    extra : dict
+        A table record's other columns (labels included), untouched.
     """
 
     id: str
@@ -343,18 +372,33 @@ def _plan_dir(d: Path) -> list[_Source]:
     return ([_Source("files", tuple(mail))] if mail else []) + rest
 
 
+def _is_mbox_file(path: Path) -> bool:
+    """True when a file starts with an mbox ``From`` line and holds more than one message."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(5) != b"From ":
+                return False
+            for line in fh:
+                if line.startswith(b"From ") and _is_separator(line):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 _HEADER_LINE_RE = re.compile(rb"[!-9;-~]+:")
 _KNOWN_HEADERS = (b"from:", b"to:", b"subject:", b"date:", b"message-id:", b"received:", b"return-path:",
                   b"mime-version:", b"content-type:", b"delivered-to:", b"x-", b"reply-to:", b"cc:")
 
 
 def _sniff(path: Path, strict: bool = False) -> str | None:
-    """``mail``, ``mbox``, ``table`` or None, from the suffix and then the first bytes.
-
-    ``strict`` (used inside directories) reads only files whose suffix says what they are,
-    plus suffix-less mbox files as Thunderbird stores them.
-    """
+    """``mail``, ``mbox``, ``table`` or None, from the suffix and then the first bytes."""
+    # strict (inside directories): only files whose suffix says what they are, plus
+    # suffix-less mbox files as Thunderbird stores them.
     suffix = path.suffix.lower()
+    if suffix == ".eml":
+        # Some tools save a whole mailbox, "From " lines and all, under an .eml name.
+        return "mbox" if _is_mbox_file(path) else "mail"
     if suffix in MAIL_SUFFIXES:
         return "mail"
     if suffix in MBOX_SUFFIXES:
@@ -387,17 +431,17 @@ def _table_contacts(path: Path, column_map: dict[str, str], keep_stripped: bool)
     """One contact per table record; a bad record becomes an error contact naming file:line and field."""
     src = str(path)
     pos = 0
-    for no, row, problem in _table_rows(path):
+    for no, row, problem, repaired in _table_rows(path):
         if problem is not None:
             yield _error_contact(src, pos, f"{path}:{no}: {problem}", channel=None)
-            pos += 1
-            continue
-        yield _record_contact(row, src, pos, f"{path}:{no}", column_map, keep_stripped)
+        else:
+            c = _record_contact(row, src, pos, f"{path}:{no}", column_map, keep_stripped)
+            yield _replace(c, flags=tuple(sorted({*c.flags, "charset_repaired"}))) if repaired else c
         pos += 1
 
 
-def _table_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
-    """``(line, row, None)`` per record, or ``(line, None, problem)`` where reading failed."""
+def _table_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None, bool]]:
+    """``(line, row, None, repaired)`` per record, or ``(line, None, problem, False)`` where reading failed."""
     fmt = table_format(path)
     last = 0
     it = iter_rows(path)
@@ -411,35 +455,54 @@ def _table_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
                 # iter_rows stops at a malformed line; read on from the last good one, line by line.
                 yield from _json_lines_from(path, last + 1)
                 return
-            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}"
+            if fmt == "csv" and isinstance(e, UnicodeDecodeError):
+                # Excel saves "CSV" in the Windows code page: read the rest as cp1252.
+                yield from _cp1252_csv_from(path, last)
+                return
+            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
             return
         except Exception as e:  # csv.Error, pyarrow errors, OSError: the rest of the file is unreadable
-            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}"
+            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
             return
         last = no
-        yield no, row, None
+        yield no, row, None, False
 
 
-def _json_lines_from(path: Path, start: int) -> Iterator[tuple[int, dict | None, str | None]]:
+def _cp1252_csv_from(path: Path, last: int) -> Iterator[tuple[int, dict | None, str | None, bool]]:
+    """CSV rows after line ``last``, decoded as cp1252 (as :func:`classifier.io.iter_rows` reads UTF-8)."""
+    import csv
+
+    try:
+        with open(path, encoding="cp1252", errors="replace", newline="") as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                if reader.line_num <= last:
+                    continue
+                yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}, None, True
+    except Exception as e:
+        yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
+
+
+def _json_lines_from(path: Path, start: int) -> Iterator[tuple[int, dict | None, str | None, bool]]:
     """JSON Lines from line ``start`` on, reporting each bad line instead of stopping."""
     with open(path, "rb") as fh:
         for no, raw in enumerate(fh, 1):
             if no < start or not raw.strip():
                 continue
+            repaired = False
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield no, None, f"not UTF-8 (byte {e.start + 1} of the line)"
-                continue
+                line = raw.decode("utf-8-sig" if no == 1 else "utf-8")
+            except UnicodeDecodeError:
+                line, repaired = raw.decode("cp1252", errors="replace"), True  # a line saved in the Windows code page
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                yield no, None, f"not valid JSON ({e.msg} at column {e.colno})"
+                yield no, None, f"not valid JSON ({e.msg} at column {e.colno})", False
                 continue
             if not isinstance(row, dict):
-                yield no, None, f"expected a JSON object, found {type(row).__name__}"
+                yield no, None, f"expected a JSON object, found {type(row).__name__}", False
                 continue
-            yield no, row, None
+            yield no, row, None, repaired
 
 
 def _record_contact(
@@ -608,11 +671,9 @@ _EW_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
 def _decode_rfc2047(s: str) -> tuple[str, bool]:
-    """Decode RFC 2047 encoded words (the email package's decoder is ten times slower).
-
-    Adjacent words of one charset are joined before decoding, because mailers split a
-    multi-byte character across two words.
-    """
+    """Decode RFC 2047 encoded words (the email package's decoder is ten times slower)."""
+    # Adjacent words of one charset are joined before decoding: mailers split a multi-byte
+    # character across two words.
     out: list[str] = []
     repaired = False
     pos = 0
@@ -620,6 +681,7 @@ def _decode_rfc2047(s: str) -> tuple[str, bool]:
     buf_cs = ""
 
     def flush() -> None:
+        """Decode the encoded words gathered so far."""
         nonlocal buf, repaired
         if buf:
             text, rep = _decode_bytes(buf, buf_cs)
@@ -851,7 +913,7 @@ def _split_raw(raw: bytes) -> tuple[bytes, bytes | None]:
     return raw[: m.start()], raw[m.end():]
 
 
-def _head_of_raw(raw_head: bytes, complete: bool, where: str, label: str) -> _Head:
+def _head_of_raw(raw_head: bytes, complete: bool, where: str, label: Any) -> _Head:
     """Pass 1: threading fields from a header block, or an error when there are no headers."""
     hb = _scan_header_block(raw_head)
     if hb.n_valid == 0:
@@ -877,14 +939,12 @@ def _is_separator(line: bytes) -> bool:
 
 
 def _mbox_chunks(mm: Any) -> Iterator[tuple[int, int, int, bool]]:
-    """``(start, end, offset, is_message)`` of each message in a mapped mbox, ``From`` line excluded.
-
-    Bytes before the first ``From`` line that are not blank come first with
-    ``is_message`` False. ``offset`` is where the chunk (its ``From`` line) starts.
-    """
+    """``(start, end, offset, is_message)`` per message of a mapped mbox (``offset``: its ``From`` line)."""
+    # Non-blank bytes before the first From line come first, with is_message False.
     size = len(mm)
 
     def separators() -> Iterator[int]:
+        """Offsets of the From lines."""
         if mm[:5] == b"From ":
             yield 0  # the first line counts even without a date: it is what made this an mbox
         pos = 0
@@ -934,6 +994,21 @@ class _Lines:
         return self.line
 
 
+class _MboxPlace:
+    """``file:line: message N`` of an mbox message, worked out only when an error message needs it."""
+
+    __slots__ = ("src", "lines", "off", "pos")
+
+    def __init__(self, src: str, lines: _Lines, off: int, pos: int) -> None:
+        self.src, self.lines, self.off, self.pos = src, lines, off, pos
+
+    def __str__(self) -> str:
+        return f"{self.src}:{self.lines.at(self.off)}: message {self.pos + 1}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 class _MboxReader:
     """Both passes over one mbox file, memory-mapped."""
 
@@ -960,7 +1035,7 @@ class _MboxReader:
                 if not is_msg:
                     yield _Head(where=self.src, error=self._garbage(end, size))
                     continue
-                label = f"{self.src}:{lines.at(off)}: message {pos + 1}"
+                label = _MboxPlace(self.src, lines, off, pos)
                 if mm[start:start + 1] == b"\n" or mm[start:start + 2] == b"\r\n":
                     head_bytes, complete = b"", True
                 else:
@@ -982,7 +1057,7 @@ class _MboxReader:
                 if not is_msg:
                     yield pos, _Body(error=self._garbage(end, size))
                     continue
-                label = f"{self.src}:{lines.at(off)}: message {pos + 1}"
+                label = _MboxPlace(self.src, lines, off, pos)
                 raw = mm[start:end]
                 if b">From " in raw:
                     raw = _MBOXRD_RE.sub(rb"\1", raw)
@@ -1098,6 +1173,7 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
         header = getattr(msg, "header", None)
 
         def hget(name: str) -> str | None:
+            """A transport header of the .msg file as text."""
             try:
                 v = header.get(name) if header is not None else None
             except Exception:
@@ -1115,7 +1191,10 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
                 date = date.replace(tzinfo=HELSINKI)
         else:
             date, flag = _mail_date(hget("Date"))
-            if flag:
+            received = getattr(msg, "receivedTime", None)
+            if date is None and isinstance(received, dt.datetime):
+                date = received if received.tzinfo else received.replace(tzinfo=HELSINKI)
+            elif flag:
                 flags.append(flag)
         head = _Head(where=src, msgid=mid[0] if mid else None, refs=tuple(dict.fromkeys(refs)),
                      subject=subject, date=date, flags=tuple(flags))
@@ -1195,7 +1274,7 @@ _ENCODING_DEFECTS = ("InvalidBase64PaddingDefect", "InvalidBase64CharactersDefec
                      "InvalidBase64LengthDefect")
 
 
-def _parse_raw(raw: bytes, where: str, label: str) -> _Body:
+def _parse_raw(raw: bytes, where: str, label: Any) -> _Body:
     """Parse one raw RFC 5322 message: headers by hand, MIME with the compat32 parser."""
     block, rest = _split_raw(raw)
     hb = _scan_header_block(block)
@@ -1233,18 +1312,22 @@ class _StdPart:
         self.m = m
 
     def ctype(self) -> str:
+        """The lower-case content type."""
         return self.m.get_content_type()
 
     def children(self) -> list["_StdPart"] | None:
+        """Child parts of a multipart or message part; None for a leaf."""
         if not self.m.is_multipart():
             return None
         payload = self.m.get_payload()
         return [_StdPart(x) for x in payload] if isinstance(payload, list) else []
 
     def disposition(self) -> str | None:
+        """``attachment``, ``inline`` or None."""
         return self.m.get_content_disposition()
 
     def filename(self) -> tuple[str | None, bool]:
+        """The decoded file name and whether decoding it needed a repair."""
         try:
             name = self.m.get_filename()
         except Exception:
@@ -1252,16 +1335,19 @@ class _StdPart:
         return _header_str(name) if name else (None, False)
 
     def payload(self) -> bytes:
+        """The transfer-decoded bytes of a leaf."""
         data = self.m.get_payload(decode=True)
         return data if isinstance(data, bytes) else b""
 
     def charset(self) -> str | None:
+        """The declared charset, if any."""
         cs = self.m.get_param("charset")
         if isinstance(cs, tuple):  # RFC 2231 form
             cs = cs[2]
         return cs if isinstance(cs, str) else None
 
     def subject(self) -> str | None:
+        """The decoded Subject of an attached message's root part."""
         return _header_str(self.m.get("Subject"))[0]
 
 
@@ -1274,33 +1360,41 @@ class _FastPart:
         self.n = n
 
     def ctype(self) -> str:
+        """The lower-case content type."""
         return (self.n.content_type or "text/plain").lower()
 
     def children(self) -> list["_FastPart"] | None:
+        """Child parts of a multipart or message part; None for a leaf."""
         if self.n.is_message or self.ctype().startswith("multipart/"):
             return [_FastPart(c) for c in self.n.children]
         return None
 
     def disposition(self) -> str | None:
+        """``attachment``, ``inline`` or None."""
         d = self.n.disposition
         return d.strip().lower() if d else None
 
     def filename(self) -> tuple[str | None, bool]:
+        """The file name (the parser decodes RFC 2047 and RFC 2231) and False."""
         return (self.n.filename or None), False  # decoded by the parser (RFC 2047 and 2231)
 
     def payload(self) -> bytes:
+        """The transfer-decoded bytes of a leaf, decoded on first access."""
         return self.n.content or b""
 
     def header(self, name: str) -> str | None:
+        """The first value of a header, by lower-case name."""
         for k, v in self.n.headers.items():
             if k.lower() == name and v:
                 return v[0]
         return None
 
     def charset(self) -> str | None:
+        """The declared charset, if any."""
         return _param(self.header("content-type"), "charset")
 
     def subject(self) -> str | None:
+        """The decoded Subject of an attached message's root part."""
         s = self.header("subject")
         return " ".join(s.split()) if s else None
 
@@ -1472,6 +1566,7 @@ def _html_to_text(html: str) -> str:
     pre = 0
 
     def flush(force: bool = False) -> None:
+        """End the current line (an empty one too when ``force``)."""
         nonlocal cur, has_content
         if has_content or force:
             line = "".join(cur).replace("\xa0", " ").strip()
@@ -1558,7 +1653,6 @@ _HDR_ANY_RE = re.compile(
     r"reply-to|vastausosoite|importance|tärkeys|prioriteetti|attachments|liitteet|bilagor)\s*\**\s*:",
     re.I,
 )
-_HDR_SUBJECT_RE = re.compile(r"^\s*\**\s*(?:subject|aihe|ämne|betreff)\s*\**\s*:\s*\**\s*(.*)$", re.I)
 _ATTRIB_END_RE = re.compile(r"(?:kirjoitti|wrote|skrev|schrieb|a\s+écrit|kirjoittaa)(?:\s+seuraavaa)?\s*:\s*$", re.I)
 _ATTRIB_START_RE = re.compile(
     r"^\s*(?:on\s|am\s|le\s|den\s|(?:ma|ti|ke|to|pe|la|su)\.?\s+\d|\d{1,2}\.\s?\d{1,2}\.|\d{4}-\d{2}-\d{2}|"
@@ -1585,25 +1679,29 @@ _DISCLAIMER_RE = re.compile(
     re.I,
 )
 _STRONG_CLOSER = (
-    r"(?:ystävällisin|parhain|lämpimin|aurinkoisin|hyvin|iloisin|keväisin|kesäisin|syksyisin|talvisin|jouluisin)?"
-    r"\s*terv(?:eisin|ein|eiset|s)?\.?|yst\.?\s*terv\.?|t\.|t:|br\b\.?|b\.r\.|best\s+regards|kind\s+regards|"
+    r"(?:[^\W\d_]+\s+)?terv(?:eisin|isin|eisn|esin|eisi)\b|(?:ystävällisin|parhain|lämpimin|aurinkoisin|hyvin)?\s*terv(?:ein|eiset|s)?\.?|"
+    r"yst\.?\s*terv\.?|t\.|t:|t(?=\s+[^\W\d_]+\s*$)|br\b\.?|best(?=\s*,?\s*$)|b\.r\.|best\s+regards|kind\s+regards|"
     r"warm\s+regards|regards|rgds|cheers|sincerely|yours\s+sincerely|mvh|med\s+vänlig\s+hälsning|"
     r"vänliga\s+hälsningar|hälsningar|hälsning|parhain\s+terveisin"
 )
 _WEAK_CLOSER = (
     r"kiitos(?:\s+(?:paljon|avusta|vastauksesta|jo\s+etukäteen|etukäteen|ja\s+hyvää\s+\S+))?|kiitoksia|kiittäen|"
     r"kiitoksin|thanks(?:\s+in\s+advance)?|thank\s+you|hyvää\s+(?:päivänjatkoa|päivän\s+jatkoa|viikonloppua|"
-    r"jatkoa|illanjatkoa)|ystävällisesti"
+    r"jatkoa|illanjatkoa)|mukavaa\s+(?:päivää|päivänjatkoa|viikonloppua)|ystävällisesti"
 )
+# "-pauliina", "mikko/AP", "Jonna / asiakaspalvelu": a name the agent signs with, whatever its case.
+_SIGNED_RE = re.compile(r"^(?:[-–]\s?[^\W\d_]{2,20}|[^\W\d_]{2,20}\s?/\s?[^\W\d_]{1,20})$")
 _CLOSER_RE = re.compile(
     rf"^\s*(?:(?P<strong>{_STRONG_CLOSER})|(?P<weak>{_WEAK_CLOSER}))(?:(?<=[.:])|\b)[\s,.!:;-]*(?P<rest>.*)$", re.I
 )
+_SHORT_NAME_RE = re.compile(r"^\s*[-–]?\s*[^\W\d_]{2,20}(?:\s+[^\W\d_]{2,20})?\s*$")
+_CONDITIONAL_RE = re.compile(r"(?i)\b(?:jos|kun|että|mutta|koska|if|when|but)\b")
 _WEAK_ONLY_RE = re.compile(rf"^\s*(?:{_WEAK_CLOSER})\b", re.I)
 _DISCLAIMER_WORDS_RE = re.compile(
     r"(?i)luottamuksellis|confidential|tarkoitettu|intended|vastaanottaja|recipient|erehdyksessä|virheellisesti|"
     r"in\s+error|by\s+mistake|konfidentiell|mottagare"
 )
-_NAME_TOKEN = r"(?:[A-ZÅÄÖ][A-Za-zÅÄÖåäöÉéÜü'.-]*|[/&|–-])"
+_NAME_TOKEN = r"(?:[A-ZÅÄÖ][A-Za-zÅÄÖåäöÉéÜü'./-]*|[/&|–-])"
 _NAME_RE = re.compile(rf"^\s*[-–]?\s*{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,4}}\s*$")
 _CONTACT_RE = re.compile(
     r"(?i)^\s*(?:(?:puh|puhelin|p|tel|tfn|gsm|mob|mobile|phone|fax|faksi|sähköposti|s-posti|email|e-mail|"
@@ -1799,27 +1897,28 @@ def _strip_signature(lines: list[str], removed: list[str]) -> list[str]:
             removed.extend(lines[i:])
             lines = _trim(lines[:i])
             break
-    # A sign-off line ("t. Jonna", "Ystävällisin terveisin,", "Br,", "Kiitos!") near the end.
-    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-    for i in nonblank[-10:]:
-        if i == 0 and len(nonblank) > 1 and _WEAK_ONLY_RE.match(lines[0]):
-            continue  # "Kiitos" opening a message is not a sign-off
-        m = _CLOSER_RE.match(lines[i])
-        if m is None or len(lines[i].strip()) > 70:
-            continue
-        rest = m.group("rest").strip()
-        after = [x for x in lines[i + 1:] if x.strip()]
-        if len(after) > 8 or any(len(x) > 90 for x in after):
-            continue
-        if rest:
-            if "?" in rest or (m.group("weak") and not _NAME_RE.match(rest)) or len(rest) > 40:
-                continue
-        if m.group("weak") and not all(_NAME_RE.match(x) or _CONTACT_RE.match(x) or _TITLE_RE.match(x) for x in after):
-            continue
-        removed.extend(lines[i:])
-        lines = _trim(lines[:i])
-        break
-    # A contact block at the bottom (name, title, company, phone, email) without a sign-off.
+    # Then from the bottom up, until nothing more goes: a sign-off and what follows it, a contact
+    # block, a lone name ("Kiitos jo etukäteen!" often sits above a contact block).
+    for _ in range(4):
+        before = len(lines)
+        cut = _sign_off(lines)
+        if cut is not None:
+            removed.extend(lines[cut:])
+            lines = _trim(lines[:cut])
+        cut = _contact_block(lines)
+        if cut is not None:
+            removed.extend(lines[cut:])
+            lines = _trim(lines[:cut])
+        if _lone_name(lines):
+            removed.append(lines[-1])
+            lines = _trim(lines[:-1])
+        if len(lines) == before:
+            break
+    return lines
+
+
+def _contact_block(lines: list[str]) -> int | None:
+    """Start of a contact block at the bottom (name, title, company, phone, email) without a sign-off."""
     k = len(lines)
     strong = 0
     while k > 0:
@@ -1835,17 +1934,46 @@ def _strip_signature(lines: list[str], removed: list[str]) -> list[str]:
             break
         k -= 1
     if strong and 0 < k and len(lines) - k <= 10 and not lines[k - 1].rstrip().endswith(":"):
-        removed.extend(lines[k:])
-        lines = _trim(lines[:k])
-    # A lone name as the last line ("Jonna", "-Mikko"), after a blank line or a finished sentence.
-    if len(lines) >= 2:
-        last = lines[-1].strip()
-        prev = lines[-2].strip()
-        if (len(last) <= 30 and len(last.split()) <= 3 and _NAME_RE.match(last) and not any(c.isdigit() for c in last)
-                and (not prev or prev[-1] in ".!?:)")):
-            removed.append(lines[-1])
-            lines = _trim(lines[:-1])
-    return lines
+        return k
+    return None
+
+
+def _lone_name(lines: list[str]) -> bool:
+    """True when the last line is a name the agent signed with ("Jonna", "-Mikko", "Anssi/AP")."""
+    # A name of two or three words counts only after a blank line or a finished sentence.
+    if len(lines) < 2:
+        return False
+    last = lines[-1].strip()
+    prev = lines[-2].strip()
+    if _SIGNED_RE.match(last):
+        return True
+    return bool(len(last) <= 30 and len(last.split()) <= 3 and _NAME_RE.match(last) and not any(c.isdigit() for c in last)
+                and (not prev or prev[-1] in ".!?:)" or (len(last.split()) == 1 and prev[-1].isdigit())))
+
+
+def _sign_off(lines: list[str]) -> int | None:
+    """Index of a sign-off line followed only by a short signature block, or None."""
+    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    for i in nonblank[-10:]:
+        if i == 0 and len(nonblank) > 1 and _WEAK_ONLY_RE.match(lines[0]):
+            continue  # "Kiitos" opening a message is not a sign-off
+        m = _CLOSER_RE.match(lines[i])
+        if m is None or len(lines[i].strip()) > 70:
+            continue
+        rest = m.group("rest").strip()
+        after = [x for x in lines[i + 1:] if x.strip()]
+        if len(after) > 8 or any(len(x) > 90 for x in after):
+            continue
+        if rest and ("?" in rest or len(rest) > 40):
+            continue
+        if rest and m.group("weak") and not _NAME_RE.match(rest) and not (
+                not after and len(rest.split()) <= 3 and not _CONDITIONAL_RE.search(rest)):
+            continue  # "Kiitos jos ehdit katsoa" is a request, "Kiitos paljon avusta." at the end is not
+        if m.group("weak") and not all(_NAME_RE.match(x) or _CONTACT_RE.match(x) or _TITLE_RE.match(x)
+                                       or _SHORT_NAME_RE.match(x) for x in after):
+            continue
+        return i
+    return None
 
 
 def _clean_quoted(lines: list[str], removed_sig: list[str]) -> tuple[str, str]:
@@ -2059,9 +2187,11 @@ def _mail_contacts(src: _Source, keep_stripped: bool) -> Iterator[Contact]:
     n_items = len(plan.msgids)
 
     def where_of(pos: int) -> str:
+        """The file a message position is in."""
         return str(src.paths[pos]) if files else str(src.paths[0])
 
     def position_of(pos: int) -> int:
+        """A message's position within its file."""
         return 0 if files else pos  # an .eml or .msg file holds one message
 
     # Contacts go out in order of their request's position; with keep_stripped a contact

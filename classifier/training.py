@@ -81,6 +81,7 @@ def train_model(
     target_accuracy: float = 0.9,
     dev_fraction: float = 0.15,
     recalibrate_on_dev: bool = True,
+    matcher_oof_folds: int = 5,
     progress: Progress = _noop,
 ) -> Model:
     """Train a topic classifier (and a guideline matcher when labels allow) from corpus files.
@@ -101,6 +102,9 @@ def train_model(
         Dev accuracy the abstention threshold aims for.
     recalibrate_on_dev : bool
         Fit the probability temperature on the dev data (held out from the SVM).
+    matcher_oof_folds : int
+        Also learn the guideline matcher on full-weight training records, with topic
+        probabilities from this many out-of-fold models (0: dev data only).
 
     Returns
     -------
@@ -147,9 +151,11 @@ def train_model(
     sw = None if all(w == 1.0 for w in weights) else weights
     clf.fit(_texts(train), [r.topic for r in train], sample_weight=sw)
     dev_x, dev_y = _texts(dev), [r.topic for r in dev]
-    if recalibrate_on_dev:
+    if recalibrate_on_dev and len(dev) >= 30:
         temp = clf.recalibrate(dev_x, dev_y)
         progress(f"temperature {temp:.3f} fitted on {len(dev)} dev records")
+    elif recalibrate_on_dev:
+        progress(f"only {len(dev)} dev records: keeping the cross-validated calibration")
     thr = clf.choose_threshold(dev_x, dev_y, target_accuracy=target_accuracy)
     progress(f"abstention threshold {thr:.3f} (dev accuracy target {target_accuracy:.2f})")
     meta: dict[str, Any] = {
@@ -165,20 +171,50 @@ def train_model(
     model = Model(classifier=clf, meta=meta)
     if guidelines is not None:
         gl = read_guidelines(guidelines, taxonomy)
-        labelled = [r for r in dev if r.guideline_id is not None or r.topic is not None]
-        if any(r.guideline_id for r in labelled):
-            progress(f"learning guideline matcher on {len(labelled)} dev records")
-            cat = Catalogue(gl, clf.processor_, taxonomy)
-            proba = clf.predict_proba(_texts(labelled))
+        match = [r for r in dev if r.topic is not None]
+        proba = clf.predict_proba(_texts(match)) if match else None
+        # More labelled requests for the matcher: full-weight training records, with topic
+        # probabilities from models that did not see them (out-of-fold), so the matcher does
+        # not learn to trust in-sample confidence.
+        extra = [i for i, (r, w) in enumerate(zip(train, weights)) if w >= 1.0 and r.topic is not None]
+        if matcher_oof_folds and len(extra) >= 5 * matcher_oof_folds and any(train[i].guideline_id for i in extra):
+            progress(f"out-of-fold topic probabilities for {len(extra)} training records ({matcher_oof_folds} folds)")
+            oof = _oof_proba(train, weights, extra, params, matcher_oof_folds, list(clf.classes_))
+            match = match + [train[i] for i in extra]
+            proba = oof if proba is None else np.vstack([proba, oof])
+        if any(r.guideline_id for r in match):
+            progress(f"learning guideline matcher on {len(match)} records")
+            cat = Catalogue(gl, clf.processor_, taxonomy, term_weights=clf.term_weights())
             agent = [r.topic in taxonomy and not taxonomy[r.topic].back_office_remit and not taxonomy[r.topic].misrouted
-                     for r in labelled]
-            meta["matcher"] = fit_matcher(cat, _texts(labelled), [r.guideline_id for r in labelled], proba,
-                                          [str(c) for c in clf.classes_], days=[r.local_date for r in labelled],
+                     for r in match]
+            meta["matcher"] = fit_matcher(cat, _texts(match), [r.guideline_id for r in match], proba,
+                                          [str(c) for c in clf.classes_], days=[r.local_date for r in match],
                                           agent_topic=agent)
             meta["matcher"]["catalogue"] = Path(guidelines).name
     progress("evaluating on dev data")
     meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
     return model
+
+
+def _oof_proba(train: list[Request], weights: list[float], idx: list[int], params: dict[str, Any], folds: int,
+               classes: list[str]) -> np.ndarray:
+    """Topic probabilities for ``train[idx]`` from models trained without them."""
+    from sklearn.model_selection import KFold
+
+    out = np.zeros((len(idx), len(classes)))
+    idx_arr = np.asarray(idx)
+    texts = _texts(train)
+    for tr_k, te_k in KFold(folds, shuffle=True, random_state=0).split(idx_arr):
+        held = set(idx_arr[te_k].tolist())
+        keep = [j for j in range(len(train)) if j not in held]
+        m = TopicClassifier(**params).fit([texts[j] for j in keep], [train[j].topic for j in keep],
+                                          sample_weight=[weights[j] for j in keep])
+        p = m.predict_proba([texts[j] for j in idx_arr[te_k]])
+        col = {c: k for k, c in enumerate(m.classes_)}
+        for k, c in enumerate(classes):
+            if c in col:
+                out[te_k, k] = p[:, col[c]]
+    return out
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:

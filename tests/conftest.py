@@ -82,8 +82,8 @@ def tiny_model_dir(tmp_path_factory):
     clf = TopicClassifier(cv=2, threshold=0.0).fit(X, y)
     clf.threshold_ = 0.0
     meta = {"taxonomy": TAXONOMY["categories"], "taxonomy_name": "test",
-            "matcher": {"features": ["bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv"],
-                        "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0], "intercept": -5.0, "coverage_threshold": 0.5}}
+            "matcher": {"features": ["bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share"],
+                        "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 1.0], "intercept": -5.5, "coverage_threshold": 0.5}}
     d = tmp_path_factory.mktemp("tiny_model")
     save_model(Model(clf, meta), d)
     return d

@@ -111,7 +111,7 @@ def test_matcher_threshold_learned_and_persisted(tiny_model_dir, tiny_dir, tmp_p
     gold = ["G-1", "G-1", "G-2", None, "G-1", "G-2", "G-3", None] * 3
     proba = model.classifier.predict_proba(texts)
     s = fit_matcher(cat, texts, gold, proba, list(model.classifier.classes_))
-    assert 0.0 <= s["coverage_threshold"] <= 1.0 and len(s["coef"]) == 7
+    assert 0.0 <= s["coverage_threshold"] <= 1.0 and len(s["coef"]) == len(s["features"]) == 8
     model.meta["matcher"] = s
     out = save_model(model, tmp_path / "m2")
     again = load(out)

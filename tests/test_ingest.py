@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import email.header
 import json
 import random
 import re
@@ -431,7 +430,7 @@ def test_keep_stripped_holds_signature_quotes_and_replies(tmp_path):
     cs = list(iter_contacts([write_mbox(tmp_path / "m.mbox", msgs)], keep_stripped=True))
     assert [c.id for c in cs] == ["m0@ap.example", "m3@ap.example"]
     st = cs[0].stripped
-    assert st["replies"] == ["Voi päättää, kulut ohjeen G-012 mukaan.", "Kiitos, selvä!"]
+    assert st["replies"] == ["Voi päättää, kulut ohjeen G-012 mukaan.", ""]  # thanks alone is no request
     assert "Ystävällisin terveisin" in st["signature"] and "luottamuksellista" in st["signature"]
     assert "Lähetetty iPhonesta" in st["signature"] and "Terveisin\nMatti" in st["signature"]
     assert cs[1].stripped == {"quoted": "", "signature": "", "replies": []}
@@ -679,6 +678,18 @@ def test_csv_column_map_and_phone_notes(tmp_path):
         iter_contacts([p], column_map={"viesti": "body"})
 
 
+def test_windows_encoded_csv_and_bom_jsonl(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_bytes("id,channel,text\n1,puhelin,Hyvää päivää – 5 €\n".encode("cp1252"))
+    (c,) = iter_contacts([p])
+    assert c.text == "Hyvää päivää – 5 €" and c.channel == "phone" and "charset_repaired" in c.flags
+    j = tmp_path / "bom.jsonl"
+    j.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "x", "text": "Moi"}).encode() + b"\n"
+                  + json.dumps({"id": "y", "text": "Hyvää"}, ensure_ascii=False).encode("latin-1") + b"\n")
+    a, b = iter_contacts([j])
+    assert (a.id, a.error, b.text, b.flags) == ("x", None, "Hyvää", ("charset_repaired", "no_date"))
+
+
 def test_semicolon_csv_gets_a_hint(tmp_path):
     p = tmp_path / "excel.csv"
     p.write_text("id;text\n1;Moi\n", encoding="utf-8")
@@ -723,6 +734,14 @@ def test_tally_counts_while_streaming(tmp_path):
     assert dict(s.channels) == {"email": 2}
 
 
+def test_mailbox_saved_as_eml_is_read_as_mbox(tmp_path):
+    p = write_mbox(tmp_path / "export.eml", [mail(n=0), mail("Toinen.", "Muu", n=1)])
+    assert [c.id for c in iter_contacts([p])] == ["m0@ap.example", "m1@ap.example"]
+    single = tmp_path / "single.eml"
+    single.write_bytes(SEP + mail(n=2).as_bytes())
+    assert one(single).id == "m2@ap.example"
+
+
 EXAMPLE_MBOX = CORPUS / "examples" / "syyskuu-2016.mbox"
 
 
@@ -732,3 +751,11 @@ def test_example_september_mailbox_has_156_contacts():
     assert len(cs) == 156
     assert not [c.error for c in cs if c.error]
     assert all(c.text for c in cs)
+    labels = EXAMPLE_MBOX.with_name("syyskuu-2016.labels.jsonl")
+    if labels.exists():
+        rows = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert {c.id for c in cs} == {r["message_id"].strip("<>") for r in rows}
+    phone = EXAMPLE_MBOX.with_name("puhelut-syyskuu-2016.csv")
+    if phone.exists():
+        calls = list(iter_contacts([phone]))
+        assert len(calls) == 297 and {c.channel for c in calls} == {"phone"} and not any(c.error for c in calls)

@@ -1,0 +1,41 @@
+"""Smoke test of the comparison benchmark (benchmarks/compare.py --quick on the corpus)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "benchmarks" / "compare.py"
+SYSTEMS = ("tukipyynto", "fasttext-default", "fasttext-tuned", "spacy-bow", "spacy-ensemble", "char-svm")
+
+
+@pytest.mark.slow
+def test_compare_quick_corpus(tmp_path: Path) -> None:
+    if not (REPO / "corpus" / "test.jsonl").exists() or not (REPO / "corpus" / "train.jsonl").exists():
+        pytest.skip("corpus/train.jsonl or corpus/test.jsonl not built")
+    if not SCRIPT.exists():
+        pytest.skip("benchmarks/compare.py not present")
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--datasets", "corpus", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "compare.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "compare.md").exists()
+    assert report["quick"] is True
+    rows = {r["system"]: r for r in report["datasets"]["corpus"]["rows"]}
+    has_fasttext = importlib.util.find_spec("fasttext") is not None
+    for system in SYSTEMS:
+        assert system in rows, f"no row for {system}"
+        if system.startswith("fasttext") and not has_fasttext:
+            assert rows[system]["status"] == "skipped"
+            continue
+        row = rows[system]
+        assert row["status"] == "ok", row["note"]
+        assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["macro_f1"] <= 1.0
+        assert row["docs_per_second"] > 0 and row["model_bytes"] > 0 and row["peak_rss_mib"] > 0
+    assert rows["tukipyynto"]["ratio_to_tukipyynto"]["accuracy"] == 1.0
