@@ -93,8 +93,8 @@ MEMORY_NOTE = ("peak RSS = VmHWM (peak resident set size) of the fresh spawned p
 SPEED_NOTE = ("docs/s = test documents / median wall time of {runs} runs predicting the whole test set from raw "
               "text (tokenisation included), after a warm-up, with one thread (OMP/MKL/OpenBLAS threads 1, fastText "
               "thread=1); the library's own lemma and feature caches and simplemma's lemma cache are emptied before "
-              "each run, as in a freshly loaded model (spaCy's tokenizer cache, used by the library, fastText and spaCy "
-              "alike, stays warm); the first prediction, which gives the scores, is the warm-up")
+              "each run, as in a freshly loaded model (spaCy's tokenizer cache, used by the library, fastText and "
+              "spaCy alike, stays warm); the first prediction, which gives the scores, is the warm-up")
 TRAIN_NOTE = ("train s = wall time of fitting from raw text (tokenisation, features, training; for fastText also "
               "writing its input file), one thread, after the system's imports (and, for the library, loading "
               "simplemma's Finnish dictionary, about 4 s) were done; that set-up time is prepare_seconds in the JSON")
@@ -498,7 +498,15 @@ def machine_info() -> dict:
     except (OSError, ValueError, subprocess.CalledProcessError):
         nproc = os.cpu_count()
     return {"nproc": nproc, "cpu": cpu or "unknown", "python": platform.python_version(),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "load_average_start": _loadavg()}
+
+
+def _loadavg() -> list[float] | None:
+    """1, 5 and 15 minute load averages (other jobs on the machine slow every timing)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def git_commit() -> str:
@@ -593,6 +601,8 @@ def write_markdown(path: Path, report: dict) -> None:
               "`python benchmarks/compare.py` without --quick for them.**", ""]
     L += [f"- date: {report['date']}",
           f"- machine: {m['nproc']} CPUs (nproc), {m['cpu']}, Python {m['python']}, {m['platform']}",
+          f"- load average (1, 5, 15 min) at start {m.get('load_average_start')}, at end "
+          f"{m.get('load_average_end')}: other jobs running on the machine slow the timings",
           f"- git commit: {report['git_commit']}",
           "- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
           f"- command: `{report['command']}`",
@@ -671,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
                      "runs": args.runs, "seed": SEED,
                      "quick_max_train": QUICK_MAX_TRAIN if args.quick else None,
                      "quick_max_test": QUICK_MAX_TEST if args.quick else None},
-        "notes": [TRAIN_NOTE, SPEED_NOTE.format(runs=args.runs), SIZE_NOTE, MEMORY_NOTE,
+        "notes": [TRAIN_NOTE, SPEED_NOTE.format(runs=args.runs), SIZE_NOTE,
+                  MEMORY_NOTE,
                   "systems run one after another, each in a fresh process (multiprocessing 'spawn'), on the same "
                   "splits; nothing is tuned on test data; seeds fixed at 0"],
         "datasets": {},
@@ -731,8 +742,8 @@ def main(argv: list[str] | None = None) -> int:
                            rss_before_training_mib=res["rss_before_training_mib"],
                            train_accuracy=res["train_accuracy"], prepare_seconds=res["prepare_seconds"])
                 if res["train_accuracy"] < 0.5:
-                    notes.append(f"{SYSTEMS[key]} underfits here: its accuracy on (up to {FIT_CHECK_DOCS:,} of) its own "
-                                 f"training documents is only {res['train_accuracy']:.2f}")
+                    notes.append(f"{SYSTEMS[key]} underfits here: its accuracy on (up to {FIT_CHECK_DOCS:,} of) "
+                                 f"its own training documents is only {res['train_accuracy']:.2f}")
                 print(f"[{name}] {key}: accuracy {row['accuracy']:.3f}, macro-F1 {row['macro_f1']:.3f}, "
                       f"train {row['train_seconds']:.1f} s, {row['docs_per_second']:,.0f} docs/s "
                       f"({time.perf_counter() - t:.0f} s in all)", flush=True)
@@ -745,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         report["datasets"][name] = ds
         print_table(name, ds)
     report["total_seconds"] = round(time.perf_counter() - t_all, 1)
+    report["machine"]["load_average_end"] = _loadavg()
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=_json_default),
                                       encoding="utf-8")

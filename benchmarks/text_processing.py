@@ -30,6 +30,7 @@ CONFIGS = {
     "lemmas + compounds": dict(lemmatizer="simplemma", compounds=True),
     "char n-grams + surface": dict(lemmatizer="none", compounds=False, char_ngrams=True),
     "char n-grams + prefix stems": dict(lemmatizer="prefix", compounds=False, char_ngrams=True),
+    "char + lemmas + prefix + compounds": dict(lemmatizer="simplemma+prefix", compounds=True, char_ngrams=True),
     "lemmas + compounds + char": dict(lemmatizer="simplemma", compounds=True, char_ngrams=True),
     "lemmas + compounds, unigrams": dict(lemmatizer="simplemma", compounds=True, word_ngrams=1),
     "lemmas + prefix + compounds": dict(lemmatizer="simplemma+prefix", compounds=True),
