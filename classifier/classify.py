@@ -198,7 +198,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Xf = mats[0] if len(mats) == 1 else sp.hstack(mats, format="csr")
         _, counts = np.unique(y, return_counts=True)
         cv = max(2, min(self.cv, int(counts.min())))
-        base = LinearSVC(C=self.C, class_weight=self.class_weight)
+        base = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
         self.model_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=False)
         fit_params = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight, dtype=float)}
         self.model_.fit(Xf, y, **fit_params)

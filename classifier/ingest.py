@@ -1425,7 +1425,8 @@ def _fast_parser() -> Any:
             import fast_mail_parser
         except ImportError:
             fast_mail_parser = None
-        _FMP = fast_mail_parser
+        # Versions before 0.10 have no MIME tree: their flattened result hides which part is which.
+        _FMP = fast_mail_parser if hasattr(fast_mail_parser, "parse_email_tree") else None
     return _FMP
 
 
