@@ -73,7 +73,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         Add compound heads ("sähkösopimus" also counts as "sopimus").
     word_ngrams : int, default=2
         Longest word n-gram used as a feature.
-    char_ngrams : bool, default=False
+    char_ngrams : bool, default=True
         Add word-bounded character 3–5-gram features (cached per distinct word, so they
         cost little at prediction time); they catch typos, colloquial endings and compounds.
     C : float, default=0.5
@@ -93,7 +93,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, lemmatizer: str = "simplemma", compounds: bool = True, word_ngrams: int = 2,
-                 char_ngrams: bool = False, C: float = 0.5, min_df: int = 1, calibration: str = "temperature",
+                 char_ngrams: bool = True, C: float = 0.5, min_df: int = 1, calibration: str = "temperature",
                  cv: int = 5, class_weight: str | None = "balanced", threshold: float = 0.5, prefix_len: int = 6) -> None:
         self.lemmatizer = lemmatizer
         self.compounds = compounds
@@ -345,7 +345,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             names += [f"chars:{c}" for c in self.char_vectorizer_.get_feature_names_out()]
         return np.asarray(names, dtype=object)
 
-    def explain(self, text: str, k: int = 8) -> dict[str, Any]:
+    def explain(self, text: str, k: int = 8, include_chars: bool = False) -> dict[str, Any]:
         """Words that pushed ``text`` toward its predicted topic and away from the runner-up.
 
         Returns
@@ -353,7 +353,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         dict
             ``topic``, ``runner_up``, ``toward`` and ``away``: lists of ``(feature, weight)``
             where weight is the feature's contribution to the margin difference between
-            the two topics (positive: toward the predicted topic).
+            the two topics (positive: toward the predicted topic). Character n-gram
+            features are left out unless ``include_chars``: words are what a person reads.
         """
         check_is_fitted(self, "model_")
         x = self._features([text])
@@ -368,6 +369,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         x = x.tocsr()
         contrib = x.data * w[x.indices]
         names = self.feature_names()[x.indices]
+        if not include_chars:
+            keep = np.array([not str(nm).startswith("chars:") for nm in names], dtype=bool)
+            contrib, names = contrib[keep], names[keep]
         order = np.argsort(-contrib)
         toward = [(str(names[j]), float(contrib[j])) for j in order if contrib[j] > 0][:k]
         away = [(str(names[j]), float(contrib[j])) for j in order[::-1] if contrib[j] < 0][:k]

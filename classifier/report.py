@@ -794,11 +794,16 @@ def _cluster_texts(texts: Sequence[str], max_clusters: int, random_state: int, n
         return summary, []
     terms = np.asarray(vec.get_feature_names_out())
 
-    def describe(idx: list[int]) -> dict[str, Any]:
+    background = np.asarray(X.mean(axis=0)).ravel()
+
+    def describe(idx: list[int], contrast: bool = False) -> dict[str, Any]:
         sub = X[idx]
         centroid = np.asarray(sub.mean(axis=0)).ravel()
-        order = np.lexsort((terms, -centroid))
-        top = [str(terms[j]) for j in order[:n_terms] if centroid[j] > 0]
+        # a cluster is named by what sets it apart from the topic's other gaps, not by the
+        # words every request of the topic uses ("sopimus", "haluaa")
+        key = centroid - background if contrast else centroid
+        order = np.lexsort((terms, -key))
+        top = [str(terms[j]) for j in order[:n_terms] if key[j] > 0]
         sims = np.asarray(sub @ centroid).ravel()
         return {"top_terms": top,
                 "examples": _pick_examples(texts, idx, sims, n_examples, example_chars)}
@@ -818,7 +823,7 @@ def _cluster_texts(texts: Sequence[str], max_clusters: int, random_state: int, n
     for i, lab in enumerate(labels):
         groups[int(lab)].append(i)
     ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
-    return summary, [dict(describe(g), size=len(g), indices=g) for g in ordered]
+    return summary, [dict(describe(g, contrast=True), size=len(g), indices=g) for g in ordered]
 
 
 def _pick_examples(texts: Sequence[str], idx: list[int], sims: Any, n: int, limit: int) -> list[str]:

@@ -146,6 +146,7 @@ class TextProcessor:
         state["_word_cache"] = {}
         state["_feature_cache"] = {}
         state["_char_cache"] = {}
+        state.pop("_doc_cache", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -183,8 +184,18 @@ class TextProcessor:
         """Lower-case string hashes of the tokens (no Token objects: they cost more than tokenising)."""
         from spacy.attrs import LOWER
 
+        # features and the language check read the same texts one after the other: keep the
+        # last few thousand tokenisations instead of tokenising twice
+        cache = self.__dict__.setdefault("_doc_cache", {})
+        got = cache.get(text)
+        if got is not None:
+            return got
         doc = _shared_nlp().tokenizer(self.normalise(text))
-        return doc.to_array(LOWER).tolist() if len(doc) else []
+        out = doc.to_array(LOWER).tolist() if len(doc) else []
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[text] = out
+        return out
 
     def _word_of(self, h: int) -> str:
         """The cleaned word (or placeholder) for a token hash; '' for punctuation."""
@@ -225,16 +236,7 @@ class TextProcessor:
 
     def tokens(self, text: str) -> list[str]:
         """Feature tokens: lemmas (or stems) plus compound heads."""
-        cache = self._feature_cache
-        out: list[str] = []
-        for h in self._doc_hashes(text):
-            f = cache.get(h)
-            if f is None:
-                f = self._features_of(h)
-                if len(cache) < 1_000_000:
-                    cache[h] = f
-            out.extend(f)
-        return out
+        return self.analyse(text)[0]
 
     __call__ = tokens
 
