@@ -66,7 +66,7 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
-@click.option("--target-accuracy", type=float, default=0.9, show_default=True, help="Dev accuracy the abstention threshold aims for.")
+@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
 def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
     from .model import save_model

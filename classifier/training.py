@@ -78,7 +78,7 @@ def train_model(
     label_field: str = "topic",
     params: dict[str, Any] | None = None,
     file_weights: dict[str, float] | None = None,
-    target_accuracy: float = 0.9,
+    target_accuracy: float = 0.95,
     dev_fraction: float = 0.15,
     recalibrate_on_dev: bool = True,
     matcher_oof_folds: int = 5,
