@@ -942,11 +942,42 @@ def git_info() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes": dirty}
 
 
-def model_info(model_dir: str | None) -> dict[str, Any]:
+def code_hash() -> str:
+    """sha256 (16 hex digits) of the library's source files as they are on disk now."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "classifier").glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def snapshot_model(model_dir: str | None, workdir: Path) -> Path:
+    """Copy the model folder (the shipped one by default) so that every process of a run loads the same model."""
+    src = Path(model_dir) if model_dir else ROOT / "models" / "default"
+    dst = workdir / "model-snapshot"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    return dst
+
+
+def model_info(model_dir: str | None, source: str | None = None) -> dict[str, Any]:
     import hashlib
 
     d = Path(model_dir) if model_dir else ROOT / "models" / "default"
-    out: dict[str, Any] = {"dir": str(d)}
+    out: dict[str, Any] = {"dir": source or str(d)}
+    try:
+        meta = json.loads((d / "model.json").read_text())
+        params = meta.get("parameters") or meta.get("params") or {}
+        if isinstance(params, dict):
+            out["parameters"] = {k: params[k] for k in ("char_ngrams", "lemmatizer", "word_ngrams", "compounds", "C")
+                                 if k in params}
+        for k in ("created", "created_at", "trained_at"):
+            if k in meta:
+                out["created"] = meta[k]
+    except (OSError, ValueError):
+        pass
     try:
         h = hashlib.sha256()
         with open(d / "classifier.joblib", "rb") as fh:
@@ -979,6 +1010,15 @@ def extrapolate(runs: dict[str, dict]) -> dict[str, Any]:
     run), i.e. start-up cost plus the marginal cost per message seen at the largest sizes.
     """
     out: dict[str, Any] = {}
+    if not runs:
+        return out
+
+    def same_setup(r: dict) -> tuple:
+        return (r.get("model", {}).get("classifier_joblib_sha256"), r.get("code_sha256"))
+
+    largest = max(runs.values(), key=lambda r: r["messages"])
+    left_out = sorted(r["messages"] for r in runs.values() if same_setup(r) != same_setup(largest))
+    runs = {k: r for k, r in runs.items() if same_setup(r) == same_setup(largest)}
     jobs_values = sorted({e["jobs"] for r in runs.values() for e in r.get("end_to_end", [])})
     keys = ("wall_s", "cpu_s", "cpu_s_main_process", "peak_tree_rss_mb", "peak_tree_anon_mb", "peak_main_anon_mb")
     for j in jobs_values:
@@ -1004,6 +1044,8 @@ def extrapolate(runs: dict[str, dict]) -> dict[str, Any]:
             used = [(0, {k: 0.0 for k in keys}), pts[-1]]
             method = f"proportional to the run N={pts[-1][0]:,}"
         (n0, e0), (n1, e1) = used
+        if left_out:
+            method += f" (runs N={', '.join(f'{n:,}' for n in left_out)} left out: another model or library version)"
         est: dict[str, Any] = {"method": method, "runs_used": [n0, n1]}
         for k in keys:
             if k not in e0 or k not in e1:
@@ -1044,8 +1086,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
         g = r["git"]
         dirty = f" + uncommitted changes in {', '.join(g['uncommitted_changes'])}" if g["uncommitted_changes"] else ""
         L.append(f"- git commit: `{g['commit']}`{dirty}")
-        L.append(f"- model: {r['model'].get('dir')} (sha256 {r['model'].get('classifier_joblib_sha256', '?')}, "
-                 f"{r.get('stages', {}).get('model', {})}), {r.get('stages', {}).get('n_guidelines', '?')} guidelines")
+        L.append(f"- library source sha256 `{r.get('code_sha256', '?')}`" + (f" — **{r['warning']}**" if r.get("warning") else ""))
+        L.append(f"- model: {r['model'].get('dir')}, copied at the start of the run and loaded by every process of it "
+                 f"(classifier.joblib sha256 `{r['model'].get('classifier_joblib_sha256', '?')}`, created "
+                 f"{r['model'].get('created', '?')}, {r['model'].get('parameters', {})}); "
+                 f"{r.get('stages', {}).get('n_guidelines', '?')} guidelines")
         mb = r["mbox"]
         L.append(f"- mbox: {mb['messages']:,} messages in {mb['threads']:,} threads ({mb['reply_share']:.0%} replies), "
                  f"{mb['bytes'] / 1e6:,.0f} MB (mean {mb['mean_message_bytes']:,} bytes/message); built in "
@@ -1190,9 +1235,13 @@ def main(argv: list[str] | None = None) -> int:
             meta_path.write_text(json.dumps(mbox_info, indent=1))
             print(f"  {mbox_info['messages']:,} messages, {mbox_info['threads']:,} threads, "
                   f"{mbox_info['bytes'] / 1e6:,.0f} MB in {mbox_info['build_seconds']} s", flush=True)
+        # the shipped model may be replaced while a run goes on: every process of this run loads one copy
+        model_dir = str(snapshot_model(args.model_dir, workdir))
+        code0 = code_hash()
         run: dict[str, Any] = {
             "messages": mbox_info["messages"], "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": machine_info(), "git": git_info(), "model": model_info(args.model_dir), "seed": args.seed,
+            "machine": machine_info(), "git": git_info(), "code_sha256": code0,
+            "model": model_info(model_dir, args.model_dir or "models/default"), "seed": args.seed,
             "mbox": {k: v for k, v in mbox_info.items() if k != "path"},
         }
         if not args.no_end_to_end:
@@ -1203,12 +1252,12 @@ def main(argv: list[str] | None = None) -> int:
             run["end_to_end"] = []
             for j in jobs:
                 print(f"start-up: tukipyynto label (10 messages) --jobs {j} ...", flush=True)
-                s = run_label(tiny, workdir / f"startup-jobs{j}.jsonl", j, workdir, args.model_dir)
+                s = run_label(tiny, workdir / f"startup-jobs{j}.jsonl", j, workdir, model_dir)
                 s["messages"] = 10
                 run["startup"].append(s)
             for j in jobs:
                 print(f"end to end: tukipyynto label {mbox.name} --jobs {j} ...", flush=True)
-                e = run_label(mbox, workdir / f"labelled-jobs{j}.jsonl", j, workdir, args.model_dir)
+                e = run_label(mbox, workdir / f"labelled-jobs{j}.jsonl", j, workdir, model_dir)
                 e["messages_per_s"] = round(mbox_info["messages"] / e["wall_s"], 1)
                 e["contacts_per_s"] = round(e["rows_written"] / e["wall_s"], 1)
                 e["cpu_ms_per_message"] = round(e["cpu_s"] / mbox_info["messages"] * 1000, 3)
@@ -1219,7 +1268,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_stages:
             print("stages in-process ...", flush=True)
             sample = args.stage_sample if args.stage_sample > 0 else 1 << 62
-            run["stages"] = measure_stages(mbox, workdir, sample, args.batch_size, args.model_dir)
+            run["stages"] = measure_stages(mbox, workdir, sample, args.batch_size, model_dir)
+        if code_hash() != code0:
+            run["warning"] = ("the library's source files changed while this run went on (others are editing them): "
+                              "its figures may mix two versions")
+            print("warning: " + run["warning"], flush=True)
         print_table(run)
         if not args.no_save:
             args.results.mkdir(parents=True, exist_ok=True)
