@@ -753,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
                            train_accuracy=res["train_accuracy"], prepare_seconds=res["prepare_seconds"])
                 if res.get("epoch_seconds"):
                     row.update(epoch_seconds=res["epoch_seconds"], n_updates=res["n_updates"])
+                    notes.append(f"{SYSTEMS[key]}: {len(res['epoch_seconds'])} epochs, {res['n_updates']:,} updates, "
+                                 f"seconds per epoch {res['epoch_seconds']}")
                 if res["train_accuracy"] < 0.5:
                     notes.append(f"{SYSTEMS[key]} underfits here: its accuracy on (up to {FIT_CHECK_DOCS:,} of) "
                                  f"its own training documents is only {res['train_accuracy']:.2f}")

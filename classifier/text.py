@@ -126,7 +126,7 @@ def _lemma_table(lemmas: set[str], seen: dict[str, str]) -> dict[str, str]:
             table = {form: lemma for form, lemma in d.items() if lemma in lemmas and form != lemma}
     except Exception:  # another simplemma layout: the words seen still make the table
         table = {}
-    table.update({w: lem for w, lem in seen.items() if w != lem})
+    table.update(seen)  # identities too: a seen word must never go through the compound fallback
     return table
 
 

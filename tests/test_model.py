@@ -22,7 +22,7 @@ def saved(tmp_path_factory):
 def test_save_load_identical_probabilities(saved):
     clf, d = saved
     m = load(d)
-    texts = ["Pankki nosti korkoa", "Hiihtäjä voitti", "Robotti"]
+    texts = ["Pankki nosti korkoa", "Hiihtäjä voitti", "Robotti", "Tuntemattomat sähköpostiviestit ja pankkikorot huomenna"]
     assert np.array_equal(clf.predict_proba(texts), m.classifier.predict_proba(texts))
     meta = json.loads((d / "model.json").read_text())
     assert meta["labels"] == sorted(set(y)) and "classifier.joblib" in meta["artefacts"]

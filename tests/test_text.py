@@ -37,3 +37,13 @@ def test_language_detection():
     assert detect_language(tokenize("Hej, kunden vill säga upp avtalet och flytta till Åbo"))[0] == "sv"
     assert detect_language(tokenize("Hello, the customer wants to end the contract, please help"))[0] == "en"
     assert detect_language(tokenize("Asiakas haluaa irtisanoa sopimuksen, mutta ei tiedä miten"))[0] == "fi"
+
+
+def test_pickled_processor_lemmatises_like_the_fitted_one():
+    import pickle
+
+    texts = ["Asiakas lähetti sähköpostaa ja sähköpostin", "sopimus sähkösopimus", "postaa kirjeen"]
+    p = TextProcessor().fit(texts)
+    q = pickle.loads(pickle.dumps(p))
+    probe = texts + ["sähköpostiin ja sähkösopimuksesta, uusi sana tuntematon"]
+    assert [q.tokens(t) for t in probe] == [p.tokens(t) for t in probe]
