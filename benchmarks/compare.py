@@ -89,12 +89,15 @@ ENSEMBLE_MODEL = {
 
 MEMORY_NOTE = ("peak RSS = VmHWM (peak resident set size) of the fresh spawned process that ran the system, read "
                "after training and the timed predictions (before saving the model); it includes the Python "
-               "interpreter, the system's libraries and the dataset's texts")
+               "interpreter, the system's libraries and the dataset's texts; the 'RSS after set-up' note under each "
+               "table shows how much was there before training (for the library mostly simplemma's Finnish "
+               "dictionary, which training loads)")
 SPEED_NOTE = ("docs/s = test documents / median wall time of {runs} runs predicting the whole test set from raw "
               "text (tokenisation included), after a warm-up, with one thread (OMP/MKL/OpenBLAS threads 1, fastText "
-              "thread=1); the library's own lemma and feature caches and simplemma's lemma cache are emptied before "
-              "each run, as in a freshly loaded model (spaCy's tokenizer cache, used by the library, fastText and "
-              "spaCy alike, stays warm); the first prediction, which gives the scores, is the warm-up")
+              "thread=1); each run of the library uses a fresh copy of the fitted model made through its pickle, as "
+              "classifier.model.load gives, so its per-process caches (lemmas, features, whole documents) start "
+              "empty and repeating the same texts does not flatter it (spaCy's tokenizer cache, used by the library, "
+              "fastText and spaCy alike, stays warm); the first prediction, which gives the scores, is the warm-up")
 TRAIN_NOTE = ("train s = wall time of fitting from raw text (tokenisation, features, training; for fastText also "
               "writing its input file), one thread, after the system's imports (and, for the library, loading "
               "simplemma's Finnish dictionary, about 4 s) were done; that set-up time is prepare_seconds in the JSON")
@@ -200,22 +203,25 @@ class Library:
 
         np.random.seed(SEED)
         weights = None if all(v == 1.0 for v in w) else w
-        return TopicClassifier().fit(X, y, sample_weight=weights)
+        clf = TopicClassifier()
+        self.params_used = {k: v for k, v in clf.get_params().items()}
+        return clf.fit(X, y, sample_weight=weights)
 
     def predict(self, model, X):
         return [str(p) for p in model.predict(X)]
 
     def reset(self, model):
-        p = model.processor_
-        p._lemma_cache.clear()
-        p._word_cache.clear()
-        p._feature_cache.clear()
-        try:  # simplemma's own lemma cache (a private attribute: best effort)
+        """A fresh copy through the model's pickle, as classifier.model.load gives: its per-process caches
+        (lemmas, features, documents) are dropped there, so repeated runs over the same texts are not flattered."""
+        import pickle
+
+        try:  # simplemma's own lemma cache (private: best effort), in case prediction still uses it
             from simplemma.lemmatizer import _legacy_lemmatizer_for
 
             _legacy_lemmatizer_for(False, False)._cached_lemmatize.cache_clear()
         except (ImportError, AttributeError):
             pass
+        return pickle.loads(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
     def save(self, model, d: Path):
         from classifier.model import Model, save_model
@@ -273,7 +279,7 @@ class FastText:
         return [self.labels[int(lab[0][len("__label__"):])] if len(lab) else self.majority for lab in labels]
 
     def reset(self, model):
-        pass
+        return model
 
     def save(self, model, d: Path):
         model.save_model(str(d / "model.bin"))
@@ -334,7 +340,7 @@ class SpacyTextcat:
         return [max(doc.cats, key=doc.cats.get) for doc in model.pipe(X)]
 
     def reset(self, model):
-        pass
+        return model
 
     def save(self, model, d: Path):
         model.to_disk(d, exclude=["tokenizer"])
@@ -365,7 +371,7 @@ class CharSVM:
         return [str(p) for p in model.predict(X)]
 
     def reset(self, model):
-        pass
+        return model
 
     def save(self, model, d: Path):
         import joblib
@@ -439,9 +445,9 @@ def run_one(key: str, data: dict, opts: dict) -> dict:
     pred = system.predict(model, Xte)  # also the warm-up of the timed runs
     times = []
     for _ in range(opts["runs"]):
-        system.reset(model)
+        fresh = system.reset(model)
         t = time.perf_counter()
-        system.predict(model, Xte)
+        system.predict(fresh, Xte)
         times.append(time.perf_counter() - t)
     peak = _peak_rss_mib()
     # a fit diagnostic (not a score): accuracy on up to FIT_CHECK_DOCS of the training documents
@@ -458,7 +464,7 @@ def run_one(key: str, data: dict, opts: dict) -> dict:
             "docs_per_second": len(Xte) / statistics.median(times), "model_bytes": size,
             "peak_rss_mib": peak, "rss_before_training_mib": base_rss, "prepare_seconds": prepare_s,
             "train_accuracy": train_acc, "epoch_seconds": getattr(system, "epoch_seconds", None),
-            "n_updates": getattr(system, "n_updates", None)}
+            "n_updates": getattr(system, "n_updates", None), "params": getattr(system, "params_used", None)}
 
 
 def _child(key: str, data: dict, opts: dict) -> dict:
@@ -636,7 +642,11 @@ def write_markdown(path: Path, report: dict) -> None:
                 L.append(f"- {r['name']}: {r['status']}: {r['note'].strip().splitlines()[-1] if r['note'] else ''}")
         L.append("")
     L += ["## What the columns measure", ""] + [f"- {n}" for n in report["notes"]] + [""]
-    L += ["## Systems", ""] + [f"- `{k}`: {v}" for k, v in report["systems"].items()] + [""]
+    L += ["## Systems", ""] + [f"- `{k}`: {v}" for k, v in report["systems"].items()]
+    if report.get("library_params"):
+        L.append("- the library's default parameters at this commit: "
+                 + ", ".join(f"{k}={v!r}" for k, v in report["library_params"].items()))
+    L.append("")
     path.write_text("\n".join(L), encoding="utf-8")
 
 
@@ -751,9 +761,12 @@ def main(argv: list[str] | None = None) -> int:
                            model_mb=res["model_bytes"] / 1e6, peak_rss_mib=res["peak_rss_mib"],
                            rss_before_training_mib=res["rss_before_training_mib"],
                            train_accuracy=res["train_accuracy"], prepare_seconds=res["prepare_seconds"])
+                if res.get("params"):
+                    row["params"] = res["params"]
+                    report["library_params"] = res["params"]
                 if res.get("epoch_seconds"):
                     row.update(epoch_seconds=res["epoch_seconds"], n_updates=res["n_updates"])
-                    notes.append(f"{SYSTEMS[key]}: {len(res['epoch_seconds'])} epochs, {res['n_updates']:,} updates, "
+                    notes.append(f"{SYSTEMS[key]}: epochs {len(res['epoch_seconds'])}, {res['n_updates']:,} updates, "
                                  f"seconds per epoch {res['epoch_seconds']}")
                 if res["train_accuracy"] < 0.5:
                     notes.append(f"{SYSTEMS[key]} underfits here: its accuracy on (up to {FIT_CHECK_DOCS:,} of) "
