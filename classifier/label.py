@@ -64,6 +64,32 @@ def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: st
     return a
 
 
+def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str]:
+    """Check a model directory's hashes and a catalogue's topics without unpickling; return warnings."""
+    import json
+
+    from .io import read_guidelines
+    from .model import ARTEFACT, DEFAULT_MODEL_DIR, sha256_file
+    from .errors import ModelError
+
+    d = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    meta_file = d / "model.json"
+    if not meta_file.exists():
+        raise ModelError(f"{d}: no model.json found; expected a model directory written by `tukipyynto train`")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    want = (meta.get("artefacts") or {}).get(ARTEFACT)
+    if not want or sha256_file(d / ARTEFACT) != want:
+        raise ModelError(f"{d / ARTEFACT}: sha256 does not match model.json; the file was changed after training")
+    if guidelines is False:
+        return []
+    labels = set(meta.get("labels") or [])
+    unknown = sorted({t for g in read_guidelines(guidelines, None) for t in g.topics if t not in labels})
+    if unknown:
+        return [f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
+                "guideline matching is skipped (give a catalogue in the model's taxonomy)"]
+    return []
+
+
 def _contact_row(c, with_text: bool, redactor: Redactor) -> dict[str, Any]:
     """Output row skeleton for a contact (redacted; no raw text)."""
     row: dict[str, Any] = {
@@ -284,8 +310,15 @@ def label_inputs(
     summary = LabelSummary(output=str(out))
     mdir = str(model_dir) if model_dir else None
     gl = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
-    assessor = _get_assessor(mdir, gl, mode)  # fail early (bad model or catalogue) before reading input
-    summary.warnings.extend(assessor.warnings)
+    parallel = engine == "dask" or (jobs and jobs > 1)
+    if parallel:
+        # the workers load the model; here only check that they will be able to (fail early,
+        # before reading input) without holding a second copy of the model in this process
+        summary.warnings.extend(_preflight(mdir, gl))
+        assessor = None
+    else:
+        assessor = _get_assessor(mdir, gl, mode)
+        summary.warnings.extend(assessor.warnings)
 
     def contacts():
         for c in iter_contacts(inputs, column_map=column_map):
