@@ -385,7 +385,7 @@ class Assessor:
                 order = np.argsort(-s)
                 top = tuple((cat.guidelines[j].id, float(s[j])) for j in order[:3])
                 existing = cat.in_force_mask(day)[None, :]
-                newer = np.array([[g.published > day for g in cat.guidelines]])
+                newer = (cat._published > day.toordinal())[None, :]
                 j_old, x_old = coverage_features(feats[i:i + 1], s[None, :], existing)
                 j_new, x_new = coverage_features(feats[i:i + 1], s[None, :], newer)
                 if j_old[0] >= 0:
