@@ -30,6 +30,8 @@ _TIME_RE = re.compile(r"(?i)(?<=klo )\d{1,2}(?:[.:]\d{2})?|\b\d{1,2}:\d{2}\b")
 _AMOUNT_RE = re.compile(r"(?i)\d+(?:[ .]\d{3})*(?:[,.]\d+)?\s?(?:€|e\b|eur\w*|euroa?\w*|snt|senttiä|c/kwh|snt/kwh)")
 _NUMBER_RE = re.compile(r"(?<![\w\[])\d[\d ]*\d(?![\w\]])|(?<![\w\[])\d(?![\w\]])")
 _WORD_RE = re.compile(r"\w", re.UNICODE)
+_ANY_DIGIT = re.compile(r"\d")
+_URL_HINT = re.compile(r"(?i)www|://")
 
 
 def make_tokenizer():
@@ -185,7 +187,10 @@ class TextProcessor:
     def normalise(self, text: str) -> str:
         """Redact, then replace URLs, dates, times, amounts and other numbers by placeholders."""
         text = self.redactor.redact(text)
-        text = _URL_RE.sub(" [URL] ", text)
+        if _URL_HINT.search(text):
+            text = _URL_RE.sub(" [URL] ", text)
+        if not _ANY_DIGIT.search(text):
+            return text
         text = _DATE_RE.sub(" [PVM] ", text)
         text = _TIME_RE.sub(" [KLO] ", text)
         text = _AMOUNT_RE.sub(" [SUMMA] ", text)
