@@ -262,15 +262,13 @@ class FastText:
         self.labels = labels
         self.majority = max(labels, key=y.count)
         index = {lab: i for i, lab in enumerate(labels)}
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-ft-"))
-        path = self.tmp / "train.txt"
-        with open(path, "w", encoding="utf-8") as fh:
-            for x, lab in zip(X, y):
-                fh.write(f"__label__{index[lab]} {_ft_line(x)}\n")
-        # thread=1: one core, and reproducible (it is also fastText's default on a 2-core machine).
-        model = fasttext.train_supervised(input=str(path), thread=1, seed=SEED, verbose=0, **self.params)
-        path.unlink()
-        return model
+        with tempfile.TemporaryDirectory(prefix="bench-ft-") as tmp:
+            path = Path(tmp) / "train.txt"
+            with open(path, "w", encoding="utf-8") as fh:
+                for x, lab in zip(X, y):
+                    fh.write(f"__label__{index[lab]} {_ft_line(x)}\n")
+            # thread=1: one core, and reproducible (it is also fastText's default on a 2-core machine)
+            return fasttext.train_supervised(input=str(path), thread=1, seed=SEED, verbose=0, **self.params)
 
     def predict(self, model, X):
         # a list, never a single string: fasttext-wheel 0.9.2's single-text path fails under NumPy 2
@@ -283,7 +281,6 @@ class FastText:
 
     def save(self, model, d: Path):
         model.save_model(str(d / "model.bin"))
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class SpacyTextcat:
@@ -691,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
-        "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine_info(), "git_commit": git_commit(), "versions": versions(),
         "systems": {k: v for k, v in SYSTEMS.items() if k in systems},
         "settings": {"fasttext_tuned": FASTTEXT_TUNED, "spacy_epochs": SPACY_EPOCHS[mode],

@@ -50,7 +50,7 @@ def model_card(model) -> str:
         mt = m["matcher"]
         lines += ["", "## Guideline matcher",
                   f"- learned on catalogue `{mt.get('catalogue')}`; coverage threshold {mt['coverage_threshold']:.3f}",
-                  f"- out-of-fold on dev: {mt.get('fit_report')}"]
+                  f"- learned on dev and out-of-fold training records: {mt.get('fit_report')}"]
     lines += ["", "## Limits",
               "- The shipped default model is trained on a synthetic corpus written for this project "
               "(hand-written and generated requests), not on real customer data. Real requests differ: "
