@@ -113,11 +113,11 @@ WEIGHT_NOTE = ("sample weights (corpus/generated.jsonl at {w}): passed to the li
 # data
 # ---------------------------------------------------------------------------------------------
 def _texts_labels(path: Path, label_field: str) -> tuple[list[str], list[str]]:
-    """Model input (subject and text, as classifier.training does) and labels of a JSONL file."""
+    """Model input (``Request.model_input``, as the library trains on) and labels of a JSONL file."""
     from classifier.io import read_requests
 
     reqs = read_requests(path, label_field=label_field)
-    X = [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+    X = [r.model_input for r in reqs]
     return X, [str(r.topic) for r in reqs]
 
 

@@ -54,9 +54,9 @@ def main() -> None:
         train += gen
         w += [args.generated_weight] * len(gen)
     dev = read_requests(c / "dev.jsonl")
-    X = [((r.subject or "") + "\n" + r.text).strip() for r in train]
+    X = [r.model_input for r in train]
     y = [r.topic for r in train]
-    Xd = [((r.subject or "") + "\n" + r.text).strip() for r in dev]
+    Xd = [r.model_input for r in dev]
     yd = [r.topic for r in dev]
     print(f"train {len(X)}  dev {len(Xd)}")
     print(f"{'configuration':32s} {'dev acc':>8s} {'dev F1':>8s} {'fit s':>6s} {'docs/s':>8s}")
@@ -68,9 +68,9 @@ def main() -> None:
 
         hw = train[: len(read_requests(c / "train.jsonl"))] + dev
         gen = train[len(hw) - len(dev):]
-        Xh = [((r.subject or "") + "\n" + r.text).strip() for r in hw]
+        Xh = [r.model_input for r in hw]
         yh = np.array([r.topic for r in hw], dtype=object)
-        Xg = [((r.subject or "") + "\n" + r.text).strip() for r in gen]
+        Xg = [r.model_input for r in gen]
         yg = [r.topic for r in gen]
         print(f"{args.cv}-fold CV over {len(hw)} hand-written records (+{len(gen)} generated in every training fold)")
         for name, params in configs.items():

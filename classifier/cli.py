@@ -151,7 +151,7 @@ def _kfold(files, text_field, label_field, params, k):
     from .io import read_requests
 
     reqs = read_requests(files, text_field, label_field)
-    X = [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+    X = [r.model_input for r in reqs]
     y = np.array([r.topic for r in reqs], dtype=object)
     accs, f1s = [], []
     for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y), 1):

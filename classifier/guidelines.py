@@ -359,7 +359,7 @@ class Assessor:
         if not reqs:
             return []
         clf = self.model.classifier
-        texts = [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+        texts = [r.model_input for r in reqs]
         proba = clf.predict_proba(texts)
         preds = clf.predict_detailed(texts, mode=self.mode, threshold=self.threshold, proba=proba)
         classes = [str(c) for c in clf.classes_]

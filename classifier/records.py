@@ -29,6 +29,11 @@ class Request:
     avoidable: bool | None = None
 
     @property
+    def model_input(self) -> str:
+        """What the topic model reads: subject and text, the same at training and prediction time."""
+        return ((self.subject or "") + "\n" + self.text).strip()
+
+    @property
     def local_date(self) -> dt.date | None:
         """The request's calendar date in Helsinki, which the avoidable rule compares."""
         return local_date(self.sent_at)

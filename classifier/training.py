@@ -66,7 +66,7 @@ def _hash_files(files: Sequence[Path]) -> str:
 
 def _texts(reqs: Sequence[Request]) -> list[str]:
     """Model input: subject and text."""
-    return [((r.subject or "") + "\n" + r.text).strip() for r in reqs]
+    return [r.model_input for r in reqs]
 
 
 def train_model(
