@@ -280,6 +280,16 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
     return settings
 
 
+def catalogue_mismatch(guidelines: Iterable[Guideline], labels: Iterable[str]) -> str | None:
+    """The warning to give when a catalogue's topics are outside a model's label set, else None."""
+    known = set(labels)
+    unknown = sorted({t for g in guidelines for t in g.topics if t not in known})
+    if not unknown:
+        return None
+    return (f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
+            "guideline matching is skipped (give a catalogue in the model's taxonomy)")
+
+
 @dataclass(frozen=True)
 class Assessment:
     """Topic, guideline match and avoidable decision for one request."""
@@ -343,12 +353,10 @@ class Assessor:
             from .io import read_guidelines
 
             gl = read_guidelines(catalogue, None)
-            unknown = sorted({t for g in gl for t in g.topics if t not in set(model.labels)})
-            if unknown:
+            mismatch = catalogue_mismatch(gl, model.labels)
+            if mismatch:
                 self.catalogue = None
-                self.warnings.append(
-                    f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
-                    "guideline matching is skipped (give a catalogue in the model's taxonomy)")
+                self.warnings.append(mismatch)
             else:
                 self.catalogue = Catalogue(gl, clf.processor_, term_weights=clf.term_weights())
         self.settings = model.matcher_settings or dict(DEFAULT_MATCHER)

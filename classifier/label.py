@@ -8,7 +8,6 @@ stays flat. Output is appended line by line (JSONL/CSV) and flushed per batch; a
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -22,7 +21,6 @@ from .redact import Redactor
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "DatasetLabeler", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
-CORE_FIELDS = ("id", "source", "channel", "sent_at", "subject", "n_messages", "predicted", "status", "error")
 _WORKER_CACHE: dict[tuple, Any] = {}
 
 
@@ -65,29 +63,16 @@ def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: st
 
 
 def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str]:
-    """Check a model directory's hashes and a catalogue's topics without unpickling; return warnings."""
-    import json
-
+    """Check the model directory and the catalogue's topics without unpickling; return warnings."""
+    from .guidelines import catalogue_mismatch
     from .io import read_guidelines
-    from .model import ARTEFACT, DEFAULT_MODEL_DIR, sha256_file
-    from .errors import ModelError
+    from .model import verify
 
-    d = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
-    meta_file = d / "model.json"
-    if not meta_file.exists():
-        raise ModelError(f"{d}: no model.json found; expected a model directory written by `tukipyynto train`")
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    want = (meta.get("artefacts") or {}).get(ARTEFACT)
-    if not want or sha256_file(d / ARTEFACT) != want:
-        raise ModelError(f"{d / ARTEFACT}: sha256 does not match model.json; the file was changed after training")
+    _, meta = verify(model_dir)
     if guidelines is False:
         return []
-    labels = set(meta.get("labels") or [])
-    unknown = sorted({t for g in read_guidelines(guidelines, None) for t in g.topics if t not in labels})
-    if unknown:
-        return [f"guideline catalogue topics {', '.join(unknown[:5])} are not in the model's label set; "
-                "guideline matching is skipped (give a catalogue in the model's taxonomy)"]
-    return []
+    mismatch = catalogue_mismatch(read_guidelines(guidelines, None), meta.get("labels") or [])
+    return [mismatch] if mismatch else []
 
 
 def _contact_row(c, with_text: bool, redactor: Redactor) -> dict[str, Any]:

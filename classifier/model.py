@@ -22,7 +22,7 @@ import joblib
 
 from .errors import ModelError
 
-__all__ = ["Model", "save_model", "load", "DEFAULT_MODEL_DIR", "FORMAT_VERSION"]
+__all__ = ["Model", "save_model", "load", "verify", "DEFAULT_MODEL_DIR", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -145,15 +145,15 @@ def _restricted_load(path: Path):
         return up.load()
 
 
-def load(path: str | Path | None = None, check_versions: bool = True) -> Model:
-    """Load and verify a model directory; with no argument, the default model shipped in ``models/``.
+def verify(path: str | Path | None = None, check_versions: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Check a model directory without unpickling anything; return its path and ``model.json``.
 
     Raises
     ------
     ModelError
         The directory or a file is missing, an artefact's sha256 differs from ``model.json``
-        (the file was changed after it was written), the format or library versions are
-        incompatible, or the pickle names a class outside the allow-list.
+        (the file was changed after it was written), or the format or library versions are
+        incompatible.
     """
     d = Path(path) if path else DEFAULT_MODEL_DIR
     meta_file = d / "model.json"
@@ -186,6 +186,18 @@ def load(path: str | Path | None = None, check_versions: bool = True) -> Model:
                 raise ModelError(f"{d}: trained with {pkg} {a}, this environment has {b}; pickles are not portable "
                                  f"across {pkg} minor versions: install {pkg}=={a} or retrain "
                                  "(or pass check_versions=False at your own risk)")
+    return d, meta
+
+
+def load(path: str | Path | None = None, check_versions: bool = True) -> Model:
+    """Load and verify a model directory; with no argument, the default model shipped in ``models/``.
+
+    Raises
+    ------
+    ModelError
+        Anything :func:`verify` refuses, or a pickle that names a class outside the allow-list.
+    """
+    d, meta = verify(path, check_versions)
     try:
         clf = _restricted_load(d / ARTEFACT)
     except pickle.UnpicklingError as e:
