@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from .text import TextProcessor, detect_language
+from .text import TextProcessor, _cached, detect_language
 
 __all__ = ["TopicClassifier", "Prediction", "UNCERTAIN", "MODES"]
 
@@ -138,22 +138,17 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         cv = self.char_vectorizer_
         vocab = cv.vocabulary_
         cache = self.__dict__.setdefault("_char_ix_cache", {})
-        fcache = proc._feature_cache
+
+        def columns(h: int) -> tuple[int, ...]:
+            return tuple(vocab[g] for g in proc._chars_of(h) if g in vocab)
+
         words: list[list[str]] = []
         indptr, indices = [0], []
         for x in X:
             toks: list[str] = []
             for h in proc._doc_hashes(x):
-                f = fcache.get(h)
-                if f is None:
-                    f = fcache[h] = proc._features_of(h)
-                toks.extend(f)
-                ix = cache.get(h)
-                if ix is None:
-                    ix = tuple(vocab[g] for g in proc._chars_of(h) if g in vocab)
-                    if len(cache) < 1_000_000:
-                        cache[h] = ix
-                indices.extend(ix)
+                toks.extend(proc._features_cached(h))
+                indices.extend(_cached(cache, h, columns))
             words.append(_with_bigrams(toks, n))
             indptr.append(len(indices))
         W = self.vectorizer_.transform(words)
@@ -223,16 +218,11 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         keep = [i for i, v in enumerate(y) if str(v) in idx]
         if len(keep) < 10:
             raise ValueError(f"need at least 10 held-out texts with known labels to recalibrate, found {len(keep)}")
-        d = self._svm().decision_function(self._features([X[i] for i in keep]))
-        if d.ndim == 1:
-            d = np.column_stack([-d, d])
+        d = self._margins(self._features([X[i] for i in keep]))
         t = np.array([idx[str(y[i])] for i in keep])
 
         def nll(log_t: float) -> float:
-            z = d / np.exp(log_t)
-            z = z - z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            return float(-logp[np.arange(len(t)), t].mean())
+            return float(-_log_softmax(d / np.exp(log_t))[np.arange(len(t)), t].mean())
 
         res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
         self.temperature_ = float(np.exp(res.x))
@@ -252,13 +242,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities from a feature matrix, with the held-out temperature when one was fitted."""
         if getattr(self, "temperature_", None) is None:
             return self.model_.predict_proba(x)
+        return _softmax(self._margins(x) / self.temperature_)
+
+    def _margins(self, x) -> np.ndarray:
+        """SVM margins with one column per class (a binary SVM's single margin is split in two)."""
         d = self._svm().decision_function(x)
-        if d.ndim == 1:
-            d = np.column_stack([-d, d])
-        z = d / self.temperature_
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return np.column_stack([-d, d]) if d.ndim == 1 else d
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Most probable topic of each text (no abstention; see :meth:`predict_detailed`)."""
@@ -377,6 +366,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         away = [(str(names[j]), float(contrib[j])) for j in order[::-1] if contrib[j] < 0][:k]
         return {"topic": str(self.classes_[top2[0]]), "runner_up": str(self.classes_[top2[1]]),
                 "toward": toward, "away": away}
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax, shifted for numerical safety (no log of an underflowed zero)."""
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted for numerical safety."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _as_texts(X) -> list[str]:

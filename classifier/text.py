@@ -103,6 +103,17 @@ def detect_language(tokens: Sequence[str]) -> tuple[str, int]:
 
 
 LEMMATIZERS = ("simplemma", "prefix", "simplemma+prefix", "none")
+_CACHE_MAX = 1_000_000
+
+
+def _cached(cache: dict, key, compute):
+    """``cache[key]``, computed and kept on a miss while the cache is below its bound."""
+    got = cache.get(key)
+    if got is None:
+        got = compute(key)
+        if len(cache) < _CACHE_MAX:
+            cache[key] = got
+    return got
 
 
 def _lemma_table(lemmas: set[str], seen: dict[str, str]) -> dict[str, str]:
@@ -297,29 +308,22 @@ class TextProcessor:
         b = f"<{w}>"
         return tuple(b[i: i + n] for n in (3, 4, 5) for i in range(len(b) - n + 1))
 
+    def _features_cached(self, h: int) -> tuple[str, ...]:
+        """:meth:`_features_of` through the per-word cache."""
+        return _cached(self._feature_cache, h, self._features_of)
+
     def analyse(self, text: str, chars: bool = False) -> tuple[list[str], list[str]]:
         """Feature tokens and (when ``chars``) word-bounded character n-grams, from one tokenisation.
 
         The n-grams of each distinct word are computed once and cached, so character features
         cost little more than word features at prediction time.
         """
-        fcache, ccache = self._feature_cache, self._char_cache
         toks: list[str] = []
         grams: list[str] = []
         for h in self._doc_hashes(text):
-            f = fcache.get(h)
-            if f is None:
-                f = self._features_of(h)
-                if len(fcache) < 1_000_000:
-                    fcache[h] = f
-            toks.extend(f)
+            toks.extend(self._features_cached(h))
             if chars:
-                c = ccache.get(h)
-                if c is None:
-                    c = self._chars_of(h)
-                    if len(ccache) < 1_000_000:
-                        ccache[h] = c
-                grams.extend(c)
+                grams.extend(_cached(self._char_cache, h, self._chars_of))
         return toks, grams
 
     def fit(self, texts: Iterable[str]) -> "TextProcessor":
