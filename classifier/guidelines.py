@@ -87,8 +87,11 @@ class Catalogue:
         self._tfidf = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True)
         self._tfidf_docs = self._tfidf.fit_transform(docs)
         self._presence = (self._bm25 > 0).astype(np.float32).T.tocsr()  # vocab x guidelines
-        title_sets = [set(t) for t in title_toks]
-        self._title_sets = title_sets
+        # title words as a vocab x guidelines 0/1 matrix: overlap with a request is one sparse product
+        tp = self._count.transform(title_toks)
+        tp.data[:] = 1.0
+        self._title_presence = tp.T.tocsr().astype(np.float32)
+        self._title_sizes = np.asarray(tp.sum(axis=1), dtype=np.float32).ravel()
         self._topic_sets = [set(g.topics) for g in self.guidelines]
 
     def __len__(self) -> int:
@@ -126,11 +129,9 @@ class Catalogue:
         out[:, :, 0] = bm / bmax
         out[:, :, 1] = bm / qlen
         out[:, :, 2] = cos
-        for i, tk in enumerate(toks):
-            s = set(tk)
-            for j, ts in enumerate(self._title_sets):
-                if ts:
-                    out[i, j, 3] = len(s & ts) / len(ts)
+        shared = np.asarray((q @ self._title_presence).todense(), dtype=np.float32)
+        sizes = self._title_sizes
+        out[:, :, 3] = np.divide(shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
         if topic_proba is not None:
             cidx = {c: k for k, c in enumerate(classes)}
             gmask = np.zeros((len(classes), m), dtype=np.float32)
