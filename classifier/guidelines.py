@@ -379,6 +379,10 @@ class Assessor:
         else:
             scores = None
         today = today or dt.date.today()
+        # per class: misrouted (always avoidable) / agent's own task (avoidable when a guideline covers it)
+        info = [self.taxonomy[c] if c in self.taxonomy else None for c in classes]
+        misrouted_cls = np.array([ci is not None and ci.misrouted for ci in info], dtype=float)
+        agent_cls = np.array([ci is None or (not ci.misrouted and not ci.back_office_remit) for ci in info], dtype=float)
         out = []
         for i, (r, p) in enumerate(zip(reqs, preds)):
             flags = list(p.flags)
@@ -412,13 +416,7 @@ class Assessor:
             cinfo = self.taxonomy[topic] if topic in self.taxonomy else None
             if p.status == "uncertain":
                 # still decide, by the probability mass of the topics under which it would be avoidable
-                p_avoid = 0.0
-                for c, pc in zip(classes, proba[i]):
-                    ci = self.taxonomy[c] if c in self.taxonomy else None
-                    if ci is not None and ci.misrouted:
-                        p_avoid += pc
-                    elif (ci is None or not ci.back_office_remit) and existing_covers:
-                        p_avoid += pc
+                p_avoid = float(proba[i] @ misrouted_cls) + (float(proba[i] @ agent_cls) if existing_covers else 0.0)
                 avoidable, reason = bool(p_avoid >= 0.5), "uncertain_topic"
             elif cinfo is not None and cinfo.misrouted:
                 avoidable, reason = True, "misrouted"
