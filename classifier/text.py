@@ -266,15 +266,8 @@ class TextProcessor:
 
     def words(self, text: str) -> list[str]:
         """Lower-cased word and placeholder tokens of ``text`` (after :meth:`normalise`)."""
-        cache = self._word_cache
-        out = []
-        for h in self._doc_hashes(text):
-            w = cache.get(h)
-            if w is None:
-                w = cache[h] = self._word_of(h)
-            if w:
-                out.append(w)
-        return out
+        cache, word_of = self._word_cache, self._word_of
+        return [w for h in self._doc_hashes(text) if (w := _cached(cache, h, word_of))]
 
     def _features_of(self, h: int) -> tuple[str, ...]:
         """Feature strings for one token hash: lemma and compound head, or the placeholder."""
