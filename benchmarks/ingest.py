@@ -993,11 +993,11 @@ def model_info(model_dir: str | None, source: str | None = None) -> dict[str, An
         pass
     try:
         h = hashlib.sha256()
-        with open(d / "classifier.joblib", "rb") as fh:
+        with open(d / "weights.npz", "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         out["classifier_joblib_sha256"] = h.hexdigest()[:16]
-        out["mtime"] = dt.datetime.fromtimestamp((d / "classifier.joblib").stat().st_mtime).isoformat(timespec="seconds")
+        out["mtime"] = dt.datetime.fromtimestamp((d / "weights.npz").stat().st_mtime).isoformat(timespec="seconds")
     except OSError:
         pass
     return out

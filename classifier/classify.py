@@ -1,9 +1,13 @@
-"""The topic classifier: a scikit-learn estimator over Finnish feature tokens, calibrated, with abstention."""
+"""The topic classifier: a scikit-learn estimator over Finnish feature tokens, calibrated, with abstention.
+
+Training uses scikit-learn; what is learned is exported to a
+:class:`~classifier.predictor.LinearTopicModel` (``predictor_``), which every prediction goes
+through, so an estimator and a model loaded from disk predict identically.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,53 +17,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from .text import TextProcessor, _cached, detect_language
+from .predictor import MODES, UNCERTAIN, LinearTopicModel, Prediction, as_texts as _as_texts, with_ngrams
+from .text import TextProcessor
 
 __all__ = ["TopicClassifier", "Prediction", "UNCERTAIN", "MODES"]
 
-UNCERTAIN = "uncertain"
-MODES = ("auto-label", "pre-select", "suggest-only")
-
 
 def _passthrough(tokens):
-    """Analyzer for pre-tokenised input (module level so models pickle)."""
+    """Analyzer for pre-tokenised input."""
     return tokens
-
-
-def _with_bigrams(tokens: list[str], n: int) -> list[str]:
-    """Unigrams plus word n-grams up to ``n`` joined with a space."""
-    if n <= 1:
-        return tokens
-    out = list(tokens)
-    for k in range(2, n + 1):
-        out.extend(" ".join(tokens[i: i + k]) for i in range(len(tokens) - k + 1))
-    return out
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """A topic prediction for one text.
-
-    ``topic`` is the chosen topic or ``"uncertain"``; ``best`` is the most probable topic
-    whatever the threshold; ``candidates`` are the top three ``(topic, probability)``;
-    ``status`` is ``auto`` (confident), ``review`` (pre-selected, needs a look) or
-    ``uncertain``; ``flags`` name why: ``below_threshold``, ``other_language:sv``,
-    ``too_short``.
-    """
-
-    topic: str
-    best: str
-    confidence: float
-    candidates: tuple[tuple[str, float], ...]
-    status: str
-    language: str = "fi"
-    flags: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary."""
-        return {"topic": self.topic, "best": self.best, "confidence": round(self.confidence, 4),
-                "candidates": [[t, round(p, 4)] for t, p in self.candidates], "status": self.status,
-                "language": self.language, "flags": list(self.flags)}
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
@@ -114,57 +80,14 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         words, grams = [], []
         for x in X:
             t, g = proc.analyse(x, chars)
-            words.append(_with_bigrams(t, n))
+            words.append(with_ngrams(t, n))
             grams.append(g)
         return words, (grams if chars else None)
 
     def _features(self, X: Sequence[str]):
-        """Sparse feature matrix for texts."""
-        X = _as_texts(X)
-        if self.char_vectorizer_ is None:
-            words, _ = self._analyse(X)
-            return self.vectorizer_.transform(words)
-        return self._features_fast(X)
-
-    def _features_fast(self, X: list[str]):
-        """Word and character features from one tokenisation, character columns cached per word.
-
-        Equivalent to the two fitted TF-IDF vectorizers' ``transform`` (sublinear tf, idf,
-        l2 norm), but each distinct word's character-gram columns are looked up once.
-        """
-        from sklearn.preprocessing import normalize
-
-        proc, n = self.processor_, self.word_ngrams
-        cv = self.char_vectorizer_
-        vocab = cv.vocabulary_
-        cache = self.__dict__.setdefault("_char_ix_cache", {})
-
-        def columns(h: int) -> tuple[int, ...]:
-            return tuple(vocab[g] for g in proc._chars_of(h) if g in vocab)
-
-        words: list[list[str]] = []
-        indptr, indices = [0], []
-        for x in X:
-            toks: list[str] = []
-            for h in proc._doc_hashes(x):
-                toks.extend(proc._features_cached(h))
-                indices.extend(_cached(cache, h, columns))
-            words.append(_with_bigrams(toks, n))
-            indptr.append(len(indices))
-        W = self.vectorizer_.transform(words)
-        C = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                           np.asarray(indptr, dtype=np.int64)), shape=(len(X), len(vocab)))
-        C.sum_duplicates()
-        np.log(C.data, out=C.data)
-        C.data += 1.0
-        C = normalize(C @ sp.diags(cv.idf_.astype(np.float32)), copy=False)
-        return sp.hstack([W, C], format="csr")
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_char_ix_cache", None)
-        state.pop("_term_weights", None)
-        return state
+        """Sparse feature matrix for texts (the fitted predictor's, identical to the vectorizers')."""
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.features(X)
 
     # -- estimator API ----------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | None = None) -> "TopicClassifier":
@@ -200,7 +123,38 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         self.threshold_ = float(self.threshold)
         self.temperature_ = None
+        self.predictor_ = self._export()
         return self
+
+    def _export(self) -> LinearTopicModel:
+        """The fitted state as a :class:`LinearTopicModel` (arrays and tables only)."""
+        inner = self.model_.calibrated_classifiers_[0]
+        svm = inner.estimator
+        cals = inner.calibrators
+        if self.calibration == "temperature":
+            cal = {"method": "temperature", "temperature": float(1.0 / np.asarray(cals[0].beta_).item())}
+        elif self.calibration == "sigmoid":
+            cal = {"method": "sigmoid", "a": [float(c.a_) for c in cals], "b": [float(c.b_) for c in cals]}
+        elif self.calibration == "isotonic":
+            cal = {"method": "isotonic", "x": [np.asarray(c.X_thresholds_, dtype=float).tolist() for c in cals],
+                   "y": [np.asarray(c.y_thresholds_, dtype=float).tolist() for c in cals]}
+        else:
+            raise ValueError(f"calibration must be temperature, sigmoid or isotonic, not {self.calibration!r}")
+        wv = self.vectorizer_
+        w_terms = [None] * len(wv.vocabulary_)
+        for t, j in wv.vocabulary_.items():
+            w_terms[j] = t
+        c_terms = c_idf = None
+        if self.char_vectorizer_ is not None:
+            cv = self.char_vectorizer_
+            c_terms = [None] * len(cv.vocabulary_)
+            for t, j in cv.vocabulary_.items():
+                c_terms[j] = t
+            c_idf = cv.idf_
+        return LinearTopicModel(classes=self.classes_, processor=self.processor_, word_terms=w_terms,
+                                word_idf=wv.idf_, coef=svm.coef_, intercept=svm.intercept_, calibration=cal,
+                                threshold=self.threshold_, word_ngrams=self.word_ngrams, char_terms=c_terms,
+                                char_idf=c_idf, params=self.get_params())
 
     def recalibrate(self, X: Sequence[str], y: Sequence[str]) -> float:
         """Refit the probability scale on held-out data by temperature scaling; return the temperature.
@@ -212,13 +166,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """
         from scipy.optimize import minimize_scalar
 
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "predictor_")
         X = _as_texts(X)
         idx = {c: i for i, c in enumerate(self.classes_)}
         keep = [i for i, v in enumerate(y) if str(v) in idx]
         if len(keep) < 10:
             raise ValueError(f"need at least 10 held-out texts with known labels to recalibrate, found {len(keep)}")
-        d = self._margins(self._features([X[i] for i in keep]))
+        d = self.predictor_.margins(self._features([X[i] for i in keep]))
         t = np.array([idx[str(y[i])] for i in keep])
 
         def nll(log_t: float) -> float:
@@ -226,33 +180,23 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
         res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
         self.temperature_ = float(np.exp(res.x))
+        self.predictor_.calibration = {"method": "temperature", "temperature": self.temperature_}
         return self.temperature_
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw SVM margins, shape (n_samples, n_classes)."""
-        check_is_fitted(self, "model_")
-        return self._svm().decision_function(self._features(X))
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.decision_function(X)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        check_is_fitted(self, "model_")
-        return self._proba_from_features(self._features(X))
-
-    def _proba_from_features(self, x) -> np.ndarray:
-        """Probabilities from a feature matrix, with the held-out temperature when one was fitted."""
-        if getattr(self, "temperature_", None) is None:
-            return self.model_.predict_proba(x)
-        return _softmax(self._margins(x) / self.temperature_)
-
-    def _margins(self, x) -> np.ndarray:
-        """SVM margins with one column per class (a binary SVM's single margin is split in two)."""
-        d = self._svm().decision_function(x)
-        return np.column_stack([-d, d]) if d.ndim == 1 else d
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.predict_proba(X)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Most probable topic of each text (no abstention; see :meth:`predict_detailed`)."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        check_is_fitted(self, "predictor_")
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     # -- abstention ---------------------------------------------------------------------------
     def choose_threshold(self, X: Sequence[str], y: Sequence[str], target_accuracy: float = 0.95) -> float:
@@ -260,131 +204,46 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
         Returns the threshold. The data must not be the training data.
         """
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "predictor_")
         proba = self.predict_proba(X)
         conf = proba.max(axis=1)
         correct = self.classes_[proba.argmax(axis=1)] == np.asarray(y, dtype=object)
         self.threshold_ = float(_threshold_for_accuracy(conf, correct, target_accuracy))
+        self.predictor_.threshold_ = self.threshold_
         return self.threshold_
 
-    def predict_detailed(self, X: Sequence[str], mode: str = "auto-label", threshold: float | None = None,
+    def predict_detailed(self, X: Sequence[str], mode: str = "pre-select", threshold: float | None = None,
                          proba: np.ndarray | None = None) -> list[Prediction]:
-        """Predictions with confidence, top-3 candidates, abstention and language flags.
+        """Predictions with confidence, top-3 candidates, review status and language flags.
 
-        Parameters
-        ----------
-        mode : {"auto-label", "pre-select", "suggest-only"}
-            ``auto-label``: confident predictions get a topic, others ``uncertain``;
-            ``pre-select``: every text gets its best topic, low ones with status ``review``;
-            ``suggest-only``: never a topic, only candidates (status ``review``).
-        threshold : float, optional
-            Overrides the stored ``threshold_``.
+        See :meth:`LinearTopicModel.predict_detailed <classifier.predictor.LinearTopicModel.predict_detailed>`.
         """
-        check_is_fitted(self, "model_")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        X = _as_texts(X)
-        thr = self.threshold_ if threshold is None else float(threshold)
-        if proba is None:
-            proba = self.predict_proba(X)
-        order = np.argsort(-proba, axis=1)[:, :3]
-        out = []
-        for i, text in enumerate(X):
-            words = self.processor_.words(text)
-            lang, n_words = detect_language(words)
-            flags = []
-            content = [w for w in words if not w.startswith("[")]
-            if len(content) < 3:
-                flags.append("too_short")
-            if lang in ("sv", "en"):
-                flags.append(f"other_language:{lang}")
-            cands = tuple((str(self.classes_[j]), float(proba[i, j])) for j in order[i])
-            best, conf = cands[0]
-            if conf < thr:
-                flags.append("below_threshold")
-            if mode == "suggest-only":
-                topic, status = UNCERTAIN, "review"
-            elif flags:
-                topic, status = (best, "review") if mode == "pre-select" else (UNCERTAIN, "uncertain")
-            else:
-                topic, status = best, "auto"
-            out.append(Prediction(topic=topic, best=best, confidence=conf, candidates=cands, status=status,
-                                  language=lang, flags=tuple(flags)))
-        return out
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.predict_detailed(X, mode=mode, threshold=threshold, proba=proba)
 
     def term_weights(self) -> dict[str, float]:
         """IDF of each single-word feature over the training requests (for guideline coverage)."""
-        check_is_fitted(self, "model_")
-        tw = self.__dict__.get("_term_weights")
-        if tw is None:
-            idf = self.vectorizer_.idf_
-            tw = {t: float(idf[j]) for t, j in self.vectorizer_.vocabulary_.items() if " " not in t}
-            self.__dict__["_term_weights"] = tw
-        return tw
-
-    # -- explanations -------------------------------------------------------------------------
-    def _svm(self) -> LinearSVC:
-        """The linear SVM trained on all data (inside the calibrated wrapper)."""
-        return self.model_.calibrated_classifiers_[0].estimator
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.term_weights()
 
     def feature_names(self) -> np.ndarray:
         """Names of all features, word features first."""
-        names = list(self.vectorizer_.get_feature_names_out())
-        if self.char_vectorizer_ is not None:
-            names += [f"chars:{c}" for c in self.char_vectorizer_.get_feature_names_out()]
-        return np.asarray(names, dtype=object)
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.feature_names()
 
     def explain(self, text: str, k: int = 8, include_chars: bool = False) -> dict[str, Any]:
         """Words that pushed ``text`` toward its predicted topic and away from the runner-up.
 
-        Returns
-        -------
-        dict
-            ``topic``, ``runner_up``, ``toward`` and ``away``: lists of ``(feature, weight)``
-            where weight is the feature's contribution to the margin difference between
-            the two topics (positive: toward the predicted topic). Character n-gram
-            features are left out unless ``include_chars``: words are what a person reads.
+        See :meth:`LinearTopicModel.explain <classifier.predictor.LinearTopicModel.explain>`.
         """
-        check_is_fitted(self, "model_")
-        x = self._features([text])
-        proba = self._proba_from_features(x)[0]
-        top2 = np.argsort(-proba)[:2]
-        svm = self._svm()
-        coef = svm.coef_
-        if coef.shape[0] == 1:  # binary: one weight vector for classes_[1]
-            w = coef[0] if top2[0] == 1 else -coef[0]
-        else:
-            w = coef[top2[0]] - coef[top2[1]]
-        x = x.tocsr()
-        contrib = x.data * w[x.indices]
-        names = self.feature_names()[x.indices]
-        if not include_chars:
-            keep = np.array([not str(nm).startswith("chars:") for nm in names], dtype=bool)
-            contrib, names = contrib[keep], names[keep]
-        order = np.argsort(-contrib)
-        toward = [(str(names[j]), float(contrib[j])) for j in order if contrib[j] > 0][:k]
-        away = [(str(names[j]), float(contrib[j])) for j in order[::-1] if contrib[j] < 0][:k]
-        return {"topic": str(self.classes_[top2[0]]), "runner_up": str(self.classes_[top2[1]]),
-                "toward": toward, "away": away}
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.explain(text, k=k, include_chars=include_chars)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax, shifted for numerical safety (no log of an underflowed zero)."""
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, shifted for numerical safety."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _as_texts(X) -> list[str]:
-    """Accept a list, array, Series or Dataset column of texts; None becomes ''."""
-    if isinstance(X, str):
-        raise ValueError("expected a list of texts, found a single string; wrap it in a list")
-    return ["" if x is None else str(x) for x in X]
 
 
 def _threshold_for_accuracy(conf: np.ndarray, correct: np.ndarray, target: float) -> float:

@@ -196,6 +196,40 @@ def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_fie
         click.echo(f"avoidable accuracy {a['accuracy']}  P {a['precision']}  R {a['recall']}  F1 {a['f1']}")
 
 
+@main.command("upgrade-model")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for the model in the safe format.")
+@click.option("--trust-pickle", is_flag=True, help="Required: confirm you trust where the old pickle-format model came from.")
+def upgrade_model(model_dir, out_dir, trust_pickle):
+    """Rewrite an old pickle-format model (classifier.joblib) as arrays and JSON that load without pickle.
+
+    Unpickling can run code hidden in a changed file, so the old format is read only with
+    --trust-pickle (and then only classes from an allow-list). The result predicts the same.
+    """
+    import warnings
+
+    from .model import load, save_model
+
+    if not trust_pickle:
+        _fail(TukipyyntoError(f"{model_dir}: reading a pickle-format model needs --trust-pickle; use it only for "
+                              "a model whose origin you trust, or retrain with `tukipyynto train`"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = load(model_dir, trust_pickle=True)
+        if model.meta.get("format_version") != 1:
+            raise TukipyyntoError(f"{model_dir}: already in the safe format; nothing to upgrade")
+        if model.meta.get("matcher"):
+            from .io import read_guidelines
+
+            cat = Path(model_dir) / "guidelines.jsonl"
+            model.catalogue = read_guidelines(cat) if cat.exists() else None
+        save_model(model, out_dir)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"model written to {out_dir} (weights.npz + vocab.json; loads without pickle)")
+
+
 def _column_map(pairs) -> dict[str, str]:
     """Parse repeated ``--map SOURCE=FIELD`` options."""
     out = {}
@@ -236,7 +270,7 @@ def _progress_bar(total_hint: int | None = None):
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same --out.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Output format (default: from the suffix).")
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
-@click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="auto-label", show_default=True)
+@click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True)
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, fmt, mapping, mode):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 

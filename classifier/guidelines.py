@@ -22,10 +22,12 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from .errors import CatalogueError
 from .records import Guideline, Request, Taxonomy, local_date, parse_datetime
 
-__all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "FEATURES", "fit_matcher"]
+__all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "UNDECIDED_REASONS", "FEATURES", "fit_matcher"]
 
 REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_came_later", "no_guideline",
-           "uncertain_topic")
+           "uncertain_topic", "no_catalogue", "no_text")
+# reasons under which no avoidable decision is made (the row's ``avoidable`` is null)
+UNDECIDED_REASONS = ("no_catalogue", "no_text")
 FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share")
 COVERAGE_FEATURES = ("score", "cosine", "covered_share", "bm25_q", "margin")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
@@ -303,7 +305,7 @@ class Assessment:
     topic_status: str
     guideline_id: str | None
     guideline_score: float | None
-    avoidable: bool
+    avoidable: bool | None
     reason: str
     later_guideline_id: str | None = None
     top_guidelines: tuple[tuple[str, float], ...] = ()
@@ -313,7 +315,7 @@ class Assessment:
     def to_dict(self) -> dict[str, Any]:
         """The ``predicted`` block of an output row."""
         return {
-            "topic": self.topic, "confidence": round(self.confidence, 4),
+            "topic": self.topic, "status": self.topic_status, "confidence": round(self.confidence, 4),
             "candidates": [[t, round(p, 4)] for t, p in self.candidates],
             "guideline_id": self.guideline_id,
             "guideline_score": None if self.guideline_score is None else round(self.guideline_score, 4),
@@ -329,23 +331,32 @@ class Assessor:
     ----------
     model : Model
         A loaded model (``classifier.load()``).
-    catalogue : Catalogue, path or None
-        The guideline catalogue; a path is read and indexed; ``None`` reads the shipped one.
-        Pass ``False`` to skip guideline matching (topics only).
+    catalogue : Catalogue, path, None or False
+        The guideline catalogue; a path is read and indexed; ``None`` uses the catalogue
+        stored with the model (the shipped one for the default model). ``False``, or a model
+        trained without a catalogue, skips guideline matching: requests whose avoidability
+        depends on a guideline get ``avoidable=None`` with reason ``no_catalogue``.
     taxonomy : Taxonomy, optional
         Remit and misrouted flags; defaults to the taxonomy stored with the model.
     mode : str
         Abstention mode passed to :meth:`TopicClassifier.predict_detailed`.
     """
 
-    def __init__(self, model, catalogue=None, taxonomy: Taxonomy | None = None, mode: str = "auto-label",
+    def __init__(self, model, catalogue=None, taxonomy: Taxonomy | None = None, mode: str = "pre-select",
                  threshold: float | None = None) -> None:
         self.model = model
         self.taxonomy = taxonomy or model.taxonomy
         self.mode = mode
         self.threshold = threshold
         self.warnings: list[str] = []
-        clf = model.classifier
+        clf = model.predictor
+        if catalogue is None:
+            # the catalogue the model was trained with (in memory, or stored in its directory);
+            # a model trained without one has none
+            if model.catalogue is not None:
+                catalogue = list(model.catalogue)
+            else:
+                catalogue = model.catalogue_path or False
         if catalogue is False:
             self.catalogue = None
         elif isinstance(catalogue, Catalogue):
@@ -353,7 +364,7 @@ class Assessor:
         else:
             from .io import read_guidelines
 
-            gl = read_guidelines(catalogue, None)
+            gl = catalogue if isinstance(catalogue, list) else read_guidelines(catalogue, None)
             mismatch = catalogue_mismatch(gl, model.labels)
             if mismatch:
                 self.catalogue = None
@@ -367,7 +378,7 @@ class Assessor:
         reqs = [r if isinstance(r, Request) else Request(id=str(i), text=str(r)) for i, r in enumerate(requests)]
         if not reqs:
             return []
-        clf = self.model.classifier
+        clf = self.model.predictor
         texts = [r.model_input for r in reqs]
         proba = clf.predict_proba(texts)
         preds = clf.predict_detailed(texts, mode=self.mode, threshold=self.threshold, proba=proba)
@@ -414,7 +425,11 @@ class Assessor:
                         gid = None
             topic = p.topic
             cinfo = self.taxonomy[topic] if topic in self.taxonomy else None
-            if p.status == "uncertain":
+            if "no_text" in p.flags:
+                avoidable, reason, gid, later, top = None, "no_text", None, None, ()
+            elif p.status == "uncertain" and cat is None:
+                avoidable, reason = None, "no_catalogue"
+            elif p.status == "uncertain":
                 # still decide, by the probability mass of the topics under which it would be avoidable
                 p_avoid = float(proba[i] @ misrouted_cls) + (float(proba[i] @ agent_cls) if existing_covers else 0.0)
                 avoidable, reason = bool(p_avoid >= 0.5), "uncertain_topic"
@@ -422,6 +437,8 @@ class Assessor:
                 avoidable, reason = True, "misrouted"
             elif cinfo is not None and cinfo.back_office_remit:
                 avoidable, reason = False, "back_office_remit"
+            elif cat is None:
+                avoidable, reason = None, "no_catalogue"
             elif existing_covers:
                 avoidable, reason = True, "guideline_existed"
             elif later_covers:

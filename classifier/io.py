@@ -26,8 +26,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 TABLE_SUFFIXES = {".jsonl": "json", ".json": "json", ".ndjson": "json", ".csv": "csv", ".parquet": "parquet"}
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS_DIR = PACKAGE_ROOT / "corpus"
 
 
 def table_format(path: str | os.PathLike) -> str:
@@ -127,9 +125,13 @@ def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], **kwarg
 def read_taxonomy(path: str | os.PathLike | None = None) -> Taxonomy:
     """Read a taxonomy file (JSON with ``categories``, or JSONL/CSV of categories).
 
-    With no path, read the shipped ``corpus/taxonomy.json``.
+    With no path, read the taxonomy of the default model shipped with the package.
     """
-    path = Path(path) if path else DEFAULT_CORPUS_DIR / "taxonomy.json"
+    if not path:
+        from .model import TAXONOMY, default_model_dir
+
+        path = default_model_dir() / TAXONOMY
+    path = Path(path)
     if not path.exists():
         raise TaxonomyError(f"{path}: taxonomy file not found")
     meta: dict[str, Any] = {}
@@ -236,9 +238,13 @@ def read_guidelines(path: str | os.PathLike | None = None, taxonomy: Taxonomy | 
     """Read a guideline catalogue (JSONL / CSV / Parquet), strictly.
 
     Duplicate ids, missing or bad dates and unknown topics raise ``CatalogueError`` naming
-    the record. With no path, read the shipped ``corpus/guidelines.jsonl``.
+    the record. With no path, read the catalogue of the default model shipped with the package.
     """
-    path = Path(path) if path else DEFAULT_CORPUS_DIR / "guidelines.jsonl"
+    if not path:
+        from .model import CATALOGUE, default_model_dir
+
+        path = default_model_dir() / CATALOGUE
+    path = Path(path)
     if not path.exists():
         raise CatalogueError(f"{path}: guideline catalogue not found")
     out: list[Guideline] = []

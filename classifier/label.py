@@ -251,7 +251,7 @@ def label_inputs(
     resume: bool = False,
     fmt: str | None = None,
     column_map: dict[str, str] | None = None,
-    mode: str = "auto-label",
+    mode: str = "pre-select",
     batch_size: int = 1000,
     redactor: Redactor | None = None,
     progress: Callable[[int], None] | None = None,
@@ -372,7 +372,7 @@ class DatasetLabeler:
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
-                 text_field: str = "text", mode: str = "auto-label") -> None:
+                 text_field: str = "text", mode: str = "pre-select") -> None:
         self.model_dir = str(model_dir) if model_dir else None
         self.guidelines = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
         self.text_field = text_field

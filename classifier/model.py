@@ -1,49 +1,70 @@
-"""Model directories: save, verify and load a trained classifier (and its guideline matcher settings).
+"""Model directories: save, verify and load a trained topic model and its guideline-matcher settings.
 
-A model directory holds ``classifier.joblib`` (the fitted :class:`TopicClassifier`),
-``model.json`` (label set, processing settings, thresholds, versions, training-data hash,
-evaluation figures, sha256 of every artefact) and ``README.md`` (the model card).
+A model directory holds
 
-Pickles are code when loaded, so :func:`load` checks the sha256 recorded in ``model.json``
-and the library version first, and then unpickles with an allow-list of modules.
+- ``weights.npz``: the linear model's arrays (weights, intercepts, idf), read with
+  ``allow_pickle=False``;
+- ``vocab.json``: vocabularies, topics, calibration, the text processor's lemma table and
+  compound heads;
+- ``model.json``: label set, taxonomy, settings, thresholds, matcher weights, versions,
+  training-data hash, evaluation figures and the sha256 of every file;
+- ``taxonomy.json`` and, when the matcher was trained, ``guidelines.jsonl``: the taxonomy and
+  catalogue the model was built with (its defaults at prediction time);
+- ``README.md``: the model card.
+
+Nothing in a model directory is unpickled, so loading a model from anywhere cannot run code.
+Directories in the old pickle format (``classifier.joblib``, format 1) load only with
+``trust_pickle=True``.
+
+The default model ships inside the package (``classifier.default_model``, built into
+``models/default`` in the repository) and is found through :mod:`importlib.resources`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import platform
+import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from .errors import ModelError
 
-__all__ = ["Model", "save_model", "load", "verify", "DEFAULT_MODEL_DIR", "FORMAT_VERSION"]
+__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = PACKAGE_ROOT / "models" / "default"
-ARTEFACT = "classifier.joblib"
+FORMAT_VERSION = 2
+WEIGHTS, VOCAB, CATALOGUE, TAXONOMY = "weights.npz", "vocab.json", "guidelines.jsonl", "taxonomy.json"
+LEGACY_ARTEFACT = "classifier.joblib"
 _ALLOWED_PREFIXES = ("sklearn.", "numpy", "scipy.", "classifier.", "collections", "copyreg", "_codecs",
                      "joblib.", "re", "datetime", "zoneinfo", "functools")
 _ALLOWED_BUILTINS = {"dict", "list", "set", "frozenset", "tuple", "slice", "range", "complex", "bytearray",
                      "object", "str", "int", "float", "bool", "bytes", "getattr"}
 
 
+def default_model_dir() -> Path:
+    """The directory of the default model shipped with the package."""
+    from importlib.resources import files
+
+    return Path(str(files("classifier.default_model")))
+
+
 def _versions() -> dict[str, str]:
-    """Versions of the library and the dependencies a pickle depends on."""
+    """Versions of the library and of what trained the model."""
     import numpy
-    import scipy
-    import sklearn
 
     from . import __version__
 
-    return {"tukipyynto": __version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "joblib": joblib.__version__, "python": platform.python_version()}
+    out = {"tukipyynto": __version__, "numpy": numpy.__version__, "python": platform.python_version()}
+    try:
+        import sklearn
+
+        out["scikit-learn"] = sklearn.__version__
+    except ImportError:  # pragma: no cover - sklearn is a dependency
+        pass
+    return out
 
 
 def sha256_file(path: Path) -> str:
@@ -61,16 +82,32 @@ class Model:
 
     Attributes
     ----------
-    classifier : TopicClassifier
+    classifier : TopicClassifier or LinearTopicModel
+        A fitted estimator (after training) or its exported arrays (after :func:`load`).
     meta : dict
         The contents of ``model.json``.
     path : Path or None
         Where it was loaded from.
+    catalogue : list of Guideline, optional
+        The catalogue the matcher was trained with; :func:`save_model` stores it.
     """
 
     classifier: Any
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    catalogue: list | None = None
+
+    @property
+    def predictor(self):
+        """The :class:`~classifier.predictor.LinearTopicModel` that makes the predictions."""
+        return getattr(self.classifier, "predictor_", self.classifier)
+
+    @property
+    def catalogue_path(self) -> Path | None:
+        """The catalogue stored with the model (its default), or None when it was trained without one."""
+        if self.path is not None and (self.path / CATALOGUE).exists():
+            return self.path / CATALOGUE
+        return None
 
     @property
     def labels(self) -> list[str]:
@@ -96,79 +133,95 @@ class Model:
 
 
 def save_model(model: Model, out_dir: str | Path, card: bool = True) -> Path:
-    """Write a model directory: artefact, ``model.json`` with hashes and versions, model card.
+    """Write a model directory: arrays, vocabularies, taxonomy, catalogue, ``model.json`` with hashes, model card.
 
     Returns the directory path.
     """
+    import numpy as np
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    art = out / ARTEFACT
-    joblib.dump(model.classifier, art)
+    (out / LEGACY_ARTEFACT).unlink(missing_ok=True)
+    pred = model.predictor
+    arrays, data = pred.to_files()
+    np.savez_compressed(out / WEIGHTS, **arrays)
+    (out / VOCAB).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     meta = dict(model.meta)
     meta["format_version"] = FORMAT_VERSION
     meta["versions"] = _versions()
     meta["labels"] = model.labels
-    meta["threshold"] = float(getattr(model.classifier, "threshold_", model.classifier.threshold))
-    meta["processing"] = model.classifier.processor_.settings()
-    meta["params"] = {k: v for k, v in model.classifier.get_params().items()}
-    meta["artefacts"] = {ARTEFACT: sha256_file(art)}
+    meta["threshold"] = float(pred.threshold_)
+    meta["temperature"] = pred.temperature_
+    meta["calibration"] = pred.calibration["method"]
+    meta["processing"] = pred.processor_.settings()
+    meta["params"] = pred.get_params()
+    tax = {"name": meta.get("taxonomy_name", ""), "categories": meta.get("taxonomy")
+           or [{"id": c, "label_fi": c} for c in model.labels]}
+    (out / TAXONOMY).write_text(json.dumps(tax, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    files = [WEIGHTS, VOCAB, TAXONOMY]
+    if model.catalogue is not None:
+        with open(out / CATALOGUE, "w", encoding="utf-8") as fh:
+            for g in model.catalogue:
+                fh.write(json.dumps(g.to_dict(), ensure_ascii=False) + "\n")
+        files.append(CATALOGUE)
+    else:
+        (out / CATALOGUE).unlink(missing_ok=True)
+    meta["artefacts"] = {name: sha256_file(out / name) for name in files}
     model.meta = meta
+    model.path = out
     if card:
         from .card import model_card
 
         (out / "README.md").write_text(model_card(model), encoding="utf-8")
         meta["artefacts"]["README.md"] = sha256_file(out / "README.md")
     (out / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    model.meta = meta
-    model.path = out
     return out
 
 
-class _RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
-    """joblib's unpickler that only resolves classes from an allow-list of modules."""
+def verify(path: str | Path | None = None, check_versions: bool = True,
+           trust_pickle: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Check a model directory without reading the model itself; return its path and ``model.json``.
 
-    def find_class(self, module: str, name: str):
-        if module == "builtins" and name in _ALLOWED_BUILTINS:
-            return super().find_class(module, name)
-        if any(module == p.rstrip(".") or module.startswith(p) for p in _ALLOWED_PREFIXES):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not a class this library writes")
-
-
-def _restricted_load(path: Path):
-    """Unpickle a joblib file through :class:`_RestrictedUnpickler`."""
-    with open(path, "rb") as fh:
-        try:
-            up = _RestrictedUnpickler(str(path), fh, ensure_native_byte_order=True)
-        except TypeError:  # older joblib without ensure_native_byte_order
-            up = _RestrictedUnpickler(str(path), fh)
-        return up.load()
-
-
-def verify(path: str | Path | None = None, check_versions: bool = True) -> tuple[Path, dict[str, Any]]:
-    """Check a model directory without unpickling anything; return its path and ``model.json``.
+    Parameters
+    ----------
+    path : path, optional
+        The model directory; the shipped default model when omitted.
+    check_versions : bool
+        Refuse a model written by an incompatible library version.
+    trust_pickle : bool
+        Accept a directory in the old pickle format (format 1).
 
     Raises
     ------
     ModelError
-        The directory or a file is missing, an artefact's sha256 differs from ``model.json``
-        (the file was changed after it was written), or the format or library versions are
-        incompatible.
+        The directory or a file is missing, a file's sha256 differs from ``model.json`` (it was
+        damaged or changed after it was written), or the format is not one this library reads.
     """
-    d = Path(path) if path else DEFAULT_MODEL_DIR
+    d = Path(path) if path else default_model_dir()
     meta_file = d / "model.json"
     if not meta_file.exists():
-        hint = " Train one with `tukipyynto train corpus/ --out models/default`." if path is None else ""
-        raise ModelError(f"{d}: no model.json found; expected a model directory written by `tukipyynto train`.{hint}")
+        hint = (" The installed package is missing its default model; reinstall tukipyynto."
+                if path is None else " Expected a model directory written by `tukipyynto train`.")
+        raise ModelError(f"{d}: no model.json found.{hint}")
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ModelError(f"{meta_file}: not valid JSON ({e.msg}); the model directory is damaged") from None
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{meta_file}: model format {meta.get('format_version')!r}, this library reads {FORMAT_VERSION}; retrain the model")
+    fmt = meta.get("format_version")
+    if fmt == 1:
+        if not trust_pickle:
+            raise ModelError(f"{d}: a model in the old pickle format (classifier.joblib); loading it can run "
+                             "arbitrary code if the files were changed. Retrain it with `tukipyynto train`, or, "
+                             "only if you trust where it came from, load it with --trust-pickle "
+                             "(load(..., trust_pickle=True)) and save it again in the safe format")
+        need = LEGACY_ARTEFACT
+    elif fmt == FORMAT_VERSION:
+        need = WEIGHTS
+    else:
+        raise ModelError(f"{meta_file}: model format {fmt!r}, this library reads {FORMAT_VERSION}; retrain the model")
     arts = meta.get("artefacts") or {}
-    if ARTEFACT not in arts:
-        raise ModelError(f"{meta_file}: no sha256 recorded for {ARTEFACT}; refusing to unpickle an unchecked file")
+    if need not in arts:
+        raise ModelError(f"{meta_file}: no sha256 recorded for {need}; refusing an unchecked model file")
     for name, want in arts.items():
         f = d / name
         if not f.exists():
@@ -177,29 +230,82 @@ def verify(path: str | Path | None = None, check_versions: bool = True) -> tuple
         if got != want:
             raise ModelError(f"{f}: sha256 {got[:12]}… does not match {want[:12]}… recorded in model.json; "
                              "the file was changed after training, so it is not loaded")
-    if check_versions:
-        now = _versions()
-        then = meta.get("versions", {})
-        for pkg in ("scikit-learn",):
-            a, b = str(then.get(pkg, "")), now[pkg]
-            if a.split(".")[:2] != b.split(".")[:2]:
-                raise ModelError(f"{d}: trained with {pkg} {a}, this environment has {b}; pickles are not portable "
-                                 f"across {pkg} minor versions: install {pkg}=={a} or retrain "
-                                 "(or pass check_versions=False at your own risk)")
+    if check_versions and fmt == 1:
+        import sklearn
+
+        a, b = str(meta.get("versions", {}).get("scikit-learn", "")), sklearn.__version__
+        if a.split(".")[:2] != b.split(".")[:2]:
+            raise ModelError(f"{d}: pickled with scikit-learn {a}, this environment has {b}; pickles are not "
+                             "portable across minor versions: retrain the model")
     return d, meta
 
 
-def load(path: str | Path | None = None, check_versions: bool = True) -> Model:
-    """Load and verify a model directory; with no argument, the default model shipped in ``models/``.
+def load(path: str | Path | None = None, check_versions: bool = True, trust_pickle: bool = False) -> Model:
+    """Load and verify a model directory; with no argument, the default model shipped with the package.
+
+    Parameters
+    ----------
+    path : path, optional
+        A directory written by :func:`save_model` (``tukipyynto train``).
+    check_versions : bool
+        For old pickle-format models: refuse a different scikit-learn minor version.
+    trust_pickle : bool
+        Allow the old pickle format (format 1), with a warning. Never needed for models this
+        version writes: they hold only arrays and JSON.
+
+    Returns
+    -------
+    Model
 
     Raises
     ------
     ModelError
-        Anything :func:`verify` refuses, or a pickle that names a class outside the allow-list.
+        Anything :func:`verify` refuses, or files that do not hold a model.
     """
-    d, meta = verify(path, check_versions)
+    import numpy as np
+
+    from .predictor import LinearTopicModel
+
+    d, meta = verify(path, check_versions, trust_pickle)
+    if meta.get("format_version") == 1:
+        warnings.warn(f"{d}: loading a pickle-format model because trust_pickle=True; save it again with "
+                      "save_model() to get the safe format", UserWarning, stacklevel=2)
+        clf = _legacy_load(d / LEGACY_ARTEFACT)
+        return Model(classifier=clf, meta=meta, path=d)
     try:
-        clf = _restricted_load(d / ARTEFACT)
-    except pickle.UnpicklingError as e:
-        raise ModelError(f"{d / ARTEFACT}: {e}") from None
-    return Model(classifier=clf, meta=meta, path=d)
+        with np.load(d / WEIGHTS, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        data = json.loads((d / VOCAB).read_text(encoding="utf-8"))
+        pred = LinearTopicModel.from_files(arrays, data)
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise ModelError(f"{d}: the model files do not hold a model this library wrote ({type(e).__name__}: {e})") from None
+    return Model(classifier=pred, meta=meta, path=d)
+
+
+def _legacy_load(path: Path):
+    """Unpickle an old ``classifier.joblib`` through an allow-list of modules; export its predictor."""
+    import pickle
+
+    import joblib
+
+    class _RestrictedUnpickler(joblib.numpy_pickle.NumpyUnpickler):
+        def find_class(self, module: str, name: str):
+            if module == "builtins" and name in _ALLOWED_BUILTINS:
+                return super().find_class(module, name)
+            if any(module == p.rstrip(".") or module.startswith(p) for p in _ALLOWED_PREFIXES):
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not a class this library writes")
+
+    with open(path, "rb") as fh:
+        try:
+            obj = _RestrictedUnpickler(str(path), fh, ensure_native_byte_order=True).load()
+        except TypeError:  # older joblib without ensure_native_byte_order
+            fh.seek(0)
+            obj = _RestrictedUnpickler(str(path), fh).load()
+        except (pickle.UnpicklingError, AttributeError, ImportError) as e:
+            raise ModelError(f"{path}: {e}") from None
+    if not hasattr(obj, "predictor_"):  # pickled before predictions went through the exported arrays
+        obj.predictor_ = obj._export()
+        if getattr(obj, "temperature_", None) is not None:
+            obj.predictor_.calibration = {"method": "temperature", "temperature": float(obj.temperature_)}
+    return obj.predictor_

@@ -86,6 +86,11 @@ class Redactor:
         self._compiled["customer"] = re.compile(self.customer_pattern)
         self._compiled["contract"] = re.compile(self.contract_pattern)
 
+    def settings(self) -> dict:
+        """The patterns and options that define this redactor (stored with a model)."""
+        return {"customer_pattern": self.customer_pattern, "contract_pattern": self.contract_pattern,
+                "require_valid_hetu": self.require_valid_hetu}
+
     def counts(self, text: str) -> dict[str, int]:
         """Return how many items of each kind :meth:`redact` would replace."""
         out: dict[str, int] = {}

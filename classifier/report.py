@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import IngestError, ReportError, TukipyyntoError
-from .guidelines import REASONS
+from .guidelines import REASONS, UNDECIDED_REASONS
 from .records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
 
 __all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "read_labelled",
@@ -90,7 +90,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "n_messages": "Viestejä",
         "channels": "Kanavat",
         "no_rows": "Ei rivejä.",
-        "no_catalogue": "Ohjeluetteloa ei annettu: käyttämättömiä ja päällekkäisiä ohjeita ei voi arvioida.",
+        "note_no_catalogue": "Ohjeluetteloa ei annettu: käyttämättömiä ja päällekkäisiä ohjeita ei voi arvioida.",
         "no_texts": "Pyyntöjen tekstejä ei ole mukana (label --with-text): ryhmittely ja esimerkit puuttuvat.",
         "sec_volumes": "Tukipyyntöjen määrä kanavittain",
         "sec_topics": "Aiheet kanavittain",
@@ -157,6 +157,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "guideline_came_later": "Ohje tuli myöhemmin",
         "no_guideline": "Ei ohjetta",
         "uncertain_topic": "Aihe epävarma",
+        "no_catalogue": "Ei ohjeluetteloa",
         "yes": "kyllä",
         "no": "ei",
         "col_period": "Jakso",
@@ -225,7 +226,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "n_messages": "Messages",
         "channels": "Channels",
         "no_rows": "No rows.",
-        "no_catalogue": "No guideline catalogue given: unused and overlapping guidelines cannot be assessed.",
+        "note_no_catalogue": "No guideline catalogue given: unused and overlapping guidelines cannot be assessed.",
         "no_texts": "Request texts are not included (label --with-text): no clusters or examples.",
         "sec_volumes": "Support requests by channel over time",
         "sec_topics": "Topics by channel",
@@ -293,6 +294,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "guideline_came_later": "Guideline came later",
         "no_guideline": "No guideline",
         "uncertain_topic": "Topic uncertain",
+        "no_catalogue": "No catalogue",
         "yes": "yes",
         "no": "no",
         "col_period": "Period",
@@ -995,7 +997,7 @@ def build_report(
         reason = pred.get("reason")
         if reason is None:
             reason = _derive_reason(topic, avoidable, pred.get("guideline_id"), taxonomy)
-        if avoidable is None and reason is not None:
+        if avoidable is None and reason is not None and reason not in UNDECIDED_REASONS:
             avoidable = reason in AVOIDABLE_REASONS
         try:
             n_msg = int(r.get("n_messages") or 1)
@@ -1520,7 +1522,7 @@ def _section_notes(report: Report, section: str) -> list[str]:
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
     if section == "guidelines" and not report.catalogue_given:
-        notes.append(t["no_catalogue"])
+        notes.append(t["note_no_catalogue"])
     return notes
 
 

@@ -21,7 +21,7 @@ if not Doc.has_extension("topic"):
 class TopicComponent:
     """Classify each doc's text with a tukipyynto model; write ``doc.cats`` and ``doc._.topic``."""
 
-    def __init__(self, nlp: Language, name: str, model: str | None = None, mode: str = "auto-label") -> None:
+    def __init__(self, nlp: Language, name: str, model: str | None = None, mode: str = "pre-select") -> None:
         from .model import load
 
         self.name = name
@@ -54,7 +54,7 @@ class TopicComponent:
         return docs
 
 
-@Language.factory("tukipyynto_topic", default_config={"model": None, "mode": "auto-label"})
+@Language.factory("tukipyynto_topic", default_config={"model": None, "mode": "pre-select"})
 def make_topic_component(nlp: Language, name: str, model: str | None, mode: str) -> TopicComponent:
     """spaCy factory: ``nlp.add_pipe("tukipyynto_topic", config={"model": PATH})``."""
     return TopicComponent(nlp, name, model, mode)

@@ -171,6 +171,7 @@ def train_model(
     model = Model(classifier=clf, meta=meta)
     if guidelines is not None:
         gl = read_guidelines(guidelines, taxonomy)
+        model.catalogue = gl
         match = [r for r in dev if r.topic is not None]
         proba = clf.predict_proba(_texts(match)) if match else None
         # More labelled requests for the matcher: full-weight training records, with topic

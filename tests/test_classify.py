@@ -53,7 +53,9 @@ def test_pipeline_and_grid_search():
 
 def test_abstention_modes(fitted):
     text = ["Pankki nosti korkoa"]
-    auto = fitted.predict_detailed(text, threshold=1.01)[0]
+    default = fitted.predict_detailed(text, threshold=1.01)[0]
+    assert default.topic == "talous" and default.status == "review"  # pre-select: every request gets a topic
+    auto = fitted.predict_detailed(text, mode="auto-label", threshold=1.01)[0]
     assert auto.topic == UNCERTAIN and auto.status == "uncertain" and "below_threshold" in auto.flags
     assert len(auto.candidates) == 3 and auto.candidates[0][0] == "talous"
     pre = fitted.predict_detailed(text, mode="pre-select", threshold=1.01)[0]
@@ -70,9 +72,15 @@ def test_choose_threshold_meets_target(fitted):
 
 
 def test_other_language_and_too_short_flagged(fitted):
-    sv, short = fitted.predict_detailed(["Hej, kunden vill säga upp avtalet och flytta till Åbo i maj", "ok"], threshold=0.0)
-    assert sv.topic == UNCERTAIN and "other_language:sv" in sv.flags
-    assert short.topic == UNCERTAIN and "too_short" in short.flags
+    texts = ["Hej, kunden vill säga upp avtalet och flytta till Åbo i maj", "ok", " ... "]
+    sv, short, empty = fitted.predict_detailed(texts, threshold=0.0)
+    # not Finnish, or no words at all: no topic in any mode
+    assert sv.topic == UNCERTAIN and sv.status == "uncertain" and "other_language:sv" in sv.flags
+    assert empty.topic == UNCERTAIN and empty.status == "uncertain" and "no_text" in empty.flags
+    # a short Finnish text gets its best topic for review by default, none in auto-label mode
+    assert short.topic != UNCERTAIN and short.status == "review" and "too_short" in short.flags
+    auto_short = fitted.predict_detailed(["ok"], mode="auto-label", threshold=0.0)[0]
+    assert auto_short.topic == UNCERTAIN and "too_short" in auto_short.flags
 
 
 def test_explanation_points_at_words(fitted):

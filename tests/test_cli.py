@@ -10,7 +10,7 @@ from classifier.cli import main
 
 from .conftest import TINY_TEXTS, write_jsonl
 
-COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse"]
+COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -78,3 +78,31 @@ def test_label_command_writes_one_row_per_record(tmp_path, tiny_model_dir, tiny_
     assert out[0]["predicted"]["reason"] == "guideline_existed"
     assert "[PUHELIN]" in out[1]["text"] and "040" not in out[1]["text"]
     assert out[2]["status"] == "error" and "text" in out[2]["error"]
+
+
+def test_upgrade_model_needs_trust_and_writes_the_safe_format(tiny_model_dir, tmp_path):
+    import joblib
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+    from classifier.model import load, sha256_file
+
+    from classifier.classify import TopicClassifier
+
+    from .test_classify import X, y
+
+    m = load(tiny_model_dir)
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    clf = TopicClassifier(cv=2).fit(X, y)
+    expected = clf.predict_proba(["Pankki nosti korkoa", "Museo ja teatteri"])
+    del clf.predictor_  # as pickled before predictions went through exported arrays
+    joblib.dump(clf, legacy / "classifier.joblib")
+    meta = dict(m.meta, format_version=1, artefacts={"classifier.joblib": sha256_file(legacy / "classifier.joblib")})
+    (legacy / "model.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(main, ["upgrade-model", str(legacy), "--out", str(tmp_path / "new")])
+    assert res.exit_code == 1 and "--trust-pickle" in res.output and not (tmp_path / "new").exists()
+    res = CliRunner().invoke(main, ["upgrade-model", str(legacy), "--out", str(tmp_path / "new"), "--trust-pickle"])
+    assert res.exit_code == 0, res.output
+    new = load(tmp_path / "new")
+    assert abs(new.classifier.predict_proba(["Pankki nosti korkoa", "Museo ja teatteri"]) - expected).max() < 1e-6

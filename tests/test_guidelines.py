@@ -57,13 +57,14 @@ def test_no_guideline_and_uncertain_topic(tiny_model_dir, tiny_dir):
     write_jsonl(tiny_dir / "g2.jsonl", GUIDELINES[1:])
     a = Assessor(load(tiny_model_dir), catalogue=tiny_dir / "g2.jsonl").assess([req(MOVE, "2016-05-01T10:00:00+03:00")])[0]
     assert (a.reason, a.avoidable, a.guideline_id) == ("no_guideline", False, None)
-    u = Assessor(load(tiny_model_dir), catalogue=tiny_dir / "g2.jsonl", threshold=1.01).assess([req(MOVE, "2016-05-01T10:00:00+03:00")])[0]
+    u = Assessor(load(tiny_model_dir), catalogue=tiny_dir / "g2.jsonl", threshold=1.01,
+                 mode="auto-label").assess([req(MOVE, "2016-05-01T10:00:00+03:00")])[0]
     assert (u.topic, u.reason, u.avoidable) == ("uncertain", "uncertain_topic", False)
 
 
 def test_every_reason_code_reachable():
     assert set(REASONS) == {"misrouted", "guideline_existed", "back_office_remit", "guideline_came_later",
-                            "no_guideline", "uncertain_topic"}
+                            "no_guideline", "uncertain_topic", "no_catalogue", "no_text"}
 
 
 def test_empty_catalogue_gives_no_guideline(tiny_model_dir, tmp_path):
@@ -90,7 +91,8 @@ def test_catalogue_in_other_taxonomy_is_skipped_with_warning(tiny_model_dir):
 
     a = Assessor(load(tiny_model_dir), catalogue=CORPUS / "guidelines.jsonl")
     assert a.catalogue is None and "skipped" in a.warnings[0]
-    assert a.assess([MOVE])[0].reason == "no_guideline"
+    res = a.assess([MOVE])[0]
+    assert (res.reason, res.avoidable) == ("no_catalogue", None)
 
 
 def test_catalogue_duplicate_ids_fail(tiny_dir):

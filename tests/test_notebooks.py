@@ -13,9 +13,9 @@ def test_notebook_executes(name):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    from classifier.model import DEFAULT_MODEL_DIR
+    from classifier.model import default_model_dir
 
-    if not (DEFAULT_MODEL_DIR / "model.json").exists():
+    if not (default_model_dir() / "model.json").exists():
         pytest.skip("no shipped model")
     nb = nbformat.read(NB_DIR / name, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}})

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from classifier.model import DEFAULT_MODEL_DIR, load
+from classifier.model import default_model_dir, load
 from classifier.training import discover_corpus, evaluate_model, train_model
 
 from .conftest import CORPUS
@@ -30,7 +30,7 @@ def test_corpus_model_beats_chance_on_dev_and_reports_guidelines(corpus_model):
 
 @pytest.mark.slow
 def test_retraining_reproduces_the_shipped_card(tmp_path):
-    meta_file = DEFAULT_MODEL_DIR / "model.json"
+    meta_file = default_model_dir() / "model.json"
     if not meta_file.exists() or not (CORPUS / "generated.jsonl").exists():
         pytest.skip("no shipped model or corpus")
     shipped = json.loads(meta_file.read_text())

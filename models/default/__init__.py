@@ -1,0 +1,1 @@
+"""The default model shipped with tukipyynto (data only; load it with ``classifier.load()``)."""
