@@ -28,10 +28,17 @@ REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_cam
            "uncertain_topic", "no_catalogue", "no_text")
 # reasons under which no avoidable decision is made (the row's ``avoidable`` is null)
 UNDECIDED_REASONS = ("no_catalogue", "no_text")
-FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share")
-COVERAGE_FEATURES = ("score", "cosine", "covered_share", "bm25_q", "margin")
+# (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
+# request's length) is the same for every guideline and only feeds the coverage model
+FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share",
+            "log_qlen")
+MATCH_FEATURES = FEATURES[:8]
+# Coverage ("does the best candidate in force really cover the request?") reads only features
+# that mean the same in any catalogue: probabilities, shares, and scores normalised within the
+# catalogue (z-score, margin over the runner-up, ratio to the best), never raw BM25 sizes.
+COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm25_rel", "topic_prob", "log_qlen")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
-DEFAULT_MATCHER = {"features": list(FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
+DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
 
 
@@ -160,6 +167,7 @@ class Catalogue:
         qw = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)), dtype=np.float32)
         covered = np.asarray((qw @ self._presence).todense(), dtype=np.float32)
         out[:, :, 7] = covered / np.maximum(totals, 1e-6)[:, None]
+        out[:, :, 8] = np.log(qlen)
         return out
 
 
@@ -167,33 +175,53 @@ def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -
     """Best guideline within ``pool`` (boolean per request x guideline) and its coverage features.
 
     Returns ``(best_index, X)`` where X has ``COVERAGE_FEATURES`` columns; requests with an
-    empty pool get index -1 and zeros.
+    empty pool get index -1 and zeros. Scores are compared within the pool only, so the
+    features describe the catalogue as it stood (what was in force on the request's day).
     """
-    n = scores.shape[0]
-    masked = np.where(pool, scores, -1.0)
-    order = np.argsort(-masked, axis=1)
-    best = order[:, 0] if scores.shape[1] else np.full(n, -1)
+    n, m = scores.shape
+    pool = np.broadcast_to(pool, scores.shape)
     X = np.zeros((n, len(COVERAGE_FEATURES)), dtype=np.float32)
+    best = np.full(n, -1)
+    if m == 0:
+        return best, X
+    masked = np.where(pool, scores, -np.inf)
+    order = np.argsort(-masked, axis=1)
+    f = {name: k for k, name in enumerate(FEATURES)}
+    bm = feats[:, :, f["bm25_rel"]]
     for i in range(n):
-        j = best[i]
-        if scores.shape[1] == 0 or masked[i, j] < 0:
-            best[i] = -1
+        j = order[i, 0]
+        if not pool[i, j]:
             continue
-        second = masked[i, order[i, 1]] if scores.shape[1] > 1 else -1.0
-        X[i] = (scores[i, j], feats[i, j, FEATURES.index("cosine")], feats[i, j, FEATURES.index("covered_share")],
-                feats[i, j, FEATURES.index("bm25_q")], scores[i, j] - max(second, 0.0))
+        best[i] = j
+        second = scores[i, order[i, 1]] if m > 1 and pool[i, order[i, 1]] else 0.0
+        in_pool = bm[i][pool[i]]
+        sd = float(in_pool.std()) if len(in_pool) > 1 else 0.0
+        z = (bm[i, j] - float(in_pool.mean())) / sd if sd > 1e-6 else 0.0
+        X[i] = (scores[i, j], scores[i, j] - second, feats[i, j, f["covered_share"]], feats[i, j, f["cosine"]],
+                min(z, 10.0), bm[i, j], feats[i, j, f["topic_prob"]], feats[i, j, f["log_qlen"]])
     return best, X
 
 
+def _coverage_logit(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
+    """Coverage model's log-odds (standardised features, then the logistic weights)."""
+    names = model.get("features", list(COVERAGE_FEATURES))
+    idx = [COVERAGE_FEATURES.index(nm) for nm in names]
+    Z = X[:, idx]
+    if "mean" in model:
+        Z = (Z - np.asarray(model["mean"], dtype=np.float32)) / np.asarray(model["scale"], dtype=np.float32)
+    return Z @ np.asarray(model["coef"], dtype=np.float32) + float(model["intercept"])
+
+
 def _coverage_prob(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
-    """Probability that the best guideline really covers the request."""
-    z = X @ np.asarray(model["coef"], dtype=np.float32) + float(model["intercept"])
-    return 1.0 / (1.0 + np.exp(-z))
+    """Calibrated probability that the best candidate really covers the request."""
+    z = _coverage_logit(X, model)
+    a, b = model.get("platt", (1.0, 0.0))
+    return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
 
 def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
     """Match probability from features with a logistic model stored as plain numbers."""
-    names = settings.get("features", list(FEATURES))
+    names = settings.get("features", list(MATCH_FEATURES))
     if len(names) != len(settings["coef"]):
         raise ValueError(f"matcher settings name {len(names)} features but have {len(settings['coef'])} weights")
     coef = np.asarray(settings["coef"], dtype=np.float32)
@@ -204,15 +232,22 @@ def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
 
 def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str | None], topic_proba: np.ndarray,
                 classes: Sequence[str], C: float = 1.0, days: Sequence[dt.date | None] | None = None,
-                agent_topic: Sequence[bool] | None = None) -> dict[str, Any]:
-    """Learn match weights and the coverage threshold from labelled requests.
+                agent_topic: Sequence[bool] | None = None, taxonomy: Taxonomy | None = None,
+                gold_avoidable: Sequence[bool | None] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Learn match weights, a coverage model that transfers to other catalogues, and calibration data.
 
-    Weights come from a logistic regression over (request, guideline) pairs of requests
-    whose ``guideline_id`` is set. The coverage threshold is chosen on out-of-fold scores
-    (never on the pairs the weights were fitted to): with ``days`` (request dates) and
-    ``agent_topic`` (gold topic is neither back-office remit nor misrouted) it maximises the
-    accuracy of "a guideline in force that day covers the request", which is what the
-    avoidable decision uses; otherwise of "some guideline covers the request".
+    - **Ranking**: a logistic regression over (request, guideline) pairs of requests whose
+      ``guideline_id`` is set, on ``MATCH_FEATURES``.
+    - **Coverage** ("a guideline in force on the request's day covers it", for requests whose
+      gold topic the agent handles, ``agent_topic``): a logistic regression on
+      ``COVERAGE_FEATURES`` of the best in-force candidate, with ranking scores from
+      out-of-fold matchers. Besides the catalogue as it is, every covered request is also
+      seen against catalogue variants: without its guideline (so the nearest remaining one
+      must be recognised as *not* covering: what an unseen catalogue's gaps look like) and
+      with a random part of the other guidelines removed (so margins and z-scores vary). The
+      result is Platt-scaled on out-of-fold predictions for the real catalogue.
+    - **Calibration data**: out-of-fold ``(avoidable_probability, gold avoidable)`` pairs,
+      which the report resamples to put the model's own uncertainty into its intervals.
 
     Returns a JSON-ready dict stored in ``model.json`` under ``matcher``.
     """
@@ -220,67 +255,137 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
     from sklearn.model_selection import KFold
 
     feats = catalogue.features(texts, topic_proba, classes)
+    midx = [FEATURES.index(nm) for nm in MATCH_FEATURES]
     gold_idx = np.array([catalogue.index.get(g, -1) if g else -1 for g in gold])
-    n = len(texts)
-    oof = np.zeros((n, len(catalogue)), dtype=np.float32)
+    n, m = len(texts), len(catalogue)
+    oof = np.zeros((n, m), dtype=np.float32)
+    rng = np.random.default_rng(seed)
 
     def fit_on(rows: np.ndarray) -> dict[str, Any]:
         rows = rows[gold_idx[rows] >= 0]
-        Xp = feats[rows].reshape(-1, len(FEATURES))
-        yp = np.zeros((len(rows), len(catalogue)), dtype=int)
+        Xp = feats[rows][:, :, midx].reshape(-1, len(midx))
+        yp = np.zeros((len(rows), m), dtype=int)
         yp[np.arange(len(rows)), gold_idx[rows]] = 1
         lr = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
         lr.fit(Xp, yp.ravel())
-        return {"features": list(FEATURES), "coef": [float(c) for c in lr.coef_[0]], "intercept": float(lr.intercept_[0])}
+        return {"features": list(MATCH_FEATURES), "coef": [float(c) for c in lr.coef_[0]],
+                "intercept": float(lr.intercept_[0])}
 
-    kf = KFold(n_splits=5, shuffle=True, random_state=0)
+    kf = KFold(n_splits=5, shuffle=True, random_state=seed)
     for tr, te in kf.split(np.arange(n)):
-        s = fit_on(tr)
-        oof[te] = _score(feats[te], s)
+        oof[te] = _score(feats[te], fit_on(tr))
     settings = fit_on(np.arange(n))
-    best_any = oof.argmax(axis=1)
     has = gold_idx >= 0
-    if days is not None and agent_topic is not None:
-        # The decision that matters: "a guideline in force on the request's date covers it".
-        rows = np.array([i for i in range(n) if agent_topic[i] and days[i] is not None], dtype=int)
-        pool = np.array([catalogue.in_force_mask(days[i]) for i in rows]).reshape(len(rows), len(catalogue))
-        should = np.array([gold_idx[i] >= 0 and bool(pool[k, gold_idx[i]]) for k, i in enumerate(rows)])
-        criterion = "in-force coverage of agent-topic requests"
-    else:
-        rows = np.arange(n)
-        pool = np.ones((n, len(catalogue)), dtype=bool)
-        should = has
-        criterion = "coverage of any request"
-    _, Xc = coverage_features(feats[rows], oof[rows], pool)
-    report: dict[str, Any] = {"n_requests": int(n), "n_with_guideline": int(has.sum()), "threshold_criterion": criterion,
-                              "n_coverage_rows": int(len(rows)),
-                              "oof_top1": float((best_any[has] == gold_idx[has]).mean()) if has.any() else None}
-    if len(rows) >= 20 and 0 < should.sum() < len(rows):
-        # a second, small model: does the best candidate really cover the request, or is it only the nearest?
-        cov_oof = np.zeros(len(rows))
-        for tr, te in KFold(n_splits=5, shuffle=True, random_state=1).split(rows):
-            if len(set(should[tr])) < 2:
-                cov_oof[te] = should[tr].mean()
-                continue
-            lr = LogisticRegression(C=C, max_iter=2000).fit(Xc[tr], should[tr])
-            cov_oof[te] = lr.predict_proba(Xc[te])[:, 1]
-        lr = LogisticRegression(C=C, max_iter=2000).fit(Xc, should)
-        settings["coverage_model"] = {"features": list(COVERAGE_FEATURES), "coef": [float(c) for c in lr.coef_[0]],
-                                      "intercept": float(lr.intercept_[0])}
+    report: dict[str, Any] = {"n_requests": int(n), "n_with_guideline": int(has.sum()),
+                              "oof_top1": float((oof.argmax(axis=1)[has] == gold_idx[has]).mean()) if has.any() else None}
+    if days is None or agent_topic is None:
+        days = [None] * n
+        agent_topic = [True] * n
+    dated = np.array([d is not None for d in days])
+    pools = np.ones((n, m), dtype=bool)
+    for i, d in enumerate(days):
+        if d is not None:
+            pools[i] = catalogue.in_force_mask(d)
+    rows = np.array([i for i in range(n) if agent_topic[i]], dtype=int)
+    # the real catalogue, and its variants (one request may give several training rows)
+    X_rows, y_rows, groups, natural = [], [], [], []
+    for i in rows:
+        should = bool(gold_idx[i] >= 0 and pools[i, gold_idx[i]])
+        variants = [(pools[i], should, True)]
+        if should:
+            without = pools[i].copy()
+            without[gold_idx[i]] = False
+            variants.append((without, False, False))
+            subset = pools[i] & (rng.random(m) < 0.6)
+            subset[gold_idx[i]] = True
+            variants.append((subset, True, False))
+            subset2 = without & (rng.random(m) < 0.6)
+            variants.append((subset2, False, False))
+        for pool, lab, nat in variants:
+            _, x = coverage_features(feats[i:i + 1], oof[i:i + 1], pool[None, :])
+            X_rows.append(x[0]); y_rows.append(lab); groups.append(i); natural.append(nat)
+    report["n_coverage_rows"] = len(rows)
+    if len(rows) >= 20 and 0 < sum(y_rows) < len(y_rows):
+        Xc = np.asarray(X_rows, dtype=np.float32)
+        yc = np.asarray(y_rows, dtype=bool)
+        gr = np.asarray(groups)
+        nat = np.asarray(natural, dtype=bool)
+        mean, scale = Xc.mean(axis=0), Xc.std(axis=0)
+        scale[scale < 1e-6] = 1.0
+
+        def fit_cov(sel: np.ndarray) -> dict[str, Any]:
+            lr = LogisticRegression(C=C, max_iter=2000).fit((Xc[sel] - mean) / scale, yc[sel])
+            return {"features": list(COVERAGE_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+                    "coef": [float(c) for c in lr.coef_[0]], "intercept": float(lr.intercept_[0])}
+
+        # out-of-fold logits for the real catalogue's rows, grouped by request
+        oof_logit = np.zeros(len(yc))
+        uniq = np.unique(gr)
+        for tr_g, te_g in KFold(n_splits=5, shuffle=True, random_state=seed + 1).split(uniq):
+            tr = np.isin(gr, uniq[tr_g])
+            te = np.isin(gr, uniq[te_g])
+            oof_logit[te] = _coverage_logit(Xc[te], fit_cov(tr)) if len(set(yc[tr])) == 2 else 0.0
+        cm = fit_cov(np.ones(len(yc), dtype=bool))
+        platt = LogisticRegression(C=1e4, max_iter=2000).fit(oof_logit[nat][:, None], yc[nat])
+        cm["platt"] = [float(platt.coef_[0, 0]), float(platt.intercept_[0])]
+        settings["coverage_model"] = cm
         settings["coverage_threshold"] = 0.5
-        report["oof_coverage_accuracy"] = float(((cov_oof >= 0.5) == should).mean())
-        report["majority_baseline"] = float(max(should.mean(), 1 - should.mean()))
+        p_nat = 1.0 / (1.0 + np.exp(-(cm["platt"][0] * oof_logit[nat] + cm["platt"][1])))
+        report["oof_coverage_accuracy"] = float(((p_nat >= 0.5) == yc[nat]).mean())
+        report["oof_coverage_accuracy_variants"] = float((((oof_logit[~nat]) >= 0) == yc[~nat]).mean()) if (~nat).any() else None
+        report["majority_baseline"] = float(max(yc[nat].mean(), 1 - yc[nat].mean()))
+        report["n_variant_rows"] = int((~nat).sum())
+        # out-of-fold coverage probability of every request's best in-force candidate
+        _, X_all = coverage_features(feats, oof, pools)
+        cov_all = _coverage_prob(X_all, cm)
+        nat_rows = gr[nat]
+        cov_all[nat_rows] = p_nat
+        if taxonomy is not None and gold_avoidable is not None:
+            p_av = avoidable_probability(topic_proba, classes, taxonomy, cov_all)
+            keep = [i for i in range(n) if gold_avoidable[i] is not None and dated[i]]
+            if keep:
+                pa = np.round(p_av[keep], 4)
+                ya = np.array([bool(gold_avoidable[i]) for i in keep])
+                settings["avoidable_calibration"] = {"p": pa.tolist(), "y": ya.astype(int).tolist(),
+                                                     "source": "out-of-fold, training catalogue"}
+                report["oof_avoidable_ece"] = float(expected_calibration_error(pa, ya))
+                report["oof_avoidable_accuracy"] = float(((pa >= 0.5) == ya).mean())
     else:
-        # too few rows for a model: a threshold on the match score, the middle of the best plateau
-        pbest = Xc[:, 0]
-        cands = np.unique(np.concatenate([[0.0, 1.0], pbest]))
-        accs = [((pbest >= t) == should).mean() for t in cands] if len(pbest) else [1.0]
-        k = int(np.argmax(accs))
-        ties = [i for i, a in enumerate(accs) if a == accs[k]]
-        settings["coverage_threshold"] = float((cands[ties[0]] + cands[ties[-1]]) / 2)
-        report["oof_coverage_accuracy"] = float(max(accs))
+        settings["coverage_threshold"] = 0.5
     settings["fit_report"] = report
     return settings
+
+
+def avoidable_probability(topic_proba: np.ndarray, classes: Sequence[str], taxonomy: Taxonomy,
+                          coverage: np.ndarray) -> np.ndarray:
+    """P(avoidable) = P(misrouted topic) + P(an agent topic) x P(a guideline in force covers it).
+
+    Parameters
+    ----------
+    topic_proba : ndarray (n, n_classes)
+        Calibrated topic probabilities.
+    classes : sequence of str
+        Their column labels.
+    taxonomy : Taxonomy
+        Which topics are misrouted and which are back-office remit.
+    coverage : ndarray (n,)
+        Calibrated coverage probabilities.
+    """
+    info = [taxonomy[c] if c in taxonomy else None for c in classes]
+    mis = np.array([ci is not None and ci.misrouted for ci in info], dtype=float)
+    agent = np.array([ci is None or (not ci.misrouted and not ci.back_office_remit) for ci in info], dtype=float)
+    return np.clip(topic_proba @ mis + (topic_proba @ agent) * np.asarray(coverage, dtype=float), 0.0, 1.0)
+
+
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of binary probabilities (equal-width bins)."""
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(p) == 0:
+        return float("nan")
+    k = np.minimum((p * bins).astype(int), bins - 1)
+    return float(sum(abs(p[k == b].mean() - y[k == b].mean()) * (k == b).sum() for b in range(bins) if (k == b).any())
+                 / len(p))
 
 
 def catalogue_mismatch(guidelines: Iterable[Guideline], labels: Iterable[str]) -> str | None:
@@ -311,6 +416,8 @@ class Assessment:
     top_guidelines: tuple[tuple[str, float], ...] = ()
     assessed_on: str | None = None
     flags: tuple[str, ...] = field(default_factory=tuple)
+    coverage_probability: float | None = None
+    avoidable_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``predicted`` block of an output row."""
@@ -320,6 +427,8 @@ class Assessment:
             "guideline_id": self.guideline_id,
             "guideline_score": None if self.guideline_score is None else round(self.guideline_score, 4),
             "avoidable": self.avoidable, "reason": self.reason, "later_guideline_id": self.later_guideline_id,
+            "coverage_probability": None if self.coverage_probability is None else round(self.coverage_probability, 4),
+            "avoidable_probability": None if self.avoidable_probability is None else round(self.avoidable_probability, 4),
             "assessed_on": self.assessed_on, "flags": list(self.flags),
         }
 
@@ -389,76 +498,95 @@ class Assessor:
             scores = _score(feats, self.settings)
         else:
             scores = None
+        have_catalogue = cat is not None  # an empty catalogue is a catalogue: nothing in it covers anything
         today = today or dt.date.today()
-        # per class: misrouted (always avoidable) / agent's own task (avoidable when a guideline covers it)
-        info = [self.taxonomy[c] if c in self.taxonomy else None for c in classes]
-        misrouted_cls = np.array([ci is not None and ci.misrouted for ci in info], dtype=float)
-        agent_cls = np.array([ci is None or (not ci.misrouted and not ci.back_office_remit) for ci in info], dtype=float)
+        tax = self.taxonomy
+        days, day_flags = [], []
+        for r in reqs:
+            d = r.local_date
+            day_flags.append(d is None)
+            days.append(d or today)
+        cov = np.zeros(len(reqs))
+        best_old = np.full(len(reqs), -1)
+        if scores is not None:
+            pools = np.array([cat.in_force_mask(d) for d in days])
+            best_old, X_old = coverage_features(feats, scores, pools)
+            cov = np.where(best_old >= 0, self._coverage_prob(X_old), 0.0)
+            later_pool = np.array([cat._published > d.toordinal() for d in days])
+            best_new, X_new = coverage_features(feats, scores, later_pool)
+            cov_new = np.where(best_new >= 0, self._coverage_prob(X_new), 0.0)
+        p_avoid_nocov = avoidable_probability(proba, classes, tax, cov)
+        p_avoid = p_avoid_nocov if have_catalogue else None
+        thr = float(self.settings.get("coverage_threshold", 0.5))
         out = []
         for i, (r, p) in enumerate(zip(reqs, preds)):
             flags = list(p.flags)
-            day = r.local_date
-            if day is None:
-                day = today
+            day = days[i]
+            if day_flags[i]:
                 flags.append("no_sent_at:assessed_against_catalogue_today")
+            topic = p.topic
+            cinfo = tax[topic] if topic in tax else None
             gid = gscore = later = None
             top: tuple[tuple[str, float], ...] = ()
-            existing_covers = later_covers = False
+            covers = bool(cov[i] >= thr)
             if scores is not None:
                 s = scores[i]
-                order = np.argsort(-s)
-                top = tuple((cat.guidelines[j].id, float(s[j])) for j in order[:3])
-                existing = cat.in_force_mask(day)[None, :]
-                newer = (cat._published > day.toordinal())[None, :]
-                j_old, x_old = coverage_features(feats[i:i + 1], s[None, :], existing)
-                j_new, x_new = coverage_features(feats[i:i + 1], s[None, :], newer)
-                if j_old[0] >= 0:
-                    gid, gscore = cat.guidelines[j_old[0]].id, float(s[j_old[0]])
-                    existing_covers = self._covers(x_old)
-                if j_new[0] >= 0 and self._covers(x_new) and (not existing_covers or s[j_new[0]] > gscore):
-                    later = cat.guidelines[j_new[0]].id
-                    later_covers = True
-                if not existing_covers:
-                    if later_covers:
-                        gid, gscore = later, float(s[cat.index[later]])
-                    else:
-                        gid = None
-            topic = p.topic
-            cinfo = self.taxonomy[topic] if topic in self.taxonomy else None
+                if cinfo is not None and (cinfo.misrouted or cinfo.back_office_remit):
+                    # the spec's convention: name the hand-off (remit) or routing (misrouted)
+                    # instruction for this topic, preferring one in force that day
+                    tagged = np.array([topic in ts for ts in cat._topic_sets])
+                    in_force = cat.in_force_mask(day)
+                    rank = np.where(tagged, s + in_force, -np.inf)
+                    order = [j for j in np.argsort(-rank) if np.isfinite(rank[j])]
+                    if order:
+                        gid, gscore = cat.guidelines[order[0]].id, float(s[order[0]])
+                    rest = [j for j in np.argsort(-s) if j not in set(order)]
+                    top = tuple((cat.guidelines[j].id, float(s[j])) for j in (order + rest)[:3])
+                else:
+                    top = tuple((cat.guidelines[j].id, float(s[j])) for j in np.argsort(-s)[:3])
+                    if best_old[i] >= 0 and covers:
+                        gid, gscore = cat.guidelines[best_old[i]].id, float(s[best_old[i]])
+                    elif best_new[i] >= 0 and cov_new[i] >= thr:
+                        later = cat.guidelines[best_new[i]].id
+                        gid, gscore = later, float(s[best_new[i]])
             if "no_text" in p.flags:
                 avoidable, reason, gid, later, top = None, "no_text", None, None, ()
-            elif p.status == "uncertain" and cat is None:
+            elif p.status == "uncertain" and not have_catalogue:
                 avoidable, reason = None, "no_catalogue"
+            elif p.status == "uncertain" and scores is None:
+                avoidable, reason = bool(p_avoid_nocov[i] >= 0.5), "uncertain_topic"
             elif p.status == "uncertain":
-                # still decide, by the probability mass of the topics under which it would be avoidable
-                p_avoid = float(proba[i] @ misrouted_cls) + (float(proba[i] @ agent_cls) if existing_covers else 0.0)
-                avoidable, reason = bool(p_avoid >= 0.5), "uncertain_topic"
+                # no topic: decide by the probability mass of the topics under which it is avoidable
+                avoidable, reason = bool(p_avoid[i] >= 0.5), "uncertain_topic"
             elif cinfo is not None and cinfo.misrouted:
                 avoidable, reason = True, "misrouted"
             elif cinfo is not None and cinfo.back_office_remit:
                 avoidable, reason = False, "back_office_remit"
-            elif cat is None:
+            elif not have_catalogue:
                 avoidable, reason = None, "no_catalogue"
-            elif existing_covers:
+            elif covers:
                 avoidable, reason = True, "guideline_existed"
-            elif later_covers:
+            elif later is not None:
                 avoidable, reason = False, "guideline_came_later"
             else:
                 avoidable, reason = False, "no_guideline"
+            undecided = reason in UNDECIDED_REASONS
             out.append(Assessment(
                 id=r.id, topic=topic, topic_best=p.best, confidence=p.confidence, candidates=p.candidates,
                 topic_status=p.status, guideline_id=gid, guideline_score=gscore, avoidable=avoidable,
                 reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
-                flags=tuple(flags)))
+                flags=tuple(flags),
+                coverage_probability=None if not have_catalogue or undecided else float(cov[i]),
+                avoidable_probability=None if p_avoid is None or undecided else float(p_avoid[i])))
         return out
 
-    def _covers(self, x: np.ndarray) -> bool:
-        """Coverage decision for one candidate's coverage features."""
+    def _coverage_prob(self, X: np.ndarray) -> np.ndarray:
+        """Coverage probabilities for coverage feature rows (a score threshold without a coverage model)."""
         cm = self.settings.get("coverage_model")
-        thr = float(self.settings.get("coverage_threshold", 0.5))
-        if cm:
-            return bool(_coverage_prob(x, cm)[0] >= thr)
-        return bool(x[0, 0] >= thr)
+        if cm and "mean" in cm:
+            return _coverage_prob(X, cm)
+        # a model from before coverage transfer (or with too little data): the match score itself
+        return X[:, COVERAGE_FEATURES.index("score")].astype(float)
 
     def assess_one(self, text: str, sent_at: Any = None, subject: str | None = None, id: str = "0") -> Assessment:
         """Assess one request given as text and optional send time."""

@@ -190,11 +190,24 @@ def train_model(
                      for r in match]
             meta["matcher"] = fit_matcher(cat, _texts(match), [r.guideline_id for r in match], proba,
                                           [str(c) for c in clf.classes_], days=[r.local_date for r in match],
-                                          agent_topic=agent)
+                                          agent_topic=agent, taxonomy=taxonomy,
+                                          gold_avoidable=[_gold_avoidable(r, gl, taxonomy) for r in match])
             meta["matcher"]["catalogue"] = Path(guidelines).name
     progress("evaluating on dev data")
     meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
     return model
+
+
+def _gold_avoidable(r: Request, gl, taxonomy) -> bool | None:
+    """The labelled avoidable value, or the spec's rule applied to the labels and dates."""
+    if r.avoidable is not None:
+        return r.avoidable
+    if r.local_date is None or r.topic is None:
+        return None
+    from .records import expected_avoidable
+
+    g = next((g for g in gl if g.id == r.guideline_id), None)
+    return expected_avoidable(r.topic, g, r.local_date, taxonomy)
 
 
 def _oof_proba(train: list[Request], weights: list[float], idx: list[int], params: dict[str, Any], folds: int,
@@ -295,8 +308,17 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
     top1 = np.mean([a.top_guidelines[0][0] == r.guideline_id if a.top_guidelines else False for r, a in g_rows]) if g_rows else None
     chosen = np.mean([a.guideline_id == r.guideline_id for r, a in g_rows]) if g_rows else None
     top3 = np.mean([r.guideline_id in [g for g, _ in a.top_guidelines[:3]] for r, a in g_rows]) if g_rows else None
-    # coverage: does the decision say "a guideline covers it" exactly when the gold label names one
-    cov = [(a.guideline_id is not None, r.guideline_id is not None) for r, a in zip(has_g, res)]
+    # coverage, as the avoidable rule uses it: for requests whose (gold) topic the agent handles,
+    # does a guideline in force on the request's day cover it?
+    tax = assessor.taxonomy
+    gmap = {g.id: g for g in assessor.catalogue.guidelines}
+    cov = []
+    for r, a in zip(has_g, res):
+        ci = tax[r.topic] if r.topic in tax else None
+        if ci is None or ci.misrouted or ci.back_office_remit or r.local_date is None or a.coverage_probability is None:
+            continue
+        g = gmap.get(r.guideline_id) if r.guideline_id else None
+        cov.append((a.coverage_probability >= 0.5, bool(g is not None and g.in_force(r.local_date))))
     ctp = sum(p and g for p, g in cov); cfp = sum(p and not g for p, g in cov); cfn = sum(g and not p for p, g in cov)
     av = [(a.avoidable, r.avoidable) for r, a in zip(has_g, res) if r.avoidable is not None]
     tp = sum(p and g for p, g in av); fp = sum(p and not g for p, g in av); fn = sum(g and not p for p, g in av)
@@ -312,8 +334,29 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
         "top1_accuracy": None if top1 is None else round(float(top1), 4),
         "top3_accuracy": None if top3 is None else round(float(top3), 4),
         "decision_accuracy": None if chosen is None else round(float(chosen), 4),
-        "coverage": _prf(ctp, cfp, cfn),
+        "coverage": {"n": len(cov), "accuracy": round(float(np.mean([p == g for p, g in cov])), 4) if cov else None,
+                     **_prf(ctp, cfp, cfn)},
     }
     out["avoidable"] = {"n": len(av), "accuracy": round(float(np.mean([p == g for p, g in av])), 4) if av else None,
                         **_prf(tp, fp, fn), "per_topic": per_topic, "reasons": reasons}
+    # the estimated share (mean calibrated probability, bootstrap interval) against the true share
+    from .bootstrap import estimate_share
+    from .guidelines import expected_calibration_error
+
+    pairs = [(a.avoidable_probability, r.avoidable) for r, a in zip(has_g, res)
+             if r.avoidable is not None and a.avoidable_probability is not None]
+    if pairs:
+        pp = np.array([p for p, _ in pairs])
+        yy = np.array([bool(g) for _, g in pairs])
+        est = estimate_share(pp, model.matcher_settings.get("avoidable_calibration"))
+        truth = float(yy.mean())
+        out["avoidable"].update({
+            "probability_ece": round(expected_calibration_error(pp, yy), 4),
+            "majority_baseline": round(max(truth, 1 - truth), 4),
+            "share": {"true": round(truth, 4), "estimate": round(est.estimate, 4), "ci_low": round(est.ci_low, 4),
+                      "ci_high": round(est.ci_high, 4), "error": round(est.estimate - truth, 4),
+                      "covered": bool(est.ci_low <= truth <= est.ci_high), "method": est.method,
+                      "hard_label_share": round(float(np.mean([bool(a.avoidable) for r, a in zip(has_g, res)
+                                                               if r.avoidable is not None])), 4)},
+        })
     return out
