@@ -335,23 +335,34 @@ def _with_report_options(f):
     return f
 
 
-def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours):
+def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
+                  model_dir=None):
     """Build and write the report; return the written paths."""
     from .io import read_guidelines, read_taxonomy
+    from .model import CATALOGUE, TAXONOMY, verify
     from .report import build_report, write_report
 
-    tax = read_taxonomy(taxonomy) if taxonomy else read_taxonomy()
-    gl = read_guidelines(guidelines) if guidelines is not False else None
-    rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang)
+    d, meta = verify(model_dir)
+    tax = read_taxonomy(taxonomy) if taxonomy else read_taxonomy(d / TAXONOMY if (d / TAXONOMY).exists() else None)
+    if guidelines is False:
+        gl = None
+    elif guidelines:
+        gl = read_guidelines(guidelines)
+    else:
+        gl = read_guidelines(d / CATALOGUE) if (d / CATALOGUE).exists() else None
+    calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
+    rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
+                       calibration=calibration)
     return write_report(rep, Path(out_dir))
 
 
 @main.command()
 @click.argument("labelled", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
-@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the shipped one).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the model's).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model that labelled the rows: its taxonomy, catalogue and calibration data (default: the shipped model).")
 @_with_report_options
-def report(labelled, out_dir, guidelines, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+def report(labelled, out_dir, guidelines, model_dir, period_from, period_to, granularity, lang, opening_hours, taxonomy):
     """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
 
     Markdown, a self-contained HTML page with plots, and a CSV of every table.
@@ -360,7 +371,8 @@ def report(labelled, out_dir, guidelines, period_from, period_to, granularity, l
 
     try:
         rows = read_labelled(labelled)
-        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours)
+        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
+                              opening_hours, model_dir)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
@@ -413,7 +425,8 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
             click.echo(f"warning: {w}", err=True)
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")
         rows = read_labelled([out / "labelled.jsonl"])
-        paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours)
+        paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
+                              opening_hours, model_dir)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report -> {paths.get('html')}")

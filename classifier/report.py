@@ -107,7 +107,10 @@ _TEXT: dict[str, dict[str, str]] = {
                            "aukioloaikana lähetetyt pyynnöt olisi voinut hoitaa puhelimitse. Arkipyhät "
                            "(Suomen yleiset vapaapäivät) lasketaan pyhäpäiviksi.",
         "note_avoidable": "Vältettävissä: pyyntö meni väärään paikkaan tai kattava ohje oli jo voimassa. "
-                          "Väli on 95 %:n Wilsonin luottamusväli: pienellä otoksella se on leveä.",
+                          "Arvio on mallin kalibroitujen todennäköisyyksien keskiarvo; 95 %:n väli ottaa "
+                          "huomioon otantavaihtelun ja mallin kalibroinnin epävarmuuden (bootstrap), mutta ei "
+                          "sitä, että malli voi erehtyä uudenlaisessa aineistossa toisin kuin koulutusaineistossa: "
+                          "sen mittaa tarkistettu satunnaisotos. Osuus (päätetty) on mallin kyllä/ei-päätösten osuus.",
         "note_gaps": "Pyynnöt, joihin mikään voimassa ollut ohje ei vastannut (ei ohjetta tai ohje tuli "
                      "myöhemmin), aiheittain ja tekstin perusteella ryhmiteltyinä.",
         "note_guidelines": "Kuinka usein kukin ohje vastasi pyyntöön, mitä ohjeita ei käytetty lainkaan ja "
@@ -173,6 +176,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "col_reason": "Syy",
         "col_n": "Lkm",
         "col_share": "Osuus",
+        "col_estimate": "Arvio",
         "col_total_n": "Yhteensä",
         "col_total_share": "Osuus",
         "col_n_avoidable": "Vältettävissä",
@@ -243,8 +247,11 @@ _TEXT: dict[str, dict[str, str]] = {
                            "weekdays within opening hours could have been phone calls. Finnish public "
                            "holidays on weekdays count as holidays.",
         "note_avoidable": "Avoidable: the request went to the wrong place or a covering guideline was "
-                          "already in force. The interval is a 95 % Wilson score interval: with a small "
-                          "sample it is wide.",
+                          "already in force. The estimate is the mean of the model's calibrated probabilities; "
+                          "its 95 % interval covers sampling noise and the uncertainty of the model's "
+                          "calibration (a bootstrap over requests and held-out calibration data), not a change "
+                          "in how the model errs on data unlike its training data: a reviewed random sample "
+                          "measures that. Share (decided) is the share of the model's yes/no decisions.",
         "note_gaps": "Requests that no guideline in force answered (no guideline, or the guideline came "
                      "later), by topic and clustered by their text.",
         "note_guidelines": "How often each guideline answered a request, which guidelines were never used, "
@@ -310,6 +317,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "col_reason": "Reason",
         "col_n": "Count",
         "col_share": "Share",
+        "col_estimate": "Estimate",
         "col_total_n": "Total",
         "col_total_share": "Share",
         "col_n_avoidable": "Avoidable",
@@ -663,6 +671,7 @@ class _Row:
     later_guideline_id: str | None
     text: str | None
     n_messages: int
+    avoidable_probability: float | None = None
 
 
 def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None, taxonomy: Taxonomy) -> str | None:
@@ -758,14 +767,24 @@ def _truncate(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _avoidable_row(rows: Sequence[_Row], extra: dict[str, Any]) -> dict[str, Any]:
-    """Counts, share, Wilson interval and reason breakdown of a group of rows."""
+def _avoidable_row(rows: Sequence[_Row], extra: dict[str, Any], est: Any = None) -> dict[str, Any]:
+    """Counts, decided share, the estimated share with its interval, and reason breakdown of a group of rows.
+
+    ``est`` is the group's :class:`~classifier.bootstrap.ShareEstimate` from the calibrated
+    probabilities; rows without probabilities (labelled files) get the labels' share with a
+    Wilson interval, and ``method`` says which.
+    """
     known = [r for r in rows if r.avoidable is not None]
     n = len(known)
     k = sum(1 for r in known if r.avoidable)
-    lo, hi = wilson_interval(k, n)
     out = dict(extra)
-    out.update({"n": n, "n_avoidable": k, "share": _share(k, n), "ci_low": lo, "ci_high": hi})
+    if est is not None and est.estimate is not None:
+        e, lo, hi, method = est.estimate, est.ci_low, est.ci_high, est.method
+    else:
+        lo, hi = wilson_interval(k, n)
+        e, method = _share(k, n), "wilson_labels"
+    out.update({"n": n, "n_avoidable": k, "share": _share(k, n), "estimate": e, "ci_low": lo, "ci_high": hi,
+                "method": method if n else None})
     reasons = Counter(r.reason for r in known)
     for code in REASONS:
         out[f"reason_{code}"] = reasons.get(code, 0)
@@ -882,6 +901,7 @@ def build_report(
     n_examples: int = 3,
     example_chars: int = 200,
     random_state: int = 0,
+    calibration: dict | None = None,
 ) -> Report:
     """Build every table of the report from labelled rows.
 
@@ -917,6 +937,10 @@ def build_report(
         At most this many text clusters per gap topic (KMeans, fixed ``random_state``).
     n_examples, example_chars : int
         Example texts per gap topic and cluster, and their length.
+    calibration : dict, optional
+        The model's held-out ``(p, y)`` calibration pairs (``matcher.avoidable_calibration``
+        in ``model.json``): the avoidable estimates' intervals resample them as well as the
+        requests. Without them only the requests are resampled.
 
     Returns
     -------
@@ -1007,13 +1031,14 @@ def build_report(
         items.append(_Row(id=str(r.get("id")), channel=r["channel"], local=local, topic=topic,
                           guideline_id=pred.get("guideline_id"), avoidable=avoidable, reason=reason,
                           later_guideline_id=pred.get("later_guideline_id"),
-                          text=str(text) if _clean_str(text) else None, n_messages=n_msg))
+                          text=str(text) if _clean_str(text) else None, n_messages=n_msg,
+                          avoidable_probability=_prob_or_none(pred.get("avoidable_probability"))))
 
     chan_count = Counter(r.channel for r in items)
     channels = tuple([c for c in CHANNELS if c in chan_count] + sorted(c for c in chan_count if c not in CHANNELS))
     order = _topic_order([r.topic for r in items] + list(taxonomy.ids), taxonomy)
     ctx = _Context(items=items, taxonomy=taxonomy, lang=lang, channels=channels, order=order,
-                   start=start, end=end, granularity=granularity)
+                   start=start, end=end, granularity=granularity, calibration=calibration)
     tables: dict[str, list[dict[str, Any]]] = {}
     columns: dict[str, tuple[str, ...]] = {}
     for part in (_volume_tables(ctx), _topic_tables(ctx), _send_time_tables(ctx, opening_hours),
@@ -1054,6 +1079,7 @@ class _Context:
     start: dt.date | None
     end: dt.date | None
     granularity: str
+    calibration: dict | None = None
 
     @property
     def rank(self) -> dict[str, int]:
@@ -1126,28 +1152,44 @@ def _send_time_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> 
 
 def _avoidable_tables(ctx: _Context) -> _Tables:
     """Section 4: avoidable shares with Wilson intervals, overall, by reason, channel, topic and month."""
+    from .bootstrap import estimate_shares
+
     text = _TEXT[ctx.lang]
     items = ctx.items
-    av_cols = ("n", "n_avoidable", "share", "ci_low", "ci_high", *[f"reason_{c}" for c in REASONS])
-    overall = [_avoidable_row(items, {"label": text["total"]})] if items else []
+    av_cols = ("n", "n_avoidable", "share", "estimate", "ci_low", "ci_high", "method",
+               *[f"reason_{c}" for c in REASONS])
+    # the estimate: mean calibrated probability over the rows that have one, when all decided rows do
+    groups_p: dict[str, list[float]] = {"all": [r.avoidable_probability for r in items if r.avoidable is not None]}
+    for c in ctx.channels:
+        groups_p[f"channel:{c}"] = [r.avoidable_probability for r in items if r.channel == c and r.avoidable is not None]
+    for r in items:
+        if r.avoidable is not None:
+            groups_p.setdefault(f"topic:{r.topic}", []).append(r.avoidable_probability)
+            if r.local is not None:
+                groups_p.setdefault(f"month:{_month_key(r.local.date())}", []).append(r.avoidable_probability)
+    usable = {g: v for g, v in groups_p.items() if v and all(x is not None for x in v)}
+    ests = estimate_shares(usable, ctx.calibration) if usable else {}
+    overall = [_avoidable_row(items, {"label": text["total"]}, ests.get("all"))] if items else []
     known = [r for r in items if r.avoidable is not None]
     rc = Counter(r.reason for r in known)
     codes = list(REASONS) + sorted(c for c in rc if c not in REASONS and c is not None)
     reasons = [{"reason": c, "label": text.get(c, c), "avoidable": c in AVOIDABLE_REASONS, "n": rc.get(c, 0),
                 "share": _share(rc.get(c, 0), len(known))} for c in codes] if known else []
-    by_channel = [_avoidable_row([r for r in items if r.channel == c], {"channel": c, "label": text.get(c, c)})
-                  for c in ctx.channels]
+    by_channel = [_avoidable_row([r for r in items if r.channel == c], {"channel": c, "label": text.get(c, c)},
+                                 ests.get(f"channel:{c}")) for c in ctx.channels]
     groups: dict[Any, list[_Row]] = defaultdict(list)
     for r in items:
         groups[r.topic].append(r)
     rank = ctx.rank
-    by_topic = [_avoidable_row(groups[t], {"topic": t, "label": ctx.label(t)}) for t in ctx.order if groups.get(t)]
+    by_topic = [_avoidable_row(groups[t], {"topic": t, "label": ctx.label(t)}, ests.get(f"topic:{t}"))
+                for t in ctx.order if groups.get(t)]
     by_topic.sort(key=lambda x: (-x["n_avoidable"], -x["n"], rank[x["topic"]]))
     months: dict[Any, list[_Row]] = defaultdict(list)
     for r in items:
         if r.local is not None:
             months[_month_key(r.local.date())].append(r)
-    by_month = [_avoidable_row(months.get(m, []), {"period": _bucket_name(m, "month")}) for m in ctx.buckets("month")]
+    by_month = [_avoidable_row(months.get(m, []), {"period": _bucket_name(m, "month")}, ests.get(f"month:{m}"))
+                for m in ctx.buckets("month")]
     return {"avoidable_overall": (("label", *av_cols), overall),
             "avoidable_reasons": (("reason", "label", "avoidable", "n", "share"), reasons),
             "avoidable_by_channel": (("channel", "label", *av_cols), by_channel),
@@ -1239,6 +1281,15 @@ def _trend_tables(ctx: _Context, ratio_min: float, min_increase: int) -> _Tables
     return {"trends": (cols, rows)}
 
 
+def _prob_or_none(v: Any) -> float | None:
+    """A probability in [0, 1] from a row value, else None."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if 0.0 <= f <= 1.0 else None
+
+
 def _to_bool_or_none(v: Any) -> bool | None:
     """A boolean label, or None when missing or unreadable."""
     try:
@@ -1292,13 +1343,15 @@ def _header(key: str, lang: str, report: Report, table: str = "") -> str:
 
 
 # Keys shown in Markdown and HTML (CSV carries every key); "ci" is drawn from ci_low and ci_high.
-_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high"}
+_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high", "method"}
 
 
 def _display_columns(report: Report, name: str) -> list[str]:
     """Columns of a table as shown to readers."""
     cols = [c for c in report.columns[name] if c not in _DISPLAY_DROP]
-    if "share" in cols and "ci_low" in report.columns[name]:
+    if "estimate" in cols and "ci_low" in report.columns[name]:
+        cols.insert(cols.index("estimate") + 1, "ci")
+    elif "share" in cols and "ci_low" in report.columns[name]:
         cols.insert(cols.index("share") + 1, "ci")
     if name.startswith("avoidable"):
         cols = [c for c in cols if not c.startswith("reason_") or any(r.get(c) for r in report.table(name))]
@@ -1317,8 +1370,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
     if v is None:
         if key == "ratio" and row.get("previous_n") == 0:
             return _TEXT[lang]["new"]
-        return "–" if key in ("share", "gap_share", "ratio", "title") or key.endswith("_share") else ""
-    if key in ("share", "gap_share") or key.endswith("_share"):
+        return "–" if key in ("share", "gap_share", "ratio", "title", "estimate") or key.endswith("_share") else ""
+    if key in ("share", "gap_share", "estimate") or key.endswith("_share"):
         return _fmt_pct(v, lang)
     if key == "similarity":
         return _fmt_num(v, 2, lang)
@@ -1424,10 +1477,10 @@ def _figures(report: Report, fig_dir: Path) -> dict[str, Path]:
     if rows:
         fig = Figure(figsize=(7, 0.35 * len(rows) + 1.5))
         ax = fig.subplots()
-        vals = [100 * r["share"] for r in rows]
+        vals = [100 * r["estimate"] for r in rows]
         # the interval is rounded for the tables: clip so a bar never gets a negative whisker
-        err = [[max(0.0, 100 * (r["share"] - r["ci_low"])) for r in rows],
-               [max(0.0, 100 * (r["ci_high"] - r["share"])) for r in rows]]
+        err = [[max(0.0, 100 * (r["estimate"] - r["ci_low"])) for r in rows],
+               [max(0.0, 100 * (r["ci_high"] - r["estimate"])) for r in rows]]
         barh(ax, [f"{r['label']} ({r['n_avoidable']}/{r['n']})" for r in rows], vals, xerr=err, color="#d62728",
              alpha=0.8, ecolor="#333333", capsize=3)
         ax.set_xlim(0, 100)
@@ -1440,7 +1493,7 @@ def _figures(report: Report, fig_dir: Path) -> dict[str, Path]:
         fig = Figure(figsize=(7, 3.2))
         ax = fig.subplots()
         x = [i for i, r in enumerate(rows) if r["n"]]
-        ax.plot(x, [100 * rows[i]["share"] for i in x], marker="o", color="#d62728")
+        ax.plot(x, [100 * rows[i]["estimate"] for i in x], marker="o", color="#d62728")
         ax.fill_between(x, [100 * rows[i]["ci_low"] for i in x], [100 * rows[i]["ci_high"] for i in x],
                         color="#d62728", alpha=0.2)
         ax.set_xticks(list(range(len(rows))))

@@ -529,3 +529,28 @@ def test_thesis_monthly_volumes_figure_4():
         ("2016-02", 450, 0), ("2016-03", 720, 0), ("2016-04", 590, 0), ("2016-05", 480, 380),
         ("2016-06", 390, 300), ("2016-07", 327, 250), ("2016-08", 310, 215), ("2016-09", 297, 156)]
     assert rep.n_by_channel == {"email": 1301, "phone": 3564}
+
+
+def test_avoidable_estimate_from_probabilities_with_model_interval():
+    """Rows that carry avoidable_probability: the estimate is their mean, the interval a bootstrap."""
+    rows = []
+    for i, r in enumerate(ROWS):
+        r = dict(r)
+        if r.get("predicted") and r["predicted"].get("reason") not in (None, "uncertain_topic"):
+            r["predicted"] = dict(r["predicted"], avoidable_probability=0.9 if i % 2 else 0.2)
+        rows.append(r)
+    rep = build_report(rows, TAXONOMY, GUIDELINES, **PERIOD)
+    (overall,) = rep.avoidable_overall
+    # one row has no probability (its topic is uncertain): the estimate falls back to the labels
+    assert overall["method"] == "wilson_labels"
+    decided = [r for r in rows if "avoidable_probability" in (r.get("predicted") or {})]
+    probs = [r["predicted"]["avoidable_probability"] for r in decided]
+    rep2 = build_report(decided, TAXONOMY, GUIDELINES)
+    (overall2,) = rep2.avoidable_overall
+    assert overall2["method"] == "model_bootstrap"
+    assert overall2["estimate"] == pytest.approx(sum(probs) / len(probs))
+    assert overall2["ci_low"] < overall2["estimate"] < overall2["ci_high"]
+    cal = {"p": [0.1, 0.9] * 15, "y": [0, 1, 1, 1, 0, 0] * 5}
+    rep3 = build_report(decided, TAXONOMY, GUIDELINES, calibration=cal)
+    (overall3,) = rep3.avoidable_overall
+    assert overall3["ci_high"] - overall3["ci_low"] > overall2["ci_high"] - overall2["ci_low"]
