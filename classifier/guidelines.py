@@ -11,6 +11,7 @@ request. Nothing depends on the shipped catalogue: a user's catalogue drops in.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -31,12 +32,13 @@ UNDECIDED_REASONS = ("no_catalogue", "no_text")
 # (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
 # request's length) is the same for every guideline and only feeds the coverage model
 FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share",
-            "log_qlen")
-MATCH_FEATURES = FEATURES[:8]
+            "log_qlen", "passage_share")
+MATCH_FEATURES = FEATURES[:8] + ("passage_share",)
 # Coverage ("does the best candidate in force really cover the request?") reads only features
 # that mean the same in any catalogue: probabilities, shares, and scores normalised within the
 # catalogue (z-score, margin over the runner-up, ratio to the best), never raw BM25 sizes.
-COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm25_rel", "topic_prob", "log_qlen")
+COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm25_rel", "topic_prob", "log_qlen",
+                     "passage_share")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
 DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
@@ -102,6 +104,17 @@ class Catalogue:
         self._title_presence = tp.T.tocsr().astype(np.float32)
         self._title_sizes = np.asarray(tp.sum(axis=1), dtype=np.float32).ravel()
         self._topic_sets = [set(g.topics) for g in self.guidelines]
+        # passages: the title with each paragraph or few sentences of the body, so that "one
+        # passage speaks of this situation" can be told from "the words are spread over a long text"
+        p_docs, owner = [], []
+        for j, (tt, g) in enumerate(zip(title_toks, self.guidelines)):
+            for chunk in _passages(g.body):
+                p_docs.append(tt + processor.tokens(chunk))
+                owner.append(j)
+        pp = self._count.transform(p_docs)
+        pp.data[:] = 1.0
+        self._passage_presence = pp.T.tocsr().astype(np.float32)  # vocab x passages
+        self._passage_owner = np.asarray(owner, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.guidelines)
@@ -168,7 +181,32 @@ class Catalogue:
         covered = np.asarray((qw @ self._presence).todense(), dtype=np.float32)
         out[:, :, 7] = covered / np.maximum(totals, 1e-6)[:, None]
         out[:, :, 8] = np.log(qlen)
+        share = np.asarray((qw @ self._passage_presence).todense(), dtype=np.float32) / np.maximum(totals, 1e-6)[:, None]
+        best = np.zeros((len(texts), m), dtype=np.float32)
+        np.maximum.at(best.T, self._passage_owner, share.T)
+        out[:, :, 9] = best
         return out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:\d+[.)]|[-•*]))")
+
+
+def _passages(body: str, max_words: int = 45) -> list[str]:
+    """Split a guideline body into passages of whole sentences (paragraphs and list items kept apart)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(body or "") if p and p.strip()]
+    out: list[str] = []
+    cur: list[str] = []
+    n = 0
+    for p in parts:
+        w = len(p.split())
+        if cur and n + w > max_words:
+            out.append(" ".join(cur))
+            cur, n = [], 0
+        cur.append(p)
+        n += w
+    if cur:
+        out.append(" ".join(cur))
+    return out or [""]
 
 
 def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +236,8 @@ def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -
         sd = float(in_pool.std()) if len(in_pool) > 1 else 0.0
         z = (bm[i, j] - float(in_pool.mean())) / sd if sd > 1e-6 else 0.0
         X[i] = (scores[i, j], scores[i, j] - second, feats[i, j, f["covered_share"]], feats[i, j, f["cosine"]],
-                min(z, 10.0), bm[i, j], feats[i, j, f["topic_prob"]], feats[i, j, f["log_qlen"]])
+                min(z, 10.0), bm[i, j], feats[i, j, f["topic_prob"]], feats[i, j, f["log_qlen"]],
+                feats[i, j, f["passage_share"]])
     return best, X
 
 
