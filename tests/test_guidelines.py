@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from classifier.errors import CatalogueError
-from classifier.guidelines import REASONS, Assessor, Catalogue, fit_matcher
+from classifier.guidelines import MATCH_FEATURES, REASONS, Assessor, Catalogue, fit_matcher
 from classifier.io import read_guidelines, read_taxonomy
 from classifier.model import load
 from classifier.records import Request, parse_datetime
@@ -114,7 +114,7 @@ def test_matcher_threshold_learned_and_persisted(tiny_model_dir, tiny_dir, tmp_p
     gold = ["G-1", "G-1", "G-2", None, "G-1", "G-2", "G-3", None] * 3
     proba = model.classifier.predict_proba(texts)
     s = fit_matcher(cat, texts, gold, proba, list(model.classifier.classes_))
-    assert 0.0 <= s["coverage_threshold"] <= 1.0 and len(s["coef"]) == len(s["features"]) == 8
+    assert 0.0 <= s["coverage_threshold"] <= 1.0 and len(s["coef"]) == len(s["features"]) == len(MATCH_FEATURES)
     model.meta["matcher"] = s
     out = save_model(model, tmp_path / "m2")
     again = load(out)
