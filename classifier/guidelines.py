@@ -519,6 +519,15 @@ class Assessor:
                 self.warnings.append(mismatch)
             else:
                 self.catalogue = Catalogue(gl, clf.processor_, term_weights=clf.term_weights())
+        self.uncovered_topics: tuple[str, ...] = ()
+        if self.catalogue is not None:
+            tagged = {t for g in self.catalogue.guidelines for t in g.topics}
+            self.uncovered_topics = tuple(t for t in model.labels if t not in tagged)
+            if self.uncovered_topics and len(self.catalogue):
+                self.warnings.append(
+                    f"the catalogue has no guideline for topic(s) {', '.join(self.uncovered_topics)}: their requests "
+                    "are flagged catalogue_has_no_guideline_for_topic (remit and misrouted ones get no hand-off or "
+                    "routing guideline; others can still match a guideline of another topic)")
         self.settings = model.matcher_settings or dict(DEFAULT_MATCHER)
 
     def assess(self, requests: Iterable[Request | str], today: dt.date | None = None) -> list[Assessment]:
@@ -563,6 +572,8 @@ class Assessor:
             day = days[i]
             if day_flags[i]:
                 flags.append("no_sent_at:assessed_against_catalogue_today")
+            if p.topic in self.uncovered_topics:
+                flags.append("catalogue_has_no_guideline_for_topic")
             topic = p.topic
             cinfo = tax[topic] if topic in tax else None
             gid = gscore = later = None

@@ -204,6 +204,10 @@ def guideline_from_row(row: dict[str, Any], where: str, taxonomy: Taxonomy | Non
     for f in ("title", "published"):
         if not row.get(f):
             raise CatalogueError(f"{where} [{f}]: guideline {gid} has no {f!r}")
+    if not str(row.get("body") or "").strip():
+        raise CatalogueError(f"{where} [body]: guideline {gid} has an empty body; the matcher reads the body to "
+                             "decide whether it answers a request: add the instruction's text, or leave the "
+                             "guideline out of the catalogue")
     try:
         published = parse_date(row["published"])
     except ValueError:

@@ -68,9 +68,16 @@ def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str
     from .io import read_guidelines
     from .model import verify
 
-    _, meta = verify(model_dir)
+    from .model import CATALOGUE
+
+    d, meta = verify(model_dir)
     if guidelines is False:
         return []
+    if guidelines is None:
+        if not (d / CATALOGUE).exists():
+            return [f"{d}: the model was trained without a guideline catalogue and none was given (--guidelines): "
+                    "avoidable decisions that depend on a guideline are null with reason no_catalogue"]
+        guidelines = d / CATALOGUE
     mismatch = catalogue_mismatch(read_guidelines(guidelines, None), meta.get("labels") or [])
     return [mismatch] if mismatch else []
 

@@ -120,3 +120,28 @@ def test_matcher_threshold_learned_and_persisted(tiny_model_dir, tiny_dir, tmp_p
     again = load(out)
     assert again.matcher_settings["coverage_threshold"] == s["coverage_threshold"]
     assert json.loads((out / "model.json").read_text())["matcher"]["coef"] == s["coef"]
+
+
+def test_catalogue_without_guideline_for_a_topic_is_flagged(tiny_model_dir, tiny_dir):
+    write_jsonl(tiny_dir / "g_no_vahvistus.jsonl", [g for g in GUIDELINES if g["id"] != "G-2"])
+    a = Assessor(load(tiny_model_dir), catalogue=tiny_dir / "g_no_vahvistus.jsonl")
+    assert "vahvistus" in a.uncovered_topics and any("no guideline for topic" in w for w in a.warnings)
+    res = a.assess([req("Lähettäkää sopimusvahvistus uudelleen asiakkaalle", "2016-05-01T10:00:00+03:00")])[0]
+    assert res.topic == "vahvistus" and "catalogue_has_no_guideline_for_topic" in res.flags
+    assert res.guideline_id is None and res.reason == "back_office_remit"
+
+
+def test_empty_guideline_body_is_an_error_naming_the_line(tiny_dir):
+    rows = [dict(GUIDELINES[0]), dict(GUIDELINES[1], body="  ")]
+    write_jsonl(tiny_dir / "g_empty.jsonl", rows)
+    with pytest.raises(CatalogueError, match=r"g_empty.jsonl:2 \[body\]: guideline G-2 has an empty body"):
+        read_guidelines(tiny_dir / "g_empty.jsonl")
+
+
+def test_remit_and_misrouted_topics_name_their_hand_off_and_routing_guidelines(assessor):
+    v, m = assessor.assess([req("Lähettäkää sopimusvahvistus uudelleen asiakkaalle", "2016-05-01T10:00:00+03:00"),
+                            req("Asiakkaan lasku on liian suuri ja hän haluaa maksuaikaa", "2016-05-01T10:00:00+03:00")])
+    assert (v.topic, v.reason, v.guideline_id, v.avoidable) == ("vahvistus", "back_office_remit", "G-2", False)
+    assert (m.topic, m.reason, m.guideline_id, m.avoidable) == ("vaara", "misrouted", "G-3", True)
+    assert v.avoidable_probability < 0.5 < m.avoidable_probability
+    assert 0.0 <= v.coverage_probability <= 1.0
