@@ -46,6 +46,21 @@ def model_card(model) -> str:
             g, a = m["test_metrics"]["guidelines"], m["test_metrics"]["avoidable"]
             lines += [f"- guideline: top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}, coverage {g['coverage']}",
                       f"- avoidable: accuracy {a['accuracy']}, precision {a['precision']}, recall {a['recall']}, F1 {a['f1']}"]
+    if "transfer_metrics" in m:
+        tm = m["transfer_metrics"]
+        t = tm["topic"]
+        lines += ["", f"## Figures on the transfer set `{tm.get('source')}` (another organisation's catalogue and "
+                  "independently written requests; never trained or tuned on)",
+                  f"- topic: accuracy {t.get('accuracy')}, macro-F1 {t.get('macro_f1')}, ECE {t.get('ece')}"]
+        if "guidelines" in tm:
+            g, a = tm["guidelines"], tm["avoidable"]
+            sh = a.get("share", {})
+            lines += [f"- guideline: top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}, coverage {g['coverage']}",
+                      f"- avoidable: accuracy {a['accuracy']} (constant-answer baseline {a.get('majority_baseline')}), "
+                      f"precision {a['precision']}, recall {a['recall']}, F1 {a['f1']}, probability ECE "
+                      f"{a.get('probability_ece')}",
+                      f"- avoidable share: true {sh.get('true')}, estimated {sh.get('estimate')} "
+                      f"(95 % interval {sh.get('ci_low')}–{sh.get('ci_high')}), error {sh.get('error')}"]
     if "matcher" in m:
         mt = m["matcher"]
         lines += ["", "## Guideline matcher",

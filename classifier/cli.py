@@ -67,7 +67,8 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
 @click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy):
+@click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
     from .model import save_model
     from .training import discover_corpus, train_model
@@ -120,6 +121,14 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
             _say(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
             model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
                                                         text_field, label_field)
+        if transfer_dir:
+            from .training import evaluate_model
+
+            td = Path(transfer_dir)
+            _say(f"scoring the transfer set {td} against its own catalogue (reported only)")
+            model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl",
+                                                            text_field, label_field)
+            model.meta["transfer_metrics"]["source"] = td.name
         if kfold:
             model.meta["cross_validation"] = _kfold(found["train"], text_field, label_field, params, kfold)
             _say(f"{kfold}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")

@@ -32,13 +32,13 @@ UNDECIDED_REASONS = ("no_catalogue", "no_text")
 # (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
 # request's length) is the same for every guideline and only feeds the coverage model
 FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share",
-            "log_qlen", "passage_share")
-MATCH_FEATURES = FEATURES[:8] + ("passage_share",)
+            "log_qlen", "passage_share", "rare_share")
+MATCH_FEATURES = FEATURES[:8] + ("passage_share", "rare_share")
 # Coverage ("does the best candidate in force really cover the request?") reads only features
 # that mean the same in any catalogue: probabilities, shares, and scores normalised within the
 # catalogue (z-score, margin over the runner-up, ratio to the best), never raw BM25 sizes.
 COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm25_rel", "topic_prob", "log_qlen",
-                     "passage_share")
+                     "passage_share", "rare_share")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
 DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
@@ -168,15 +168,26 @@ class Catalogue:
         vocab = self._count.vocabulary_
         tw = self.term_weights
         rows, cols, vals, totals = [], [], [], np.zeros(len(texts), dtype=np.float32)
+        r_rows, r_cols, r_n = [], [], np.zeros(len(texts), dtype=np.float32)
         for i, tk in enumerate(toks):
+            weighted = []
             for t in set(tk):
                 if t.startswith("["):
                     continue
                 w = tw.get(t, 1.0)
                 totals[i] += w
+                weighted.append((w, t))
                 j = vocab.get(t)
                 if j is not None:
                     rows.append(i); cols.append(j); vals.append(w)
+            # the request's rarest words name its situation; a guideline that lacks them covers
+            # something else ("aurinkopaneeli" is in no guideline about contracts)
+            rare = sorted(weighted, reverse=True)[:_N_RARE]
+            r_n[i] = len(rare)
+            for _, t in rare:
+                j = vocab.get(t)
+                if j is not None:
+                    r_rows.append(i); r_cols.append(j)
         qw = sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)), dtype=np.float32)
         covered = np.asarray((qw @ self._presence).todense(), dtype=np.float32)
         out[:, :, 7] = covered / np.maximum(totals, 1e-6)[:, None]
@@ -185,9 +196,12 @@ class Catalogue:
         best = np.zeros((len(texts), m), dtype=np.float32)
         np.maximum.at(best.T, self._passage_owner, share.T)
         out[:, :, 9] = best
+        qr = sp.csr_matrix((np.ones(len(r_rows), dtype=np.float32), (r_rows, r_cols)), shape=(len(texts), len(vocab)))
+        out[:, :, 10] = np.asarray((qr @ self._presence).todense(), dtype=np.float32) / np.maximum(r_n, 1.0)[:, None]
         return out
 
 
+_N_RARE = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:\d+[.)]|[-•*]))")
 
 
@@ -237,7 +251,7 @@ def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -
         z = (bm[i, j] - float(in_pool.mean())) / sd if sd > 1e-6 else 0.0
         X[i] = (scores[i, j], scores[i, j] - second, feats[i, j, f["covered_share"]], feats[i, j, f["cosine"]],
                 min(z, 10.0), bm[i, j], feats[i, j, f["topic_prob"]], feats[i, j, f["log_qlen"]],
-                feats[i, j, f["passage_share"]])
+                feats[i, j, f["passage_share"]], feats[i, j, f["rare_share"]])
     return best, X
 
 
@@ -351,9 +365,12 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
         nat = np.asarray(natural, dtype=bool)
         mean, scale = Xc.mean(axis=0), Xc.std(axis=0)
         scale[scale < 1e-6] = 1.0
+        # balanced: the model weighs the evidence, not the training catalogue's share of covered
+        # requests, which says nothing about a new catalogue's
+        cw = "balanced"
 
         def fit_cov(sel: np.ndarray) -> dict[str, Any]:
-            lr = LogisticRegression(C=C, max_iter=2000).fit((Xc[sel] - mean) / scale, yc[sel])
+            lr = LogisticRegression(C=C, max_iter=2000, class_weight=cw).fit((Xc[sel] - mean) / scale, yc[sel])
             return {"features": list(COVERAGE_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
                     "coef": [float(c) for c in lr.coef_[0]], "intercept": float(lr.intercept_[0])}
 
@@ -365,7 +382,7 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
             te = np.isin(gr, uniq[te_g])
             oof_logit[te] = _coverage_logit(Xc[te], fit_cov(tr)) if len(set(yc[tr])) == 2 else 0.0
         cm = fit_cov(np.ones(len(yc), dtype=bool))
-        platt = LogisticRegression(C=1e4, max_iter=2000).fit(oof_logit[nat][:, None], yc[nat])
+        platt = LogisticRegression(C=1e4, max_iter=2000, class_weight=cw).fit(oof_logit[nat][:, None], yc[nat])
         cm["platt"] = [float(platt.coef_[0, 0]), float(platt.intercept_[0])]
         settings["coverage_model"] = cm
         settings["coverage_threshold"] = 0.5

@@ -106,3 +106,40 @@ def test_example_volumes_add_up_to_the_thesis():
     phone = len(calls) + sum(r["channel"] == "phone" for r in vol)
     mail = 156 + sum(r["channel"] == "email" for r in vol)
     assert (len(calls), phone, mail) == (297, 3564, 1301)
+
+
+TRANSFER = CORPUS / "transfer"
+
+
+@pytest.mark.skipif(not (TRANSFER / "requests.jsonl").exists(), reason="no transfer set")
+def test_transfer_set_is_never_training_data():
+    """The transfer set is for evaluation only: not discovered as training data, no text shared with the corpus."""
+    from classifier.training import discover_corpus
+
+    found = discover_corpus([CORPUS])
+    assert not any("transfer" in str(f) for fs in found.values() for f in fs)
+    own = {json.loads(line)["text"].strip() for f in ("train", "dev", "test", "generated")
+           for line in (CORPUS / f"{f}.jsonl").read_text(encoding="utf-8").splitlines()}
+    transfer = [json.loads(line) for line in (TRANSFER / "requests.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(transfer) >= 250 and not {r["text"].strip() for r in transfer} & own
+
+
+@pytest.mark.skipif(not (TRANSFER / "requests.jsonl").exists(), reason="no transfer set")
+def test_transfer_set_labels_follow_the_rule_and_its_own_catalogue():
+    tax = read_taxonomy(CORPUS / "taxonomy.json")
+    gl = {g.id: g for g in read_guidelines(TRANSFER / "guidelines.jsonl", tax)}
+    main_ids = {g.id for g in read_guidelines(CORPUS / "guidelines.jsonl", tax)}
+    assert len(gl) >= 35 and not set(gl) & main_ids
+    assert {g.family for g in gl.values()} == {"jarjestelma_ja_prosessi", "tuotteet_ja_hinnastot", "koulutus"}
+    assert sum(g.retired is not None for g in gl.values()) >= 2
+    rows = [json.loads(line) for line in (TRANSFER / "requests.jsonl").read_text(encoding="utf-8").splitlines()]
+    n_uncovered = n_later = 0
+    for r in rows:
+        g = gl.get(r["guideline_id"]) if r["guideline_id"] else None
+        assert r["guideline_id"] is None or g is not None, r["id"]
+        day = local_date(parse_datetime(r["sent_at"]))
+        assert r["avoidable"] == expected_avoidable(r["topic"], g, day, tax), r["id"]
+        agent = not tax[r["topic"]].back_office_remit and not tax[r["topic"]].misrouted
+        n_uncovered += agent and g is None
+        n_later += agent and g is not None and day < g.published
+    assert n_uncovered >= 10 and n_later >= 10
