@@ -87,3 +87,17 @@ def tiny_model_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny_model")
     save_model(Model(clf, meta), d)
     return d
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true", default=False,
+                     help="skip tests marked slow (training models, building wheels, clusters)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--quick"):
+        return
+    skip = pytest.mark.skip(reason="slow test; run without --quick")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -59,7 +59,8 @@ def test_train_and_evaluate_arbitrary_labels(tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(r.output)
     assert set(res["topic"]["per_class"]) == set(labels.values())
-    assert 0 <= res["topic"]["macro_f1"] <= 1
+    # the texts are separable: a model that learned nothing (one class for all) scores 1/3 at most
+    assert res["topic"]["accuracy"] > 0.6 and res["topic"]["macro_f1"] > 0.5
 
 
 def test_label_command_writes_one_row_per_record(tmp_path, tiny_model_dir, tiny_dir):

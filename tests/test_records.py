@@ -38,7 +38,7 @@ def test_local_date_uses_helsinki_time():
 
 
 def test_bad_timestamp_raises_valueerror():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="31.5.2016 klo 10|timestamp"):
         parse_datetime("31.5.2016 klo 10")
 
 
