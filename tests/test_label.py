@@ -94,3 +94,168 @@ def test_model_in_other_taxonomy_skips_matching_with_one_warning(records, tmp_pa
     assert len(s.warnings) == 1 and "skipped" in s.warnings[0]
     rows = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert len(rows) == n and all(r["predicted"]["guideline_id"] is None for r in rows if r["status"] == "ok")
+
+
+# --------------------------------------------------------------------------- issue 15: nothing lost, nothing leaked
+
+import csv as _csv
+import email.utils
+from pathlib import Path
+
+from classifier.errors import OutputError, TukipyyntoError
+
+PLANTED = ["131052-308T", "040 123 4567", "0401234567", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85",
+           "FI2112345600000785"]
+MBOX_SEP = "From jonna@ap.example Mon Sep  5 10:12:00 2016\n"
+
+
+def _colliding_inputs(d: Path) -> list[Path]:
+    """Two JSONL files and a CSV, each with ids 1-3, and an mbox whose messages have one empty Message-ID."""
+    texts = [t for ts in TINY_TEXTS.values() for t in ts]
+    paths = []
+    for f in range(2):
+        paths.append(write_jsonl(d / f"part{f}.jsonl", [
+            {"id": str(i), "text": texts[f * 3 + i - 1] + f"\nrivi kaksi {f}", "sent_at": f"2016-05-0{i}T10:00:00+03:00"}
+            for i in (1, 2, 3)]))
+    with open(d / "part2.csv", "w", newline="", encoding="utf-8") as fh:
+        w = _csv.writer(fh)
+        w.writerow(["id", "text", "sent_at"])
+        for i in (1, 2, 3):
+            w.writerow([str(i), texts[9 + i] + '\n"lainaus", toinen rivi', "2016-05-0%dT10:00:00+03:00" % i])
+    msgs = ""
+    for i in range(3):
+        msgs += (MBOX_SEP + f"From: a@b.example\nSubject: Asia {i}\nDate: Mon, 5 Sep 2016 10:1{i}:00 +0300\n"
+                 f"Message-ID: <>\n\n{texts[14 + i]}\n\n")
+    (d / "part3.mbox").write_text(msgs, encoding="utf-8")
+    return paths + [d / "part2.csv", d / "part3.mbox"]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_resume_after_cuts_anywhere_equals_an_uninterrupted_run(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    inputs = _colliding_inputs(tmp_path)
+    gl = tiny_dir / "guidelines.jsonl"
+    full_path = tmp_path / f"full.{suffix}"
+    s = label_inputs(inputs, full_path, tiny_model_dir, gl, with_text=True, batch_size=2)
+    full = full_path.read_bytes()
+    assert s.contacts == 12 and s.messages == 12  # three files of colliding ids and three empty Message-IDs
+    out = tmp_path / f"cut.{suffix}"
+    for cut in sorted({*range(0, len(full), max(1, len(full) // 40)), len(full) - 1, len(full)}):
+        out.write_bytes(full[:cut])
+        label_inputs(inputs, out, tiny_model_dir, gl, with_text=True, batch_size=2, resume=True)
+        assert out.read_bytes() == full, f"resume after a cut at byte {cut} differs"
+
+
+def test_issue_example_six_records_two_files_cut_after_four_rows(tmp_path, tiny_model_dir, tiny_dir):
+    inputs = _colliding_inputs(tmp_path)[:2]
+    out = tmp_path / "o.jsonl"
+    label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    rows = out.read_text().splitlines()
+    out.write_text("\n".join(rows[:4]) + "\n")
+    s = label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+    assert s.skipped_resumed == 4 and out.read_text().splitlines() == rows
+
+
+def test_existing_output_is_refused_without_resume_or_overwrite(records, tmp_path, tiny_model_dir, tiny_dir):
+    path, n = records
+    out = tmp_path / "o.jsonl"
+    _label(path, out, tiny_model_dir, tiny_dir)
+    before = out.read_text()
+    with pytest.raises(OutputError, match="already exists.*--resume.*--overwrite"):
+        _label(path, out, tiny_model_dir, tiny_dir)
+    assert out.read_text() == before
+    _label(path, out, tiny_model_dir, tiny_dir, overwrite=True)
+    assert len(out.read_text().splitlines()) == n
+    with pytest.raises(TukipyyntoError, match="contradict"):
+        _label(path, out, tiny_model_dir, tiny_dir, overwrite=True, resume=True)
+
+
+@pytest.mark.parametrize("bad", ["/proc/x.jsonl", "FILE/x.jsonl", "/proc/x.parquet"])
+def test_unwritable_output_is_a_named_error(records, tmp_path, tiny_model_dir, tiny_dir, bad):
+    path, _ = records
+    (tmp_path / "FILE").write_text("a file, not a folder")
+    out = bad.replace("FILE", str(tmp_path / "FILE"))
+    with pytest.raises(OutputError, match=r"cannot write the output") as e:
+        _label(path, out, tiny_model_dir, tiny_dir)
+    assert isinstance(e.value, OSError) and out in str(e.value)
+
+
+def _planted_inputs(d: Path) -> list[Path]:
+    """Personal data in every field that is not text: ids, subject, channel, timestamps, extra columns, Message-IDs."""
+    write_jsonl(d / "p.jsonl", [
+        {"id": "matti.meikalainen@example.fi", "text": "Asiakas muuttaa ja tarvitsee uuden sopimuksen", "channel": "040 123 4567",
+         "subject": "Soita 0401234567", "sent_at": "2016-05-01T10:00:00+03:00", "asiakas": "hetu 131052-308T"},
+        {"id": "FI21 1234 5600 0007 85", "text": "Lähettäkää sopimusvahvistus uudelleen", "sent_at": "131052-308T"},
+        {"id": "x3", "text": ["lista", "131052-308T"]},
+        {"id": "x4", "channel": "email", "muistiinpano": "FI2112345600000785"},
+    ])
+    (d / "x.csv").write_text('id,message,date\n1,"Asiakkaan hetu 131052-308T ja puh 040 123 4567 haluaa irtisanoa",1.9.2016\n'
+                             '2,,"matti.meikalainen@example.fi"\n', encoding="utf-8")
+    (d / "m.mbox").write_text(
+        MBOX_SEP + "From: Matti <matti.meikalainen@example.fi>\nSubject: Puh 040 123 4567\n"
+        "Date: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <matti.meikalainen@example.fi>\n\n"
+        "Asiakas haluaa uuden sopimuksen, hetu 131052-308T.\n\n", encoding="utf-8")
+    return [d / "p.jsonl", d / "x.csv", d / "m.mbox"]
+
+
+def _assert_no_planted(files):
+    for f in files:
+        data = Path(f).read_bytes().decode("utf-8", "replace")
+        for p in PLANTED:
+            assert p not in data, f"{p!r} leaked into {f}"
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_no_personal_data_in_any_field_of_rows_or_report(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    from classifier.cli import main
+    from click.testing import CliRunner
+
+    inputs = _planted_inputs(tmp_path)
+    out = tmp_path / f"o.{suffix}"
+    r = CliRunner().invoke(main, ["label", *map(str, inputs), "--out", str(out), "--model", str(tiny_model_dir),
+                                  "--guidelines", str(tiny_dir / "guidelines.jsonl")])
+    assert r.exit_code == 0, r.output
+    _assert_no_planted([out])
+    assert "131052-308T" not in r.output and "040 123 4567" not in r.output
+    from classifier.report import read_labelled
+
+    rows = read_labelled([out])
+    assert len(rows) == 7
+    ids = [r["id"] for r in rows]
+    assert ids[0].startswith("h-") and ids[1].startswith("h-") and ids[-1].startswith("h-") and "x3" in ids
+    rep = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "rep"), "--taxonomy",
+                                    str(tiny_dir / "taxonomy.json"), "--guidelines", str(tiny_dir / "guidelines.jsonl")])
+    assert rep.exit_code == 0, rep.output
+    _assert_no_planted(p for p in (tmp_path / "rep").rglob("*") if p.is_file())
+
+
+def test_hashed_ids_are_stable_and_keyed(tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    inputs = _planted_inputs(tmp_path)[:1]
+    gl = tiny_dir / "guidelines.jsonl"
+    ids = []
+    for i, key in enumerate(["k1", "k1", "k2"]):
+        monkeypatch.setenv("TUKIPYYNTO_ID_KEY", key)
+        label_inputs(inputs, tmp_path / f"o{i}.jsonl", tiny_model_dir, gl)
+        ids.append(json.loads((tmp_path / f"o{i}.jsonl").read_text().splitlines()[0])["id"])
+    assert ids[0] == ids[1] != ids[2]
+
+
+def test_request_without_text_gets_no_topic_and_no_avoidable_decision(tmp_path, tiny_model_dir, tiny_dir):
+    mb = tmp_path / "e.mbox"
+    mb.write_text(MBOX_SEP + "From: a@b.example\nSubject: \nDate: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <e1@b>\n"
+                  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"X\"\n\n--X\nContent-Type: text/plain\n\n\n--X--\n\n",
+                  encoding="utf-8")
+    s = label_inputs([mb], tmp_path / "o.jsonl", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert row["status"] == "no_text" and row["predicted"] is None and "empty_text" in row["flags"]
+    assert s.no_text == 1 and s.labelled == 0 and not s.all_failed
+
+
+def test_broken_boundary_is_labelled_from_the_raw_body(tmp_path, tiny_model_dir, tiny_dir):
+    mb = tmp_path / "b.mbox"
+    mb.write_text(MBOX_SEP + "From: a@b.example\nSubject: Vahvistus\nDate: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <b1@b>\n"
+                  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"PUUTTUU\"\n\n--MUU\n"
+                  "Content-Type: text/plain\n\nLähettäkää sopimusvahvistus uudelleen asiakkaalle\n--MUU--\n\n", encoding="utf-8")
+    label_inputs([mb], tmp_path / "o.jsonl", tiny_model_dir, tiny_dir / "guidelines.jsonl", with_text=True)
+    (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert row["status"] == "ok" and "sopimusvahvistus" in row["text"] and "boundary_not_found" in row["flags"]
+    assert row["predicted"]["topic"] == "vahvistus"
