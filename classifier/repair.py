@@ -26,6 +26,8 @@ _CTRL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _WORD_RE = re.compile(r"\S+")
 _SENTENCE_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([.!?])(?=[A-ZÅÄÖ][a-zåäö])")
+_LOOSE_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([.!?])(?=[^\W\d_]{2})")  # in a text that was all caps
+_ALPHA_RUN_RE = re.compile(r"(?<![\d])[^\W\d_]{2,}(?![\d])")
 _COMMA_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([,;])(?=[^\W\d_]{2})")
 _SENTENCE_START_RE = re.compile(r"(^|[.!?]\s+|\n\s*)([a-zåäö])")
 
@@ -58,22 +60,24 @@ def _is_shouting(text: str) -> bool:
 
 
 def _normalise_caps(text: str) -> str:
-    """Sentence case for an all-caps text; words with digits (codes, IBANs, identity codes) are kept."""
-    def word(m: re.Match) -> str:
-        w = m.group(0)
-        return w if any(c.isdigit() for c in w) or "@" in w else w.lower()
-
-    low = _WORD_RE.sub(word, text)
+    """Sentence case for an all-caps text; letters next to digits (IBANs, identity codes, codes) are kept."""
+    low = _ALPHA_RUN_RE.sub(lambda m: m.group(0).lower(), text)
+    low = _fix_spacing(low, loose=True)
     return _SENTENCE_START_RE.sub(lambda m: m.group(1) + m.group(2).upper(), low)
 
 
-def _fix_spacing(text: str) -> str:
-    """A space after ``.!?`` before a capitalised word and after ``,;`` between words, outside addresses."""
+def _fix_spacing(text: str, loose: bool = False) -> str:
+    """A space after ``.!?`` before a capitalised word (any word when ``loose``) and after ``,;`` between words.
+
+    Email addresses and web addresses are left alone.
+    """
+    gap = _LOOSE_GAP_RE if loose else _SENTENCE_GAP_RE
+
     def word(m: re.Match) -> str:
         w = m.group(0)
-        if "@" in w or "://" in w or w.lower().startswith("www.") or any(c.isdigit() for c in w):
+        if "@" in w or "://" in w or "www." in w.lower():
             return w
-        w = _SENTENCE_GAP_RE.sub(r"\1 ", w)
+        w = gap.sub(r"\1 ", w)
         return _COMMA_GAP_RE.sub(r"\1 ", w)
 
     return _WORD_RE.sub(word, text)
@@ -128,9 +132,11 @@ def repair_text(text: str) -> tuple[str, tuple[str, ...]]:
         new = _normalise_caps(text)
         if new != text:
             flags.append("caps_normalised")
+            if _fix_spacing(text.lower(), loose=True) != text.lower():
+                flags.append("spacing_fixed")
             text = new
     new = _fix_spacing(text)
     if new != text:
         flags.append("spacing_fixed")
         text = new
-    return text, tuple(sorted(flags))
+    return text, tuple(sorted(set(flags)))

@@ -259,3 +259,122 @@ def test_broken_boundary_is_labelled_from_the_raw_body(tmp_path, tiny_model_dir,
     (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert row["status"] == "ok" and "sopimusvahvistus" in row["text"] and "boundary_not_found" in row["flags"]
     assert row["predicted"]["topic"] == "vahvistus"
+
+
+# --------------------------------------------------------------------------- property: accounted for, resumable, redacted
+
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_TEXTS = [t for ts in TINY_TEXTS.values() for t in ts]
+_IDS = ["1", "2", "3", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85"]
+_PLANTS = ["131052-308T", "040 123 4567", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85"]
+_TEXT_DAMAGE = ["none", "nul", "html", "mojibake", "caps", "glued", "plant"]
+
+_record = st.fixed_dictionaries({
+    "id": st.sampled_from(_IDS), "text": st.sampled_from(_TEXTS), "damage": st.sampled_from(_TEXT_DAMAGE),
+    "plant": st.sampled_from(_PLANTS), "field": st.sampled_from(["text", "id", "date", "channel", "extra", "missing_text"]),
+})
+
+
+def _damaged_text(r) -> str:
+    t, d = r["text"], r["damage"]
+    if d == "nul":
+        t = t[:5] + "\x00" + t[5:]
+    elif d == "html":
+        t = "<div>" + t.replace(" ", "&nbsp;", 1) + "<br></div>"
+    elif d == "mojibake":
+        t = t.encode("utf-8").decode("latin-1")
+    elif d == "caps":
+        t = t.upper()
+    elif d == "glued":
+        t = t.replace(" ", ".", 1)
+    if r["field"] == "text" or d == "plant":
+        t += f" tunnus {r['plant']} kiitos"
+    return t
+
+
+def _fields(r) -> dict:
+    row = {"id": r["id"], "text": _damaged_text(r), "sent_at": "2016-05-02T10:00:00+03:00", "channel": "email", "note": "x"}
+    if r["field"] == "date":
+        row["sent_at"] = r["plant"]
+    elif r["field"] == "channel":
+        row["channel"] = r["plant"]
+    elif r["field"] == "extra":
+        row["note"] = "soita " + r["plant"]
+    elif r["field"] == "missing_text":
+        row["text"] = ""
+    return row
+
+
+def _write_input(d: Path, i: int, kind: str, recs: list, variant: int) -> Path:
+    if kind == "jsonl":
+        lines = []
+        for j, r in enumerate(recs):
+            row = _fields(r)
+            if variant == 1 and j == 0:
+                lines.append('{"id": "rikki", "text": "' + r["plant"] + '" ')  # a torn line
+                continue
+            if variant == 2 and j == 0:
+                row["text"] = [row["text"]]
+            lines.append(json.dumps(row, ensure_ascii=False))
+        data = "\n".join(lines) + "\n"
+        p = d / f"in{i}.jsonl"
+        p.write_bytes(data.encode("cp1252", "replace") if variant == 3 else data.encode("utf-8"))
+        return p
+    if kind == "csv":
+        delim = ";" if variant in (1, 3) else ","
+        import io as _io
+
+        buf = _io.StringIO()
+        w = _csv.writer(buf, delimiter=delim)
+        w.writerow(["id", "message" if variant == 2 else "text", "sent_at", "channel", "note"])
+        for r in recs:
+            row = _fields(r)
+            w.writerow([row["id"], row["text"], row["sent_at"], row["channel"], row["note"]])
+        p = d / f"in{i}.csv"
+        p.write_bytes((b"\xef\xbb\xbf" if variant == 3 else b"") + buf.getvalue().encode("cp1252" if variant >= 1 else "utf-8", "replace"))
+        return p
+    out = ""
+    for j, r in enumerate(recs):
+        row = _fields(r)
+        mid = ["<>", "<dup@x.example>", f"<{r['plant']}>", f"<u{i}.{j}@x.example>"][(j + variant) % 4]
+        date = "Mon, 5 Sep 2016 10:%02d:00 +0300" % j if r["field"] != "date" else row["sent_at"]
+        out += (MBOX_SEP + f"From: a@x.example\nSubject: Asia {j} {row['note']}\nDate: {date}\nMessage-ID: {mid}\n\n"
+                f"{row['text'].replace(chr(0), '')}\n\n")
+    p = d / f"in{i}.mbox"
+    data = out.encode("utf-8")
+    if variant == 3:
+        data = data[: len(data) - max(1, len(_fields(recs[-1])["text"]) // 2)]  # the last message cut short
+    p.write_bytes(data)
+    return p
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.sampled_from(["jsonl", "csv", "mbox"]), st.lists(_record, min_size=1, max_size=5),
+                                st.integers(0, 3)), min_size=1, max_size=3),
+       out_fmt=st.sampled_from(["jsonl", "csv"]), batch=st.integers(1, 4), cut=st.floats(0, 1), with_text=st.booleans())
+def test_property_every_input_once_resume_equal_nothing_leaked(tiny_model_dir, tiny_dir, files, out_fmt, batch, cut, with_text):
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        inputs = [_write_input(d, i, kind, recs, variant) for i, (kind, recs, variant) in enumerate(files)]
+        expected = sum(len(recs) for _, recs, _ in files)
+        gl = tiny_dir / "guidelines.jsonl"
+        full = d / f"full.{out_fmt}"
+        s = label_inputs(inputs, full, tiny_model_dir, gl, with_text=with_text, batch_size=batch)
+        from classifier.report import read_labelled
+
+        rows = read_labelled([full])
+        # every input record or message accounted for exactly once
+        assert s.messages == expected == sum(int(r["n_messages"]) for r in rows)
+        assert len(rows) == s.contacts == s.labelled + s.errors + s.no_text
+        assert len({r["key"] for r in rows}) == len(rows)
+        _assert_no_planted([full])
+        # resume after a cut anywhere equals the uninterrupted run
+        data = full.read_bytes()
+        part = d / f"part.{out_fmt}"
+        part.write_bytes(data[: int(cut * len(data))])
+        label_inputs(inputs, part, tiny_model_dir, gl, with_text=with_text, batch_size=batch, resume=True)
+        assert part.read_bytes() == data
