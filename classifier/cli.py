@@ -385,6 +385,8 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
                          overwrite=True)  # OUT is analyse's own folder: a rerun replaces its labelled.jsonl
         if bar is not None:
             bar.close()
+        for n in s.notes:
+            click.echo(f"note: {n}", err=True)
         for w in s.warnings:
             click.echo(f"warning: {w}", err=True)
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")

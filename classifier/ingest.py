@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import CorpusError, IngestError
+from .errors import IngestError
 from .io import TABLE_SUFFIXES, TableInfo, iter_table, table_format, text_column
 from .redact import redact as _redact
 from .repair import repair_text
@@ -84,7 +84,8 @@ class Contact:
     ----------
     id : str
         The record's own id; for mail the first message's Message-ID (without angle
-        brackets); else ``sha1(f"{source}#{position}")[:16]``, the same on every run.
+        brackets; an empty ``<>`` or a Message-ID an earlier message of the source already
+        had counts as none); else ``sha1(f"{source}#{position}")[:16]``, the same on every run.
     source, position : str, int
         The input file (for mail in .eml / .msg files, the first message's file) and the
         0-based position of the first message or record in it.
@@ -101,7 +102,11 @@ class Contact:
     flags : tuple of str
         What happened on the way: ``charset_repaired``, ``html_converted``, ``no_date``,
         ``bad_date``, ``threaded_by_subject``, ``quote_kept``, ``broken_headers``,
-        ``truncated``, ``bad_encoding``, ``control_chars_removed``, ``empty_text``.
+        ``truncated``, ``bad_encoding``, ``control_chars_removed``, ``empty_text``,
+        ``duplicate_message_id`` (an earlier message had the same id: not merged on it),
+        ``boundary_not_found`` (the raw body was read), and the text repairs of
+        :func:`classifier.repair.repair_text`: ``html_removed``, ``mojibake_fixed``,
+        ``caps_normalised``, ``spacing_fixed``.
     stripped : dict or None
         With ``keep_stripped=True``: ``quoted``, ``signature`` and ``replies`` (the new
         words of each later message), else None.
