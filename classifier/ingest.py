@@ -472,6 +472,11 @@ def _excerpt(value: Any, n: int = 40) -> str:
     return repr(_redact(short))
 
 
+def _shown(rid: str) -> str:
+    """A record id as an error message may quote it: shortened and redacted."""
+    return _redact(rid[:40] + ("..." if len(rid) > 40 else ""))
+
+
 def _record_contact(
     row: dict[str, Any], src: str, pos: int, where: str, column_map: dict[str, str], keep_stripped: bool,
     text_col: str | None = None,
@@ -492,7 +497,6 @@ def _record_contact(
     rid = get["id"]
     rid = str(rid).strip() if rid not in (None, "") and not isinstance(rid, (dict, list)) else None
     rid = rid or _stable_id(src, pos)
-    shown = _redact(rid[:40] + ("..." if len(rid) > 40 else ""))
     channel = get["channel"]
     if channel not in (None, "") and isinstance(channel, str):
         channel = channel.strip().lower()
@@ -506,7 +510,7 @@ def _record_contact(
         if v is not None and not isinstance(v, str):
             if isinstance(v, (dict, list, tuple, bool)) or not isinstance(v, (int, float)):
                 return Contact(sent_at=None, text="", error=(
-                    f"{where} [{source_of[f]}]: record {shown}: expected a string, found {type(v).__name__}"), **base)
+                    f"{where} [{source_of[f]}]: record {_shown(rid)}: expected a string, found {type(v).__name__}"), **base)
     subject = str(subject) if subject not in (None, "") else None
     base["subject"] = subject
     if text is None or not str(text).strip():
@@ -516,18 +520,18 @@ def _record_contact(
         what = f"an empty {source_of['text']!r}" if text is not None else f"no {source_of['text']!r} field"
         if text is None and text_col is None and source_of["text"] == "text":
             what += " (nor a usual text column such as 'message' or 'viesti'; use --map COLUMN=text)"
-        return Contact(sent_at=None, text="", error=f"{where} [{source_of['text']}]: record {shown} has {what}{hint}", **base)
+        return Contact(sent_at=None, text="", error=f"{where} [{source_of['text']}]: record {_shown(rid)} has {what}{hint}", **base)
     text, repairs = repair_text(str(text))
     flags = set(repairs)
     if not text.strip():
         return Contact(sent_at=None, text="", flags=tuple(sorted(flags)),
-                       error=f"{where} [{source_of['text']}]: record {shown} has no text left after cleaning", **base)
+                       error=f"{where} [{source_of['text']}]: record {_shown(rid)} has no text left after cleaning", **base)
     try:
         sent_at = parse_datetime(get["sent_at"])
     except (ValueError, TypeError, OverflowError):
         return Contact(
             sent_at=None, text=text, flags=tuple(sorted(flags)),
-            error=(f"{where} [{source_of['sent_at']}]: record {shown}: bad timestamp {_excerpt(get['sent_at'])}, "
+            error=(f"{where} [{source_of['sent_at']}]: record {_shown(rid)}: bad timestamp {_excerpt(get['sent_at'])}, "
                    "expected ISO 8601 such as 2016-09-05T10:12:00+03:00"),
             **base,
         )

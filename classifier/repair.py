@@ -29,6 +29,8 @@ _SENTENCE_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([.!?])(?=[A-ZÅÄÖ][a-zåäö]
 _LOOSE_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([.!?])(?=[^\W\d_]{2})")  # in a text that was all caps
 _ALPHA_RUN_RE = re.compile(r"(?<![\d])[^\W\d_]{2,}(?![\d])")
 _COMMA_GAP_RE = re.compile(r"(?<=[^\W\d_]{2})([,;])(?=[^\W\d_]{2})")
+_GAP_HINT_RE = re.compile(r"[^\W\d_][.!?,;][^\W\d_]")  # cheap test before the per-word pass
+_SHOUT_HINT_RE = re.compile(r"[A-ZÅÄÖ]{4}")
 _SENTENCE_START_RE = re.compile(r"(^|[.!?]\s+|\n\s*)([a-zåäö])")
 
 
@@ -52,6 +54,8 @@ def _fix_mojibake(text: str) -> str:
 
 def _is_shouting(text: str) -> bool:
     """True when at least 20 letters and over 70 % of them are capitals."""
+    if not _SHOUT_HINT_RE.search(text):
+        return False
     letters = _LETTER_RE.findall(text)
     if len(letters) < 20:
         return False
@@ -71,6 +75,8 @@ def _fix_spacing(text: str, loose: bool = False) -> str:
 
     Email addresses and web addresses are left alone.
     """
+    if not _GAP_HINT_RE.search(text):
+        return text
     gap = _LOOSE_GAP_RE if loose else _SENTENCE_GAP_RE
 
     def word(m: re.Match) -> str:
