@@ -183,13 +183,17 @@ def iter_table(path: str | os.PathLike, info: TableInfo | None = None) -> Iterat
                 lines_cp.add(1)
             info.delimiter = _sniff_delimiter(head)
 
+            pending: list[str] = []  # the lines of the record being read
+
             def lines() -> Iterator[str]:
+                pending.append(head)
                 yield head
                 for no, raw in enumerate(fh, 2):
                     before = info.cp1252_lines
                     text = _decode_line(raw, False, info)
                     if info.cp1252_lines > before:
                         lines_cp.add(no)
+                    pending.append(text)
                     yield text
 
             reader = csv.reader(lines(), delimiter=info.delimiter)
@@ -209,6 +213,13 @@ def iter_table(path: str | os.PathLike, info: TableInfo | None = None) -> Iterat
                     continue
                 end = reader.line_num
                 last = end
+                lines_of_rec = pending[:]
+                pending.clear()
+                if end > start and "".join(lines_of_rec).count('"') % 2:
+                    # a quote opened and never closed swallowed the rest of the file into one field
+                    yield start, None, (f"a quoted field opened on line {start} is never closed: lines {start}-{end} "
+                                        "cannot be split into records"), False
+                    continue
                 if not rec or (len(rec) == 1 and not rec[0].strip()):
                     continue
                 if header is None:

@@ -160,7 +160,9 @@ def _redact_value(v: Any, redactor: Redactor) -> Any:
 
 def contact_key(c) -> str:
     """The identity of a contact in its input: a hash of its source file and its position there."""
-    return hashlib.sha1(f"{c.source}#{c.position}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    # the absolute path: a resume that names the same file differently still recognises its rows
+    src = os.path.abspath(c.source)
+    return hashlib.sha1(f"{src}#{c.position}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def _has_text(c) -> bool:
@@ -317,7 +319,7 @@ def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
-    CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error",
+    CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
                   "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
                   "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
                   "topic", "guideline_id", "avoidable", "text")
@@ -342,7 +344,8 @@ class _Writer:
     @staticmethod
     def flat(row: dict[str, Any]) -> dict[str, Any]:
         """Flatten ``predicted`` into ``predicted.*`` columns."""
-        out = {k: v for k, v in row.items() if k != "predicted"}
+        out = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+               for k, v in row.items() if k != "predicted"}
         for k, v in (row.get("predicted") or {}).items():
             out[f"predicted.{k}"] = json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
         return out

@@ -880,3 +880,10 @@ def test_repair_keeps_topic_accuracy_on_damaged_exports():
     repaired = accuracy([c.text for c in iter_contacts([DAMAGED])])
     # measured 2026-12-04 with models/default: clean 0.889, damaged as exported 0.833, repaired 0.889
     assert repaired >= clean - 1e-9 and repaired > raw
+
+
+def test_unclosed_csv_quote_is_an_error_not_a_silent_merge(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('id,text\n1,"Asiakas kysyy\n2,Toinen\n3,Kolmas\n', encoding="utf-8")
+    (c,) = iter_contacts([p])
+    assert c.error == f"{p}:2: a quoted field opened on line 2 is never closed: lines 2-4 cannot be split into records"

@@ -378,3 +378,23 @@ def test_property_every_input_once_resume_equal_nothing_leaked(tiny_model_dir, t
         part.write_bytes(data[: int(cut * len(data))])
         label_inputs(inputs, part, tiny_model_dir, gl, with_text=with_text, batch_size=batch, resume=True)
         assert part.read_bytes() == data
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_repair_flags_reach_every_output_format(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    from classifier.report import read_labelled
+
+    p = write_jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": "<p>Asiakas muuttaa&nbsp;ja tarvitsee uuden sopimuksen</p>"}])
+    label_inputs([p], tmp_path / f"o.{suffix}", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    (row,) = read_labelled([tmp_path / f"o.{suffix}"])
+    flags = row["flags"] if isinstance(row["flags"], list) else json.loads(row["flags"])
+    assert "html_removed" in flags and row["key"]
+
+
+def test_resume_recognises_the_same_file_named_differently(tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    inputs = _colliding_inputs(tmp_path)[:2]
+    out = tmp_path / "o.jsonl"
+    label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    monkeypatch.chdir(tmp_path)
+    s = label_inputs([p.name for p in inputs], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+    assert s.skipped_resumed == 6 and len(out.read_text().splitlines()) == 6
