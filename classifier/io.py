@@ -127,7 +127,17 @@ def _sniff_delimiter(header: str) -> str:
 
 
 def json_error(e: json.JSONDecodeError) -> str:
-    """A JSON error as ``not valid JSON (<reason> at column N)`` (the reason may itself end in "at")."""
+    """A JSON error as ``not valid JSON (<reason> at column N)``, quoting none of the line.
+
+    Parameters
+    ----------
+    e : json.JSONDecodeError
+        The error; its reason may itself end in "at" ("Invalid control character at").
+
+    Returns
+    -------
+    str
+    """
     msg = e.msg[:-3] if e.msg.endswith(" at") else e.msg
     return f"not valid JSON ({msg} at column {e.colno})"
 

@@ -159,7 +159,20 @@ def _redact_value(v: Any, redactor: Redactor) -> Any:
 
 
 def contact_key(c) -> str:
-    """The identity of a contact in its input: a hash of its source file and its position there."""
+    """The identity of a contact in its input, what ``--resume`` matches on.
+
+    Parameters
+    ----------
+    c : Contact
+        A contact from :func:`classifier.ingest.iter_contacts`.
+
+    Returns
+    -------
+    str
+        16 hex digits of ``sha1(f"{absolute source path}#{position}")``: the record's (or the
+        thread's first message's) position in its file, so that records of different files
+        sharing an id, or one file's duplicate ids, never collide.
+    """
     # the absolute path: a resume that names the same file differently still recognises its rows
     src = os.path.abspath(c.source)
     return hashlib.sha1(f"{src}#{c.position}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
