@@ -459,9 +459,7 @@ def _table_contacts(path: Path, column_map: dict[str, str], keep_stripped: bool,
             c = _record_contact(row, src, pos, f"{path}:{no}", column_map, keep_stripped, text_col[0])
             yield _replace(c, flags=tuple(sorted({*c.flags, "charset_repaired"}))) if repaired else c
         pos += 1
-        if pos == 1 and notes is not None and info.describe():
-            notes.append(info.describe())  # type: ignore[arg-type]
-    if pos == 0 and notes is not None and info.describe():
+    if notes is not None and info.describe():  # at the end: a cp1252 line may come late in the file
         notes.append(info.describe())  # type: ignore[arg-type]
 
 
