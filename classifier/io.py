@@ -65,6 +65,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], suffixes: Sequence[str] = t
 TEXT_COLUMNS = ("text", "message", "body", "viesti", "kuvaus", "sisältö", "sisalto", "teksti", "description",
                 "content", "viestin sisältö", "pyyntö", "pyynto", "kysymys", "selite")
 _CSV_DELIMITERS = (",", ";", "\t", "|")
+_BLANK = " \t\r\n\x00\x0b\x0c\ufeff"  # a line of only these is no record (NUL padding after a crash)
 
 
 @dataclass
@@ -168,7 +169,7 @@ def iter_table(path: str | os.PathLike, info: TableInfo | None = None) -> Iterat
             for no, raw in enumerate(fh, 1):
                 before = info.cp1252_lines
                 line = _decode_line(raw, no == 1, info)
-                if not line.strip():
+                if not line.strip(_BLANK):
                     continue
                 try:
                     row = json.loads(line)
@@ -230,7 +231,7 @@ def iter_table(path: str | os.PathLike, info: TableInfo | None = None) -> Iterat
                     yield start, None, (f"a quoted field opened on line {start} is never closed: lines {start}-{end} "
                                         "cannot be split into records"), False
                     continue
-                if not rec or (len(rec) == 1 and not rec[0].strip()):
+                if not rec or (len(rec) == 1 and not rec[0].strip(_BLANK)):
                     continue
                 if header is None:
                     header = [h.strip() for h in rec]

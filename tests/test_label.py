@@ -309,7 +309,15 @@ def _fields(r) -> dict:
     return row
 
 
-def _write_input(d: Path, i: int, kind: str, recs: list, variant: int) -> Path:
+def _junk(data: bytes, junk: list) -> bytes:
+    """Bytes inserted at drawn places (never a newline or a quote: they would change what a record is)."""
+    for frac, b in junk:
+        at = int(frac * (len(data) - 1))  # before the last newline: a junk line of its own would be a record
+        data = data[:at] + bytes([b]) + data[at:]
+    return data
+
+
+def _write_input(d: Path, i: int, kind: str, recs: list, variant: int, junk: list = ()) -> Path:
     if kind == "jsonl":
         lines = []
         for j, r in enumerate(recs):
@@ -322,7 +330,7 @@ def _write_input(d: Path, i: int, kind: str, recs: list, variant: int) -> Path:
             lines.append(json.dumps(row, ensure_ascii=False))
         data = "\n".join(lines) + "\n"
         p = d / f"in{i}.jsonl"
-        p.write_bytes(data.encode("cp1252", "replace") if variant == 3 else data.encode("utf-8"))
+        p.write_bytes(_junk(data.encode("cp1252", "replace") if variant == 3 else data.encode("utf-8"), junk))
         return p
     if kind == "csv":
         delim = ";" if variant in (1, 3) else ","
@@ -335,32 +343,38 @@ def _write_input(d: Path, i: int, kind: str, recs: list, variant: int) -> Path:
             row = _fields(r)
             w.writerow([row["id"], row["text"], row["sent_at"], row["channel"], row["note"]])
         p = d / f"in{i}.csv"
-        p.write_bytes((b"\xef\xbb\xbf" if variant == 3 else b"") + buf.getvalue().encode("cp1252" if variant >= 1 else "utf-8", "replace"))
+        p.write_bytes((b"\xef\xbb\xbf" if variant == 3 else b"")
+                      + _junk(buf.getvalue().encode("cp1252" if variant >= 1 else "utf-8", "replace"), junk))
         return p
     out = ""
     for j, r in enumerate(recs):
         row = _fields(r)
         mid = ["<>", "<dup@x.example>", f"<{r['plant']}>", f"<u{i}.{j}@x.example>"][(j + variant) % 4]
         date = "Mon, 5 Sep 2016 10:%02d:00 +0300" % j if r["field"] != "date" else row["sent_at"]
+        body = _junk(row["text"].replace(chr(0), "").encode("utf-8"), junk).decode("utf-8", "surrogateescape")
         out += (MBOX_SEP + f"From: a@x.example\nSubject: Asia {j} {row['note']}\nDate: {date}\nMessage-ID: {mid}\n\n"
-                f"{row['text'].replace(chr(0), '')}\n\n")
+                f"{body}\n\n")
     p = d / f"in{i}.mbox"
-    data = out.encode("utf-8")
+    data = out.encode("utf-8", "surrogateescape")
     if variant == 3:
         data = data[: len(data) - max(1, len(_fields(recs[-1])["text"]) // 2)]  # the last message cut short
     p.write_bytes(data)
     return p
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+_JUNK = st.lists(st.tuples(st.floats(0, 1), st.sampled_from([0x00, 0x80, 0xC3, 0xFF, 0x1B, 0x7B, 0x2C, 0x3B, 0x3C])),
+                 max_size=3)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(files=st.lists(st.tuples(st.sampled_from(["jsonl", "csv", "mbox"]), st.lists(_record, min_size=1, max_size=5),
-                                st.integers(0, 3)), min_size=1, max_size=3),
+                                st.integers(0, 3), _JUNK), min_size=1, max_size=3),
        out_fmt=st.sampled_from(["jsonl", "csv"]), batch=st.integers(1, 4), cut=st.floats(0, 1), with_text=st.booleans())
 def test_property_every_input_once_resume_equal_nothing_leaked(tiny_model_dir, tiny_dir, files, out_fmt, batch, cut, with_text):
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        inputs = [_write_input(d, i, kind, recs, variant) for i, (kind, recs, variant) in enumerate(files)]
-        expected = sum(len(recs) for _, recs, _ in files)
+        inputs = [_write_input(d, i, kind, recs, variant, junk) for i, (kind, recs, variant, junk) in enumerate(files)]
+        expected = sum(len(recs) for _, recs, _, _ in files)
         gl = tiny_dir / "guidelines.jsonl"
         full = d / f"full.{out_fmt}"
         s = label_inputs(inputs, full, tiny_model_dir, gl, with_text=with_text, batch_size=batch)
