@@ -47,7 +47,7 @@ def _platt_batch(z: np.ndarray, y: np.ndarray, iters: int = 25) -> tuple[np.ndar
     b = np.zeros(B)
     for _ in range(iters):
         eta = a[:, None] * z + b[:, None]
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = 0.5 * (1.0 + np.tanh(0.5 * eta))
         w = p * (1 - p) + 1e-9
         r = y - p
         ga, gb = (r * z).sum(1) - 1e-3 * (a - 1), r.sum(1) - 1e-3 * b
@@ -100,7 +100,7 @@ def estimate_shares(groups: dict[str, Sequence[float]], calibration: dict | None
         ridx = rng.integers(0, len(p), size=(n_boot, len(p)))
         pb = p[ridx]
         if a is not None:
-            pb = 1.0 / (1.0 + np.exp(-(a[:, None] * _logit(pb) + b[:, None])))
+            pb = 0.5 * (1.0 + np.tanh(0.5 * (a[:, None] * _logit(pb) + b[:, None])))
         reps = pb.mean(axis=1)
         lo, hi = np.percentile(reps, [2.5, 97.5])
         out[name] = ShareEstimate(est, float(min(lo, est)), float(max(hi, est)), len(p))

@@ -19,8 +19,10 @@ def _say(msg: str) -> None:
 
 
 def _fail(e: Exception) -> None:
-    """Print an error the way a user can act on, and exit 1."""
-    click.echo(f"error: {e}", err=True)
+    """Print an error the way a user can act on (redacted: it may quote an input value), and exit 1."""
+    from .redact import redact
+
+    click.echo(f"error: {redact(str(e))}", err=True)
     sys.exit(1)
 
 
@@ -276,11 +278,12 @@ def _progress_bar(total_hint: int | None = None):
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
 @click.option("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same --out.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run with the same inputs and --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out (without it or --resume an existing output is refused).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Output format (default: from the suffix).")
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
 @click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True)
-def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, fmt, mapping, mode):
+def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
@@ -291,18 +294,24 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     bar, update = _progress_bar()
     try:
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
-                               scheduler, resume, fmt, _column_map(mapping), mode, progress=update)
+                               scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite)
     except TukipyyntoError as e:
         _fail(e)
     finally:
         if bar is not None:
             bar.close()
+    for n in summary.notes:
+        click.echo(f"note: {n}", err=True)
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"{summary.contacts} contacts from {summary.messages} messages/records: {summary.labelled} labelled, "
                f"{summary.errors} errors, {summary.merged_messages} replies merged into threads"
+               + (f", {summary.no_text} without text (not labelled)" if summary.no_text else "")
                + (f", {summary.skipped_resumed} already done (resumed)" if summary.skipped_resumed else "")
                + f" -> {out}")
+    if summary.all_failed:
+        click.echo(f"error: every one of the {summary.errors} contacts failed; see the 'error' column of {out}", err=True)
+        sys.exit(1)
 
 
 def _date(ctx, param, value):
@@ -427,9 +436,12 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
     bar, update = _progress_bar()
     try:
         _say(f"labelling {len(files)} input(s): {', '.join(Path(f).name for f in files)}")
-        s = label_inputs(files, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update)
+        s = label_inputs(files, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
+                         overwrite=True)  # OUT is analyse's own folder: a rerun replaces its labelled.jsonl
         if bar is not None:
             bar.close()
+        for n in s.notes:
+            click.echo(f"note: {n}", err=True)
         for w in s.warnings:
             click.echo(f"warning: {w}", err=True)
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")

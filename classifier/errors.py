@@ -52,3 +52,7 @@ class ValidationIssue:
 
     def __repr__(self) -> str:
         return f"ValidationIssue({str(self)!r})"
+
+
+class OutputError(TukipyyntoError, OSError):
+    """An output file cannot be written, already exists, or cannot be resumed."""

@@ -40,8 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import CorpusError, IngestError
-from .io import TABLE_SUFFIXES, iter_rows, table_format
+from .errors import IngestError
+from .io import TABLE_SUFFIXES, TableInfo, iter_table, table_format, text_column
+from .redact import redact as _redact
+from .repair import repair_text
 from .records import HELSINKI, parse_datetime
 
 __all__ = [
@@ -82,7 +84,8 @@ class Contact:
     ----------
     id : str
         The record's own id; for mail the first message's Message-ID (without angle
-        brackets); else ``sha1(f"{source}#{position}")[:16]``, the same on every run.
+        brackets; an empty ``<>`` or a Message-ID an earlier message of the source already
+        had counts as none); else ``sha1(f"{source}#{position}")[:16]``, the same on every run.
     source, position : str, int
         The input file (for mail in .eml / .msg files, the first message's file) and the
         0-based position of the first message or record in it.
@@ -99,7 +102,11 @@ class Contact:
     flags : tuple of str
         What happened on the way: ``charset_repaired``, ``html_converted``, ``no_date``,
         ``bad_date``, ``threaded_by_subject``, ``quote_kept``, ``broken_headers``,
-        ``truncated``, ``bad_encoding``, ``control_chars_removed``, ``empty_text``.
+        ``truncated``, ``bad_encoding``, ``control_chars_removed``, ``empty_text``,
+        ``duplicate_message_id`` (an earlier message had the same id: not merged on it),
+        ``boundary_not_found`` (the raw body was read), and the text repairs of
+        :func:`classifier.repair.repair_text`: ``html_removed``, ``mojibake_fixed``,
+        ``caps_normalised``, ``spacing_fixed``.
     stripped : dict or None
         With ``keep_stripped=True``: ``quoted``, ``signature`` and ``replies`` (the new
         words of each later message), else None.
@@ -258,6 +265,7 @@ def iter_contacts(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     column_map: dict[str, str] | None = None,
     keep_stripped: bool = False,
+    notes: list[str] | None = None,
 ) -> Iterator[Contact]:
     """Read mailboxes and request tables into contacts, streaming.
 
@@ -277,6 +285,10 @@ def iter_contacts(
         (quoted history), ``signature`` (signatures, disclaimers, footers) and
         ``replies`` (the new words of each later message of the thread). Buffers a
         thread's contact until its last reply is read.
+    notes : list, optional
+        Receives one line per assumption made while reading a table: a delimiter other
+        than the comma, lines read as Windows-1252, a text column found by its usual name
+        (``message``, ``viesti``, ...).
 
     Returns
     -------
@@ -301,14 +313,15 @@ def iter_contacts(
             f"expected one of {', '.join(REQUEST_FIELDS)}"
         )
     sources = _plan_sources(inputs)
-    return _iter_sources(sources, column_map, keep_stripped)
+    return _iter_sources(sources, column_map, keep_stripped, notes if notes is not None else [])
 
 
-def _iter_sources(sources: list["_Source"], column_map: dict[str, str], keep_stripped: bool) -> Iterator[Contact]:
+def _iter_sources(sources: list["_Source"], column_map: dict[str, str], keep_stripped: bool,
+                  notes: list[str]) -> Iterator[Contact]:
     """Yield the contacts of each planned source in turn."""
     for src in sources:
         if src.kind == "table":
-            yield from _table_contacts(src.paths[0], column_map, keep_stripped)
+            yield from _table_contacts(src.paths[0], column_map, keep_stripped, notes)
         else:
             yield from _mail_contacts(src, keep_stripped)
 
@@ -427,91 +440,52 @@ def _sniff(path: Path, strict: bool = False) -> str | None:
 # --------------------------------------------------------------------------- tables
 
 
-def _table_contacts(path: Path, column_map: dict[str, str], keep_stripped: bool) -> Iterator[Contact]:
+def _table_contacts(path: Path, column_map: dict[str, str], keep_stripped: bool,
+                    notes: list[str] | None = None) -> Iterator[Contact]:
     """One contact per table record; a bad record becomes an error contact naming file:line and field."""
     src = str(path)
     pos = 0
-    for no, row, problem, repaired in _table_rows(path):
+    info = TableInfo(src, table_format(path))
+    text_col: list[str | None] = []  # resolved from the first record's columns
+    for no, row, problem, repaired in iter_table(path, info):
         if problem is not None:
-            yield _error_contact(src, pos, f"{path}:{no}: {problem}", channel=None)
+            yield _error_contact(src, pos, f"{path}:{no}: {_redact(problem)}", channel=None)
         else:
-            c = _record_contact(row, src, pos, f"{path}:{no}", column_map, keep_stripped)
+            if not text_col:
+                text_col.append(text_column(row, column_map))
+                found = text_col[0]
+                if notes is not None and found is not None and found != "text" and column_map.get(found) != "text":
+                    notes.append(f"{path}: column {found!r} read as the request text (use --map COLUMN=text for another)")
+            c = _record_contact(row, src, pos, f"{path}:{no}", column_map, keep_stripped, text_col[0])
             yield _replace(c, flags=tuple(sorted({*c.flags, "charset_repaired"}))) if repaired else c
         pos += 1
+    if notes is not None and info.describe():  # at the end: a cp1252 line may come late in the file
+        notes.append(info.describe())  # type: ignore[arg-type]
 
 
-def _table_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None, bool]]:
-    """``(line, row, None, repaired)`` per record, or ``(line, None, problem, False)`` where reading failed."""
-    fmt = table_format(path)
-    last = 0
-    it = iter_rows(path)
-    while True:
-        try:
-            no, row = next(it)
-        except StopIteration:
-            return
-        except (CorpusError, UnicodeDecodeError) as e:
-            if fmt == "json":
-                # iter_rows stops at a malformed line; read on from the last good one, line by line.
-                yield from _json_lines_from(path, last + 1)
-                return
-            if fmt == "csv" and isinstance(e, UnicodeDecodeError):
-                # Excel saves "CSV" in the Windows code page: read the rest as cp1252.
-                yield from _cp1252_csv_from(path, last)
-                return
-            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
-            return
-        except Exception as e:  # csv.Error, pyarrow errors, OSError: the rest of the file is unreadable
-            yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
-            return
-        last = no
-        yield no, row, None, False
+def _excerpt(value: Any, n: int = 40) -> str:
+    """A redacted, shortened quote of an input value for an error message."""
+    text = str(value)
+    short = text[:n] + ("..." if len(text) > n else "")
+    return repr(_redact(short))
 
 
-def _cp1252_csv_from(path: Path, last: int) -> Iterator[tuple[int, dict | None, str | None, bool]]:
-    """CSV rows after line ``last``, decoded as cp1252 (as :func:`classifier.io.iter_rows` reads UTF-8)."""
-    import csv
-
-    try:
-        with open(path, encoding="cp1252", errors="replace", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                if reader.line_num <= last:
-                    continue
-                yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}, None, True
-    except Exception as e:
-        yield last + 1, None, f"cannot read the rest of the file: {_brief(e)}", False
-
-
-def _json_lines_from(path: Path, start: int) -> Iterator[tuple[int, dict | None, str | None, bool]]:
-    """JSON Lines from line ``start`` on, reporting each bad line instead of stopping."""
-    with open(path, "rb") as fh:
-        for no, raw in enumerate(fh, 1):
-            if no < start or not raw.strip():
-                continue
-            repaired = False
-            try:
-                line = raw.decode("utf-8-sig" if no == 1 else "utf-8")
-            except UnicodeDecodeError:
-                line, repaired = raw.decode("cp1252", errors="replace"), True  # a line saved in the Windows code page
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield no, None, f"not valid JSON ({e.msg} at column {e.colno})", False
-                continue
-            if not isinstance(row, dict):
-                yield no, None, f"expected a JSON object, found {type(row).__name__}", False
-                continue
-            yield no, row, None, repaired
+def _shown(rid: str) -> str:
+    """A record id as an error message may quote it: shortened and redacted."""
+    return _redact(rid[:40] + ("..." if len(rid) > 40 else ""))
 
 
 def _record_contact(
-    row: dict[str, Any], src: str, pos: int, where: str, column_map: dict[str, str], keep_stripped: bool
+    row: dict[str, Any], src: str, pos: int, where: str, column_map: dict[str, str], keep_stripped: bool,
+    text_col: str | None = None,
 ) -> Contact:
     """Build the contact of one table record (an error contact when a field is bad)."""
     # Each request field comes from the column mapped to it, else from the column of its own
-    # name; every other column (a shadowed one included) passes through untouched in extra.
+    # name (the text from a usual text column: message, viesti, ...); every other column (a
+    # shadowed one included) passes through untouched in extra.
     source_of = {f: f for f in REQUEST_FIELDS}
+    if text_col is not None and text_col in row:
+        source_of["text"] = text_col
     for col, f in column_map.items():
         if col in row:
             source_of[f] = col
@@ -519,36 +493,52 @@ def _record_contact(
     get = {f: row.get(col) for f, col in source_of.items()}
     extra = {k: v for k, v in row.items() if k not in used}
     rid = get["id"]
-    rid = str(rid).strip() if rid not in (None, "") else _stable_id(src, pos)
+    rid = str(rid).strip() if rid not in (None, "") and not isinstance(rid, (dict, list)) else None
+    rid = rid or _stable_id(src, pos)
     channel = get["channel"]
-    if channel not in (None, ""):
-        channel = str(channel).strip().lower()
+    if channel not in (None, "") and isinstance(channel, str):
+        channel = channel.strip().lower()
         channel = _CHANNEL_ALIASES.get(channel, channel)
     else:
         channel = None
     text = get["text"]
     subject = get["subject"]
+    base = dict(id=rid, source=src, position=pos, channel=channel, subject=None, extra=extra)
+    for f, v in (("text", text), ("subject", subject)):
+        if v is not None and not isinstance(v, str):
+            if isinstance(v, (dict, list, tuple, bool)) or not isinstance(v, (int, float)):
+                return Contact(sent_at=None, text="", error=(
+                    f"{where} [{source_of[f]}]: record {_shown(rid)}: expected a string, found {type(v).__name__}"), **base)
     subject = str(subject) if subject not in (None, "") else None
-    base = dict(id=rid, source=src, position=pos, channel=channel, subject=subject, extra=extra)
+    base["subject"] = subject
     if text is None or not str(text).strip():
         hint = ""
         if len(row) == 1 and ";" in str(next(iter(row))):
-            hint = " (the file looks semicolon-separated; export it with commas)"
+            hint = " (the file looks semicolon-separated; check its header line)"
         what = f"an empty {source_of['text']!r}" if text is not None else f"no {source_of['text']!r} field"
-        return Contact(sent_at=None, text="", error=f"{where} [{source_of['text']}]: record {rid} has {what}{hint}", **base)
+        if text is None and text_col is None and source_of["text"] == "text":
+            what += " (nor a usual text column such as 'message' or 'viesti'; use --map COLUMN=text)"
+        return Contact(sent_at=None, text="", error=f"{where} [{source_of['text']}]: record {_shown(rid)} has {what}{hint}", **base)
+    text, repairs = repair_text(str(text))
+    flags = set(repairs)
+    if not text.strip():
+        return Contact(sent_at=None, text="", flags=tuple(sorted(flags)),
+                       error=f"{where} [{source_of['text']}]: record {_shown(rid)} has no text left after cleaning", **base)
     try:
         sent_at = parse_datetime(get["sent_at"])
     except (ValueError, TypeError, OverflowError):
         return Contact(
-            sent_at=None, text=str(text),
-            error=(f"{where} [{source_of['sent_at']}]: record {rid}: bad timestamp {str(get['sent_at'])[:40]!r}, "
+            sent_at=None, text=text, flags=tuple(sorted(flags)),
+            error=(f"{where} [{source_of['sent_at']}]: record {_shown(rid)}: bad timestamp {_excerpt(get['sent_at'])}, "
                    "expected ISO 8601 such as 2016-09-05T10:12:00+03:00"),
             **base,
         )
+    if not sent_at:
+        flags.add("no_date")
     return Contact(
         sent_at=sent_at,
-        text=str(text),
-        flags=() if sent_at else ("no_date",),
+        text=text,
+        flags=tuple(sorted(flags)),
         stripped={"quoted": "", "signature": "", "replies": []} if keep_stripped else None,
         **base,
     )
@@ -749,8 +739,8 @@ def _message_ids(value: str | None) -> tuple[str, ...]:
     ids = _ID_RE.findall(value)
     if ids:
         return tuple(ids)
-    v = value.strip()
-    return (v,) if v and " " not in v and len(v) < 300 else ()
+    v = value.strip().strip("<>").strip()  # "<>" and "< >" are no id at all
+    return (v,) if v and " " not in v and "<" not in v and ">" not in v and len(v) < 300 else ()
 
 
 def _mail_date(value: str | None) -> tuple[dt.datetime | None, str | None]:
@@ -1300,7 +1290,34 @@ def _parse_raw(raw: bytes, where: str, label: Any) -> _Body:
         _parse_mime(raw, body)
     except Exception as e:  # the compat32 parser hardly ever raises; be safe
         body.error = f"{label}: cannot read the message body ({_brief(e)})"
+    if body.error is None and not body.text.strip() and not body.forwarded and rest and rest.strip():
+        _raw_body_fallback(block, rest, body)
     return body
+
+
+_MULTIPART_RE = re.compile(rb"(?im)^content-type:[ \t]*multipart/[^\n]*(?:\n[ \t][^\n]*)*")
+
+
+def _raw_body_fallback(block: bytes, rest: bytes, body: _Body) -> None:
+    """A multipart message whose declared boundary never occurs: read its raw body as the text."""
+    m = _MULTIPART_RE.search(block)
+    if m is None:
+        return
+    value = b" ".join(x.strip() for x in m.group(0).split(b"\n")).decode("ascii", "replace")
+    boundary = _param(value, "boundary")
+    if boundary and (b"--" + boundary.encode("utf-8", "replace")) in rest:
+        return  # the structure is there; the parts are just empty
+    text, repaired = _decode_bytes(rest, _param(value, "charset"))
+    if _HTML_HINT_RE.search(text):
+        text = _html_to_text(text)
+        body.flags.add("html_converted")
+    if repaired:
+        body.flags.add("charset_repaired")
+    body.text = text
+    body.flags.add("boundary_not_found")
+
+
+_HTML_HINT_RE = re.compile(r"(?i)<(?:html|body|div|p|br)\b")
 
 
 class _StdPart:
@@ -2056,6 +2073,7 @@ class _ThreadPlan:
     by_subject: set[int]  # roots of threads that took in a message by subject alone
     msgids: list[str | None]
     errors: dict[int, _Head]
+    duplicates: set[int] = field(default_factory=set)
 
 
 class _ThreadIndex:
@@ -2070,6 +2088,8 @@ class _ThreadIndex:
         self.reply_refs: dict[int, tuple[str, ...]] = {}  # reply-prefixed messages: their references
         self.msgids: list[str | None] = []
         self.errors: dict[int, _Head] = {}
+        self.claimed: set[str] = set()  # ids a message of this source carries as its own Message-ID
+        self.duplicates: set[int] = set()  # positions whose Message-ID an earlier message already had
         self._subjects: dict[str, str] = {}
 
     def _new(self) -> int:
@@ -2108,7 +2128,12 @@ class _ThreadIndex:
             return
         if _is_reply_subject(h.subject) and subj:
             self.reply_refs[pos] = h.refs
-        if h.msgid:
+        if h.msgid and h.msgid in self.claimed:
+            # Two messages with one Message-ID (a broken mailer, a copied message): never merge on it
+            # alone; the second stays a contact of its own unless its references join it to a thread.
+            self.duplicates.add(pos)
+        elif h.msgid:
+            self.claimed.add(h.msgid)
             other = self.node_of_id.get(h.msgid)
             if other is None:
                 self.node_of_id[h.msgid] = node
@@ -2170,7 +2195,7 @@ class _ThreadIndex:
             if len(ms) > 1:
                 ms.sort(key=lambda i: (keys[i], i))
             request_of[ms[0]] = r
-        return _ThreadPlan(request_of, members, by_subject, self.msgids, self.errors)
+        return _ThreadPlan(request_of, members, by_subject, self.msgids, self.errors, self.duplicates)
 
 
 # --------------------------------------------------------------------------- mail contacts
@@ -2267,6 +2292,9 @@ def _contact_from_body(pos: int, root: int, body: _Body, plan: _ThreadPlan, wher
     head = body.head
     msgid = plan.msgids[pos]
     flags = set(body.flags)
+    if pos in plan.duplicates:
+        msgid = None  # the id is another message's: this contact gets its own stable id
+        flags.add("duplicate_message_id")
     if head is not None:
         flags.update(head.flags)
     if root in plan.by_subject:
@@ -2282,10 +2310,11 @@ def _contact_from_body(pos: int, root: int, body: _Body, plan: _ThreadPlan, wher
     if _JUNK_RE.search(body.text):
         flags.add("control_chars_removed")  # binary junk inside the message, e.g. a damaged mbox
     cleaned = _clean(body.text, first=True, forwarded=body.forwarded)
-    text = cleaned.request_text()
+    text, repairs = repair_text(cleaned.request_text())
+    flags.update(repairs)
     if cleaned.kept:
         flags.add("quote_kept")
-    if not text:
+    if not text.strip() or text.strip() == QUOTE_MARKER:
         flags.add("empty_text")
     stripped = None
     if keep_stripped:

@@ -6,6 +6,7 @@ import csv
 import glob
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -58,38 +59,236 @@ def expand_paths(paths: Iterable[str | os.PathLike], suffixes: Sequence[str] = t
     return out
 
 
-def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_or_row_number, row)`` from a JSONL, CSV or Parquet file, streaming.
+# Column names agents' exports use for the request text, in order of preference (casefolded).
+TEXT_COLUMNS = ("text", "message", "body", "viesti", "kuvaus", "sisältö", "sisalto", "teksti", "description",
+                "content", "viestin sisältö", "pyyntö", "pyynto", "kysymys", "selite")
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+_BLANK = " \t\r\n\x00\x0b\x0c\ufeff"  # a line of only these is no record (NUL padding after a crash)
 
-    JSONL lines and CSV rows are numbered as an editor shows them (the CSV header is line 1);
-    Parquet rows are numbered from 1. A malformed JSON line raises ``CorpusError`` naming it.
+
+@dataclass
+class TableInfo:
+    """What :func:`iter_table` assumed about a file: its encoding and, for CSV, its delimiter.
+
+    Attributes
+    ----------
+    delimiter : str or None
+        The CSV field separator sniffed from the header line (None for JSONL / Parquet).
+    bom : bool
+        The file started with a UTF-8 byte-order mark (dropped).
+    cp1252_lines : int
+        Lines that were not valid UTF-8 and were read as Windows-1252 (what Excel writes).
+    """
+
+    path: str
+    fmt: str
+    delimiter: str | None = None
+    bom: bool = False
+    cp1252_lines: int = 0
+
+    def describe(self) -> str | None:
+        """One line naming every assumption that differs from UTF-8, comma-separated; None when there is none."""
+        said = []
+        if self.delimiter not in (None, ","):
+            said.append(f"{'tab' if self.delimiter == chr(9) else repr(self.delimiter)}-separated")
+        if self.cp1252_lines:
+            said.append(f"{self.cp1252_lines} line(s) not UTF-8, read as Windows-1252 (cp1252)")
+        if self.bom and said:
+            said.append("byte-order mark dropped")
+        return f"{self.path}: read as " + ", ".join(said) if said else None
+
+
+def _decode_line(raw: bytes, first: bool, info: TableInfo) -> str:
+    """One physical line as text: UTF-8, else Windows-1252 (undefined bytes as Latin-1)."""
+    if first and raw.startswith(b"\xef\xbb\xbf"):
+        raw, info.bom = raw[3:], True
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        info.cp1252_lines += 1
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+
+
+def _sniff_delimiter(header: str) -> str:
+    """The delimiter occurring most often outside quotes in a CSV header line (comma on a tie)."""
+    counts = dict.fromkeys(_CSV_DELIMITERS, 0)
+    quoted = False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(_CSV_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def json_error(e: json.JSONDecodeError) -> str:
+    """A JSON error as ``not valid JSON (<reason> at column N)``, quoting none of the line.
+
+    Parameters
+    ----------
+    e : json.JSONDecodeError
+        The error; its reason may itself end in "at" ("Invalid control character at").
+
+    Returns
+    -------
+    str
+    """
+    msg = e.msg[:-3] if e.msg.endswith(" at") else e.msg
+    return f"not valid JSON ({msg} at column {e.colno})"
+
+
+def iter_table(path: str | os.PathLike, info: TableInfo | None = None) -> Iterator[tuple[int, dict[str, Any] | None, str | None, bool]]:
+    """Read a JSONL, CSV or Parquet file leniently, the one reader behind ``label``, ``validate`` and the loaders.
+
+    Parameters
+    ----------
+    path : path
+        The file; its format comes from the suffix.
+    info : TableInfo, optional
+        Filled in while reading: the delimiter sniffed, a byte-order mark, lines read as cp1252.
+
+    Yields
+    ------
+    tuple
+        ``(line, row, None, repaired)`` per record, or ``(line, None, problem, False)`` where a
+        record cannot be read; reading goes on after it. ``line`` is the line the record
+        starts on (the CSV header is line 1; Parquet rows are numbered from 1); ``repaired``
+        is True when a line of the record was read as cp1252. Each JSON line and CSV line
+        is decoded on its own, UTF-8 first, so one Windows-1252 line does not spoil the file.
     """
     fmt = table_format(path)
+    info = info if info is not None else TableInfo(str(path), fmt)
     if fmt == "json":
-        with open(path, encoding="utf-8") as fh:
-            for no, line in enumerate(fh, 1):
-                if not line.strip():
+        with open(path, "rb") as fh:
+            for no, raw in enumerate(fh, 1):
+                before = info.cp1252_lines
+                line = _decode_line(raw, no == 1, info)
+                if not line.strip(_BLANK):
                     continue
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise CorpusError(f"{path}:{no}: not valid JSON ({e.msg} at column {e.colno})") from None
+                    yield no, None, json_error(e), False
+                    continue
+                except RecursionError:
+                    yield no, None, "not valid JSON (nested too deeply)", False
+                    continue
                 if not isinstance(row, dict):
-                    raise CorpusError(f"{path}:{no}: expected a JSON object, found {type(row).__name__}")
-                yield no, row
+                    yield no, None, f"expected a JSON object, found {type(row).__name__}", False
+                    continue
+                yield no, row, None, info.cp1252_lines > before
     elif fmt == "csv":
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}
+        with open(path, "rb") as fh:
+            lines_cp: set[int] = set()
+            first = fh.readline()
+            if not first:
+                return
+            head = _decode_line(first, True, info)
+            if info.cp1252_lines:
+                lines_cp.add(1)
+            info.delimiter = _sniff_delimiter(head)
+
+            pending: list[str] = []  # the lines of the record being read
+
+            def lines() -> Iterator[str]:
+                pending.append(head)
+                yield head
+                for no, raw in enumerate(fh, 2):
+                    before = info.cp1252_lines
+                    text = _decode_line(raw, False, info)
+                    if info.cp1252_lines > before:
+                        lines_cp.add(no)
+                    pending.append(text)
+                    yield text
+
+            reader = csv.reader(lines(), delimiter=info.delimiter)
+            header: list[str] | None = None
+            last = 0
+            while True:
+                start = last + 1
+                try:
+                    rec = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    yield start, None, f"cannot read this CSV record ({e})", False
+                    if reader.line_num <= last:
+                        return
+                    last = reader.line_num
+                    continue
+                end = reader.line_num
+                last = end
+                lines_of_rec = pending[:]
+                pending.clear()
+                if end > start and "".join(lines_of_rec).count('"') % 2:
+                    # a quote opened and never closed swallowed the rest of the file into one field
+                    yield start, None, (f"a quoted field opened on line {start} is never closed: lines {start}-{end} "
+                                        "cannot be split into records"), False
+                    continue
+                if not rec or (len(rec) == 1 and not rec[0].strip(_BLANK)):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in rec]
+                    continue
+                row = {k: (v if v != "" else None) for k, v in zip(header, rec)}
+                for k in header[len(rec):]:
+                    row.setdefault(k, None)
+                yield start, row, None, any(n in lines_cp for n in range(start, end + 1))
     else:
         import pyarrow.parquet as pq
 
         n = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            for row in batch.to_pylist():
-                n += 1
-                yield n, row
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+                for row in batch.to_pylist():
+                    n += 1
+                    yield n, row, None, False
+        except Exception as e:  # a damaged Parquet file: the rest of it is unreadable
+            msg = str(e).splitlines()[0][:160] if str(e) else ""
+            yield n + 1, None, f"cannot read the rest of the file ({type(e).__name__}{': ' + msg if msg else ''})", False
+
+
+def iter_rows(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_or_row_number, row)`` from a JSONL, CSV or Parquet file, streaming, strictly.
+
+    Reads as :func:`iter_table` does (so cp1252 and semicolon-separated CSV are read) but
+    raises ``CorpusError`` naming file and line at the first record it cannot read.
+    """
+    for no, row, problem, _ in iter_table(path):
+        if problem is not None:
+            raise CorpusError(f"{path}:{no}: {problem}")
+        yield no, row  # type: ignore[misc]
+
+
+def text_column(columns: Iterable[str], column_map: dict[str, str] | None = None) -> str | None:
+    """The column holding the request text: the one mapped to ``text``, else the first usual name present.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        A record's column names.
+    column_map : dict, optional
+        ``--map`` options, source column to request field.
+
+    Returns
+    -------
+    str or None
+        ``text`` and the names in :data:`TEXT_COLUMNS` are matched case-insensitively.
+    """
+    cols = list(columns)
+    for col, f in (column_map or {}).items():
+        if f == "text" and col in cols:
+            return col
+    mapped = set(column_map or {})
+    folded = {str(c).strip().casefold(): c for c in reversed(cols) if c not in mapped}
+    for name in TEXT_COLUMNS:
+        if name in folded:
+            return folded[name]
+    return None
 
 
 def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], **kwargs: Any):

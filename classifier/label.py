@@ -2,23 +2,33 @@
 
 Streams: contacts are read lazily, assessed in batches and written as they come, so memory
 stays flat. Output is appended line by line (JSONL/CSV) and flushed per batch; a rerun with
-``resume=True`` skips the ids already written and first cuts off a torn last line.
+``resume=True`` first cuts off a torn last row and then skips the contacts already written,
+recognised by their ``key``: a hash of the input file and the record's (or thread's first
+message's) position in it, so records of different files that share an id are never confused.
+
+Every string of a row is redacted; an ``id`` that holds personal data (an email address as a
+Message-ID, an IBAN as a record id) is replaced by a keyed hash (HMAC-SHA256 with the key from
+``TUKIPYYNTO_ID_KEY`` or a key file made once per user), stable across runs.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .errors import TukipyyntoError
+from .errors import OutputError, TukipyyntoError
 from .redact import Redactor
 
-__all__ = ["LabelSummary", "label_inputs", "label_contacts", "DatasetLabeler", "OUTPUT_FORMATS"]
+__all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
+           "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -33,8 +43,16 @@ class LabelSummary:
     errors: int = 0
     merged_messages: int = 0
     skipped_resumed: int = 0
+    no_text: int = 0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     output: str = ""
+
+    @property
+    def all_failed(self) -> bool:
+        """True when this run processed contacts and every one of them was an error."""
+        todo = self.contacts - self.skipped_resumed
+        return todo > 0 and self.errors == todo
 
     @property
     def messages(self) -> int:
@@ -44,8 +62,9 @@ class LabelSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {"contacts": self.contacts, "labelled": self.labelled, "errors": self.errors,
-                "merged_messages": self.merged_messages, "skipped_resumed": self.skipped_resumed,
-                "messages_accounted": self.messages, "output": self.output, "warnings": self.warnings}
+                "no_text": self.no_text, "merged_messages": self.merged_messages,
+                "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
+                "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
 def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str):
@@ -66,9 +85,7 @@ def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str
     """Check the model directory and the catalogue's topics without unpickling; return warnings."""
     from .guidelines import catalogue_mismatch
     from .io import read_guidelines
-    from .model import verify
-
-    from .model import CATALOGUE
+    from .model import CATALOGUE, verify
 
     d, meta = verify(model_dir)
     if guidelines is False:
@@ -82,34 +99,151 @@ def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str
     return [mismatch] if mismatch else []
 
 
-def _contact_row(c, with_text: bool, redactor: Redactor) -> dict[str, Any]:
-    """Output row skeleton for a contact (redacted; no raw text)."""
+ID_KEY_ENV = "TUKIPYYNTO_ID_KEY"
+
+
+def _id_key_file() -> Path:
+    """Where the per-user id key is kept when ``TUKIPYYNTO_ID_KEY`` is not set."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "tukipyynto" / "id-key"
+
+
+def resolve_id_key(key: bytes | str | None = None) -> tuple[bytes, str | None]:
+    """The key for hashing ids that hold personal data, and a warning when it is a one-off.
+
+    Parameters
+    ----------
+    key : bytes or str, optional
+        An explicit key; else ``$TUKIPYYNTO_ID_KEY``; else a random key stored (mode 0600) in
+        ``~/.config/tukipyynto/id-key`` on first use, so that reruns and resumes hash alike.
+
+    Returns
+    -------
+    key : bytes
+    warning : str or None
+        Set when no key could be stored and a key for this run only was made up.
+    """
+    if key:
+        return (key.encode("utf-8") if isinstance(key, str) else key), None
+    env = os.environ.get(ID_KEY_ENV)
+    if env:
+        return env.encode("utf-8"), None
+    path = _id_key_file()
+    try:
+        if path.exists():
+            return path.read_bytes().strip(), None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        return path.read_bytes().strip(), None
+    except OSError:
+        return (secrets.token_hex(32).encode("ascii"),
+                f"no key for hashing ids could be stored in {path}: ids holding personal data are hashed with a key "
+                f"for this run only (set {ID_KEY_ENV} to keep them stable across runs)")
+
+
+def _safe_id(rid: str, redactor: Redactor, key: bytes) -> str:
+    """The id itself, or ``h-`` and a keyed hash of it when it holds personal data."""
+    if redactor.redact(rid) == rid:
+        return rid
+    return "h-" + hmac.new(key, rid.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
+
+
+def _redact_value(v: Any, redactor: Redactor) -> Any:
+    """Redact every string in a value (nested lists and dicts included, their keys too)."""
+    if isinstance(v, str):
+        return redactor.redact(v)
+    if isinstance(v, (list, tuple)):
+        return [_redact_value(x, redactor) for x in v]
+    if isinstance(v, dict):
+        return {redactor.redact(str(k)): _redact_value(x, redactor) for k, x in v.items()}
+    if v is None or isinstance(v, (bool, int, float)):
+        return v
+    return redactor.redact(str(v))
+
+
+def contact_key(c) -> str:
+    """The identity of a contact in its input, what ``--resume`` matches on.
+
+    Parameters
+    ----------
+    c : Contact
+        A contact from :func:`classifier.ingest.iter_contacts`.
+
+    Returns
+    -------
+    str
+        16 hex digits of ``sha1(f"{absolute source path}#{position}")``: the record's (or the
+        thread's first message's) position in its file, so that records of different files
+        sharing an id, or one file's duplicate ids, never collide.
+    """
+    # the absolute path: a resume that names the same file differently still recognises its rows
+    src = os.path.abspath(c.source)
+    return hashlib.sha1(f"{src}#{c.position}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _has_text(c) -> bool:
+    """True when a contact has words to classify (not only the quote marker)."""
+    t = (c.text or "").strip()
+    return bool(t) and t != "[LAINAUS]"
+
+
+def _contact_row(c, with_text: bool, redactor: Redactor, id_key: bytes = b"") -> dict[str, Any]:
+    """Output row skeleton for a contact: every string redacted, ids with personal data hashed."""
+    status = "error" if c.error else ("ok" if _has_text(c) else "no_text")
+    flags = list(c.flags)
+    if status == "no_text" and "empty_text" not in flags:
+        flags.append("empty_text")
     row: dict[str, Any] = {
-        "id": c.id, "source": c.source, "channel": c.channel,
+        "id": _safe_id(str(c.id), redactor, id_key), "key": contact_key(c),
+        "source": redactor.redact(c.source), "channel": redactor.redact(c.channel) if c.channel else c.channel,
         "sent_at": c.sent_at.isoformat() if c.sent_at else None,
         "subject": redactor.redact(c.subject) if c.subject else c.subject,
         "n_messages": c.n_messages, "predicted": None,
-        "status": "error" if c.error else "ok", "error": c.error,
+        "status": status, "error": redactor.redact(c.error) if c.error else None,
     }
     if c.attachments:
-        row["attachments"] = list(c.attachments)
-    if c.flags:
-        row["flags"] = list(c.flags)
+        row["attachments"] = _redact_value(list(c.attachments), redactor)
+    if flags:
+        row["flags"] = flags
     for k, v in (c.extra or {}).items():
+        k = redactor.redact(str(k))
         if k not in row and k != "text":
-            row[k] = v
+            row[k] = _redact_value(v, redactor)
     if with_text:
         row["text"] = redactor.redact(c.text or "")
     return row
 
 
-def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redactor: Redactor | None = None) -> list[dict[str, Any]]:
-    """Assess a batch of contacts and return one output row per contact (errors included)."""
+def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redactor: Redactor | None = None,
+                   id_key: bytes = b"") -> list[dict[str, Any]]:
+    """Assess a batch of contacts and return one output row per contact.
+
+    Parameters
+    ----------
+    contacts : sequence of Contact
+        From :func:`classifier.ingest.iter_contacts`.
+    assessor : Assessor
+        Model and catalogue.
+    with_text : bool
+        Add the redacted text to each row.
+    redactor : Redactor, optional
+        Applied to every string of every row.
+    id_key : bytes
+        Key of the hash that replaces ids holding personal data.
+
+    Returns
+    -------
+    list of dict
+        One row per contact, in order. Error contacts and contacts without text (status
+        ``no_text``, flag ``empty_text``) are not assessed: no topic, no avoidable decision.
+    """
     from .records import Request
 
     redactor = redactor or Redactor()
-    rows = [_contact_row(c, with_text, redactor) for c in contacts]
-    todo = [i for i, c in enumerate(contacts) if not c.error]
+    rows = [_contact_row(c, with_text, redactor, id_key) for c in contacts]
+    todo = [i for i, r in enumerate(rows) if r["status"] == "ok"]
     if todo:
         reqs = [Request(id=contacts[i].id, text=contacts[i].text or "", channel=contacts[i].channel,
                         sent_at=contacts[i].sent_at, subject=contacts[i].subject) for i in todo]
@@ -117,7 +251,8 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
             res = assessor.assess(reqs)
         except Exception as e:  # one bad batch must not lose its rows
             for i in todo:
-                rows[i]["status"], rows[i]["error"] = "error", f"assessment failed: {type(e).__name__}: {e}"
+                rows[i]["status"] = "error"
+                rows[i]["error"] = redactor.redact(f"assessment failed: {type(e).__name__}: {str(e)[:200]}")
             return rows
         for i, a in zip(todo, res):
             rows[i]["predicted"] = a.to_dict()
@@ -125,9 +260,9 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
 
 
 def _assess_batch(contacts: list, model_dir: str | None, guidelines: str | None | bool, mode: str, with_text: bool,
-                  redactor: Redactor) -> list[dict[str, Any]]:
+                  redactor: Redactor, id_key: bytes = b"") -> list[dict[str, Any]]:
     """Worker entry point: assess one batch with a per-process cached model."""
-    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode), with_text, redactor)
+    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode), with_text, redactor, id_key)
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -150,34 +285,59 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return {".csv": "csv", ".parquet": "parquet"}.get(s, "jsonl")
 
 
-def _repair_and_read_ids(path: Path, fmt: str) -> set[str]:
-    """For ``--resume``: cut a torn last line off the output and return the ids already written."""
-    ids: set[str] = set()
+def _csv_complete_end(data: bytes) -> int:
+    """Byte offset just after the last complete CSV record (a newline outside quotes)."""
+    quoted = False
+    end = 0
+    for i, b in enumerate(data):
+        if b == 0x22:  # '"': doubled quotes inside a field toggle twice
+            quoted = not quoted
+        elif b == 0x0A and not quoted:
+            end = i + 1
+    return end
+
+
+def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
+    """For ``--resume``: cut a torn last row off the output and return the keys of the rows written."""
+    keys: set[str] = set()
     if not path.exists():
-        return ids
+        return keys
     if fmt == "parquet":
-        raise TukipyyntoError(f"{path}: --resume needs a JSONL or CSV output; Parquet files cannot be appended to")
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):  # a crash mid-line: drop the partial row, it will be written again
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
+        raise OutputError(f"{path}: --resume needs a JSONL or CSV output; Parquet files cannot be appended to")
+    try:
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1 if fmt == "jsonl" else _csv_complete_end(data)
+        if end < len(data):  # a crash mid-row: drop the partial row, it will be written again
+            with open(path, "r+b") as fh:
+                fh.truncate(end)
+            data = data[:end]
+    except OSError as e:
+        raise OutputError(f"{path}: cannot read the output to resume it ({e.strerror or type(e).__name__})") from None
+    text = data.decode("utf-8", errors="replace")
     if fmt == "jsonl":
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    ids.add(json.loads(line)["id"])
+        rows = []
+        for no, line in enumerate(text.split("\n"), 1):
+            if line.strip():
+                try:
+                    rows.append((no, json.loads(line)))
+                except json.JSONDecodeError:
+                    raise OutputError(f"{path}:{no}: not a row this program wrote (not valid JSON); "
+                                      "cannot resume, use --overwrite to start again") from None
     else:
-        with open(path, encoding="utf-8", newline="") as fh:
-            for r in csv.DictReader(fh):
-                ids.add(r["id"])
-    return ids
+        rows = [(no, r) for no, r in enumerate(csv.DictReader(io.StringIO(text, newline="")), 2)]
+    for no, r in rows:
+        k = r.get("key") if isinstance(r, dict) else None
+        if not k:
+            raise OutputError(f"{path}:{no}: row has no 'key' (written by an older version?); cannot resume, "
+                              "use --overwrite to start again")
+        keys.add(k)
+    return keys
 
 
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
-    CSV_FIELDS = ("id", "source", "channel", "sent_at", "subject", "n_messages", "status", "error",
+    CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
                   "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
                   "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
                   "topic", "guideline_id", "avoidable", "text")
@@ -186,6 +346,8 @@ class _Writer:
         self.path, self.fmt = path, fmt
         path.parent.mkdir(parents=True, exist_ok=True)
         self._pq = None
+        if fmt == "parquet":
+            open(path, "wb").close()  # fail now, not after the first batch, when it cannot be written
         if fmt == "jsonl":
             self.fh = open(path, "a" if append else "w", encoding="utf-8")
         elif fmt == "csv":
@@ -200,7 +362,8 @@ class _Writer:
     @staticmethod
     def flat(row: dict[str, Any]) -> dict[str, Any]:
         """Flatten ``predicted`` into ``predicted.*`` columns."""
-        out = {k: v for k, v in row.items() if k != "predicted"}
+        out = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+               for k, v in row.items() if k != "predicted"}
         for k, v in (row.get("predicted") or {}).items():
             out[f"predicted.{k}"] = json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
         return out
@@ -262,6 +425,8 @@ def label_inputs(
     batch_size: int = 1000,
     redactor: Redactor | None = None,
     progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
+    id_key: bytes | str | None = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -283,13 +448,23 @@ def label_inputs(
     engine, scheduler : str
         ``engine="dask"`` with a scheduler address spreads batches over a Dask cluster.
     resume : bool
-        Continue an interrupted run: ids already in ``out`` are skipped.
+        Continue an interrupted run: a torn last row is cut off and the contacts already in
+        ``out`` (by their ``key``: input file and position) are skipped.
     progress : callable, optional
         Called with the number of contacts done after each batch.
+    overwrite : bool
+        Replace an existing non-empty ``out``; without it (or ``resume``) an existing output is refused.
+    id_key : bytes or str, optional
+        Key for hashing ids that hold personal data (see :func:`resolve_id_key`).
 
     Returns
     -------
     LabelSummary
+
+    Raises
+    ------
+    OutputError
+        ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
     """
     from .ingest import iter_contacts
 
@@ -297,59 +472,90 @@ def label_inputs(
     fmt = _format_of(out, fmt)
     if fmt not in OUTPUT_FORMATS:
         raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+    if resume and overwrite:
+        raise TukipyyntoError("--resume and --overwrite contradict each other; give one of them")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a directory; --out names the output file")
+    try:
+        exists = out.exists() and out.stat().st_size > 0
+    except OSError:
+        exists = False
+    if exists and not (resume or overwrite):
+        raise OutputError(f"{out}: already exists; give --resume to continue that run or --overwrite to replace it")
     redactor = redactor or Redactor()
-    done = _repair_and_read_ids(out, fmt) if resume else set()
+    key, key_warning = resolve_id_key(id_key)
+    done = _repair_and_read_keys(out, fmt) if resume else set()
     summary = LabelSummary(output=str(out))
+    if key_warning:
+        summary.warnings.append(key_warning)
     mdir = str(model_dir) if model_dir else None
     gl = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
     parallel = engine == "dask" or (jobs and jobs > 1)
-    if parallel:
-        # the workers load the model; here only check that they will be able to (fail early,
-        # before reading input) without holding a second copy of the model in this process
-        summary.warnings.extend(_preflight(mdir, gl))
-        assessor = None
-    else:
-        assessor = _get_assessor(mdir, gl, mode)
-        summary.warnings.extend(assessor.warnings)
+    try:
+        writer = _Writer(out, fmt, append=resume)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    try:
+        if parallel:
+            # the workers load the model; here only check that they will be able to (fail early,
+            # before reading input) without holding a second copy of the model in this process
+            summary.warnings.extend(_preflight(mdir, gl))
+            assessor = None
+        else:
+            assessor = _get_assessor(mdir, gl, mode)
+            summary.warnings.extend(assessor.warnings)
+    except BaseException:
+        writer.close()
+        raise
+
+    notes: list[str] = []
 
     def contacts():
-        for c in iter_contacts(inputs, column_map=column_map):
+        for c in iter_contacts(inputs, column_map=column_map, notes=notes):
             summary.contacts += 1
             summary.merged_messages += max(0, c.n_messages - 1)
-            if c.id in done:
+            if contact_key(c) in done:
                 summary.skipped_resumed += 1
                 continue
             yield c
 
-    writer = _Writer(out, fmt, append=resume)
     n_done = 0
     try:
         batches = _batches(contacts(), batch_size)
         if engine == "dask":
-            results = _run_dask(batches, scheduler, mdir, gl, mode, with_text, redactor)
+            results = _run_dask(batches, scheduler, mdir, gl, mode, with_text, redactor, key)
         elif jobs and jobs > 1:
             from joblib import Parallel, delayed
 
             results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(_assess_batch)(b, mdir, gl, mode, with_text, redactor) for b in batches)
+                delayed(_assess_batch)(b, mdir, gl, mode, with_text, redactor, key) for b in batches)
         else:
-            results = (label_contacts(b, assessor, with_text, redactor) for b in batches)
+            results = (label_contacts(b, assessor, with_text, redactor, key) for b in batches)
         for rows in results:
-            writer.write(rows)
+            try:
+                writer.write(rows)
+            except OSError as e:
+                raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
             for r in rows:
                 if r["status"] == "ok":
                     summary.labelled += 1
+                elif r["status"] == "no_text":
+                    summary.no_text += 1
                 else:
                     summary.errors += 1
             n_done += len(rows)
             if progress:
                 progress(n_done)
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except OSError:
+            pass
+        summary.notes.extend(redactor.redact(n) for n in dict.fromkeys(notes))
     return summary
 
 
-def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor):
+def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b""):
     """Yield results of batches computed on a Dask cluster, in input order, a bounded window at a time."""
     try:
         from distributed import Client
@@ -362,7 +568,7 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
         pending = []
         for b in batches:
-            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, pure=False))
+            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, pure=False))
             if len(pending) >= window:
                 yield pending.pop(0).result()
         for f in pending:

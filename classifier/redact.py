@@ -15,9 +15,10 @@ HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900,
                 "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}
 
-_HETU_RE = re.compile(r"(?<![\w-])(\d{2})(\d{2})(\d{2})([-+YXWVUABCDEFyxwvuabcdef])(\d{3})([0-9A-Ya-y])(?![\w])")
+# ASCII boundaries: a code glued to a non-ASCII letter ("131052-308Tä", junk bytes read as "Ã") is still found.
+_HETU_RE = re.compile(r"(?<![0-9A-Za-z-])(\d{2})(\d{2})(\d{2})([-+YXWVUABCDEFyxwvuabcdef])(\d{3})([0-9A-Ya-y])(?![0-9A-Za-z])")
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_IBAN_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?(?![0-9A-Za-z])")
 # Finnish mobile (04x, 050) and landline (0 + area code) numbers, with or without +358.
 _PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+358[\s-]?\(?0?\)?|00358[\s-]?|\(?0)(?:4\d|50|[1-35-9]\d?)\)?[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,2}(?![\d])"

@@ -558,12 +558,25 @@ def _clean_str(v: Any) -> str | None:
     return s or None
 
 
+_FREE_TEXT_FIELDS = ("id", "source", "channel", "subject", "error", "text")
+
+
+def _redact(text: str) -> str:
+    """Redact with the library's default redactor."""
+    from .redact import redact
+
+    return redact(text)
+
+
 def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
     """One labelled row with ``predicted`` as a dict (or None), whatever file format it came from.
 
     Raises ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
     """
     r = {k: v for k, v in row.items() if not str(k).startswith("predicted.")}
+    for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
+        if isinstance(r.get(k), str):
+            r[k] = _redact(r[k])
     pred = row.get("predicted")
     if isinstance(pred, str):
         s = pred.strip()

@@ -30,6 +30,12 @@ GUIDELINES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _id_key(monkeypatch):
+    """A fixed key for hashing ids in output rows, so no test writes a key file under ~/.config."""
+    monkeypatch.setenv("TUKIPYYNTO_ID_KEY", "test-key")
+
+
 def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path

@@ -107,3 +107,46 @@ def test_upgrade_model_needs_trust_and_writes_the_safe_format(tiny_model_dir, tm
     assert res.exit_code == 0, res.output
     new = load(tmp_path / "new")
     assert abs(new.classifier.predict_proba(["Pankki nosti korkoa", "Museo ja teatteri"]) - expected).max() < 1e-6
+
+
+def _label_cli(tmp_path, tiny_model_dir, tiny_dir, inputs, out, *extra):
+    return CliRunner().invoke(main, ["label", *map(str, inputs), "--out", str(out), "--model", str(tiny_model_dir),
+                                     "--guidelines", str(tiny_dir / "guidelines.jsonl"), *extra])
+
+
+def test_label_refuses_existing_out_unless_resume_or_overwrite(tmp_path, tiny_model_dir, tiny_dir):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(TINY_TEXTS["uusi"])])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": str(i), "text": t} for i, t in enumerate(TINY_TEXTS["vaara"][:3])])
+    out = tmp_path / "o.jsonl"
+    assert _label_cli(tmp_path, tiny_model_dir, tiny_dir, [tmp_path / "a.jsonl"], out).exit_code == 0
+    r = _label_cli(tmp_path, tiny_model_dir, tiny_dir, [tmp_path / "b.jsonl"], out)
+    assert r.exit_code == 1 and "already exists" in r.output and len(out.read_text().splitlines()) == 6
+    r = _label_cli(tmp_path, tiny_model_dir, tiny_dir, [tmp_path / "b.jsonl"], out, "--overwrite")
+    assert r.exit_code == 0 and len(out.read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("bad", ["/proc/x.jsonl", "ro/x.jsonl"])
+def test_label_unwritable_out_is_an_error_not_a_traceback(tmp_path, tiny_model_dir, tiny_dir, bad):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "1", "text": TINY_TEXTS["uusi"][0]}])
+    (tmp_path / "ro").write_text("not a folder")
+    out = bad.replace("ro/", str(tmp_path / "ro") + "/")
+    r = _label_cli(tmp_path, tiny_model_dir, tiny_dir, [tmp_path / "a.jsonl"], out)
+    assert r.exit_code == 1 and "Traceback" not in r.output and f"error: {out}: cannot write the output" in r.output
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit)
+
+
+def test_label_exits_non_zero_when_every_record_failed(tmp_path, tiny_model_dir, tiny_dir):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "1"}, {"id": "2", "text": ""}, {"id": "3", "text": "x", "sent_at": "eilen"}])
+    r = _label_cli(tmp_path, tiny_model_dir, tiny_dir, [tmp_path / "a.jsonl"], tmp_path / "o.jsonl")
+    assert r.exit_code == 1 and "every one of the 3 contacts failed" in r.output
+    assert "3 contacts from 3 messages/records: 0 labelled, 3 errors" in r.output
+
+
+def test_label_reads_finnish_excel_csv_and_says_what_it_assumed(tmp_path, tiny_model_dir, tiny_dir):
+    p = tmp_path / "excel.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + "tunnus;viesti;pvm\n1;Asiakas muuttaa ja tarvitsee uuden sopimuksen;1.9.2016\n".encode("cp1252"))
+    r = _label_cli(tmp_path, tiny_model_dir, tiny_dir, [p], tmp_path / "o.jsonl", "--map", "tunnus=id")
+    assert r.exit_code == 0, r.output
+    assert "';'-separated" in r.output and "'viesti' read as the request text" in r.output
+    (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert row["id"] == "1" and row["status"] == "ok" and row["predicted"]["topic"] == "uusi"

@@ -71,3 +71,12 @@ def test_catalogue_duplicate_missing_date_unknown_topic(tmp_path, tiny_dir):
     p = write_jsonl(tmp_path / "g3.jsonl", [dict(GUIDELINES[0], topics=["nope"])])
     with pytest.raises(CatalogueError, match=r"unknown topic 'nope'; valid topics: uusi, vahvistus, vaara"):
         read_guidelines(p, tax)
+
+
+def test_nul_padding_after_a_crash_is_no_record(tmp_path):
+    from classifier.io import iter_table
+
+    (tmp_path / "r.jsonl").write_bytes(json.dumps(ROWS[0]).encode() + b"\n\x00\x00\x00\n\x00")
+    (tmp_path / "r.csv").write_bytes(b"id,text\n1,a\n\x00\x00\n")
+    assert [(no, p) for no, _, p, _ in iter_table(tmp_path / "r.jsonl")] == [(1, None)]
+    assert [(no, p) for no, _, p, _ in iter_table(tmp_path / "r.csv")] == [(2, None)]

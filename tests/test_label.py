@@ -94,3 +94,321 @@ def test_model_in_other_taxonomy_skips_matching_with_one_warning(records, tmp_pa
     assert len(s.warnings) == 1 and "skipped" in s.warnings[0]
     rows = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert len(rows) == n and all(r["predicted"]["guideline_id"] is None for r in rows if r["status"] == "ok")
+
+
+# --------------------------------------------------------------------------- issue 15: nothing lost, nothing leaked
+
+import csv as _csv
+import email.utils
+from pathlib import Path
+
+from classifier.errors import OutputError, TukipyyntoError
+
+PLANTED = ["131052-308T", "040 123 4567", "0401234567", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85",
+           "FI2112345600000785"]
+MBOX_SEP = "From jonna@ap.example Mon Sep  5 10:12:00 2016\n"
+
+
+def _colliding_inputs(d: Path) -> list[Path]:
+    """Two JSONL files and a CSV, each with ids 1-3, and an mbox whose messages have one empty Message-ID."""
+    texts = [t for ts in TINY_TEXTS.values() for t in ts]
+    paths = []
+    for f in range(2):
+        paths.append(write_jsonl(d / f"part{f}.jsonl", [
+            {"id": str(i), "text": texts[f * 3 + i - 1] + f"\nrivi kaksi {f}", "sent_at": f"2016-05-0{i}T10:00:00+03:00"}
+            for i in (1, 2, 3)]))
+    with open(d / "part2.csv", "w", newline="", encoding="utf-8") as fh:
+        w = _csv.writer(fh)
+        w.writerow(["id", "text", "sent_at"])
+        for i in (1, 2, 3):
+            w.writerow([str(i), texts[9 + i] + '\n"lainaus", toinen rivi', "2016-05-0%dT10:00:00+03:00" % i])
+    msgs = ""
+    for i in range(3):
+        msgs += (MBOX_SEP + f"From: a@b.example\nSubject: Asia {i}\nDate: Mon, 5 Sep 2016 10:1{i}:00 +0300\n"
+                 f"Message-ID: <>\n\n{texts[14 + i]}\n\n")
+    (d / "part3.mbox").write_text(msgs, encoding="utf-8")
+    return paths + [d / "part2.csv", d / "part3.mbox"]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_resume_after_cuts_anywhere_equals_an_uninterrupted_run(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    inputs = _colliding_inputs(tmp_path)
+    gl = tiny_dir / "guidelines.jsonl"
+    full_path = tmp_path / f"full.{suffix}"
+    s = label_inputs(inputs, full_path, tiny_model_dir, gl, with_text=True, batch_size=2)
+    full = full_path.read_bytes()
+    assert s.contacts == 12 and s.messages == 12  # three files of colliding ids and three empty Message-IDs
+    out = tmp_path / f"cut.{suffix}"
+    for cut in sorted({*range(0, len(full), max(1, len(full) // 40)), len(full) - 1, len(full)}):
+        out.write_bytes(full[:cut])
+        label_inputs(inputs, out, tiny_model_dir, gl, with_text=True, batch_size=2, resume=True)
+        assert out.read_bytes() == full, f"resume after a cut at byte {cut} differs"
+
+
+def test_issue_example_six_records_two_files_cut_after_four_rows(tmp_path, tiny_model_dir, tiny_dir):
+    inputs = _colliding_inputs(tmp_path)[:2]
+    out = tmp_path / "o.jsonl"
+    label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    rows = out.read_text().splitlines()
+    out.write_text("\n".join(rows[:4]) + "\n")
+    s = label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+    assert s.skipped_resumed == 4 and out.read_text().splitlines() == rows
+
+
+def test_existing_output_is_refused_without_resume_or_overwrite(records, tmp_path, tiny_model_dir, tiny_dir):
+    path, n = records
+    out = tmp_path / "o.jsonl"
+    _label(path, out, tiny_model_dir, tiny_dir)
+    before = out.read_text()
+    with pytest.raises(OutputError, match="already exists.*--resume.*--overwrite"):
+        _label(path, out, tiny_model_dir, tiny_dir)
+    assert out.read_text() == before
+    _label(path, out, tiny_model_dir, tiny_dir, overwrite=True)
+    assert len(out.read_text().splitlines()) == n
+    with pytest.raises(TukipyyntoError, match="contradict"):
+        _label(path, out, tiny_model_dir, tiny_dir, overwrite=True, resume=True)
+
+
+@pytest.mark.parametrize("bad", ["/proc/x.jsonl", "FILE/x.jsonl", "/proc/x.parquet"])
+def test_unwritable_output_is_a_named_error(records, tmp_path, tiny_model_dir, tiny_dir, bad):
+    path, _ = records
+    (tmp_path / "FILE").write_text("a file, not a folder")
+    out = bad.replace("FILE", str(tmp_path / "FILE"))
+    with pytest.raises(OutputError, match=r"cannot write the output") as e:
+        _label(path, out, tiny_model_dir, tiny_dir)
+    assert isinstance(e.value, OSError) and out in str(e.value)
+
+
+def _planted_inputs(d: Path) -> list[Path]:
+    """Personal data in every field that is not text: ids, subject, channel, timestamps, extra columns, Message-IDs."""
+    write_jsonl(d / "p.jsonl", [
+        {"id": "matti.meikalainen@example.fi", "text": "Asiakas muuttaa ja tarvitsee uuden sopimuksen", "channel": "040 123 4567",
+         "subject": "Soita 0401234567", "sent_at": "2016-05-01T10:00:00+03:00", "asiakas": "hetu 131052-308T"},
+        {"id": "FI21 1234 5600 0007 85", "text": "Lähettäkää sopimusvahvistus uudelleen", "sent_at": "131052-308T"},
+        {"id": "x3", "text": ["lista", "131052-308T"]},
+        {"id": "x4", "channel": "email", "muistiinpano": "FI2112345600000785"},
+    ])
+    (d / "x.csv").write_text('id,message,date\n1,"Asiakkaan hetu 131052-308T ja puh 040 123 4567 haluaa irtisanoa",1.9.2016\n'
+                             '2,,"matti.meikalainen@example.fi"\n', encoding="utf-8")
+    (d / "m.mbox").write_text(
+        MBOX_SEP + "From: Matti <matti.meikalainen@example.fi>\nSubject: Puh 040 123 4567\n"
+        "Date: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <matti.meikalainen@example.fi>\n\n"
+        "Asiakas haluaa uuden sopimuksen, hetu 131052-308T.\n\n", encoding="utf-8")
+    return [d / "p.jsonl", d / "x.csv", d / "m.mbox"]
+
+
+def _assert_no_planted(files):
+    for f in files:
+        data = Path(f).read_bytes().decode("utf-8", "replace")
+        for p in PLANTED:
+            assert p not in data, f"{p!r} leaked into {f}"
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_no_personal_data_in_any_field_of_rows_or_report(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    from classifier.cli import main
+    from click.testing import CliRunner
+
+    inputs = _planted_inputs(tmp_path)
+    out = tmp_path / f"o.{suffix}"
+    r = CliRunner().invoke(main, ["label", *map(str, inputs), "--out", str(out), "--model", str(tiny_model_dir),
+                                  "--guidelines", str(tiny_dir / "guidelines.jsonl")])
+    assert r.exit_code == 0, r.output
+    _assert_no_planted([out])
+    assert "131052-308T" not in r.output and "040 123 4567" not in r.output
+    from classifier.report import read_labelled
+
+    rows = read_labelled([out])
+    assert len(rows) == 7
+    ids = [r["id"] for r in rows]
+    assert ids[0].startswith("h-") and ids[1].startswith("h-") and ids[-1].startswith("h-") and "x3" in ids
+    rep = CliRunner().invoke(main, ["report", str(out), "--out", str(tmp_path / "rep"), "--taxonomy",
+                                    str(tiny_dir / "taxonomy.json"), "--guidelines", str(tiny_dir / "guidelines.jsonl")])
+    assert rep.exit_code == 0, rep.output
+    _assert_no_planted(p for p in (tmp_path / "rep").rglob("*") if p.is_file())
+
+
+def test_hashed_ids_are_stable_and_keyed(tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    inputs = _planted_inputs(tmp_path)[:1]
+    gl = tiny_dir / "guidelines.jsonl"
+    ids = []
+    for i, key in enumerate(["k1", "k1", "k2"]):
+        monkeypatch.setenv("TUKIPYYNTO_ID_KEY", key)
+        label_inputs(inputs, tmp_path / f"o{i}.jsonl", tiny_model_dir, gl)
+        ids.append(json.loads((tmp_path / f"o{i}.jsonl").read_text().splitlines()[0])["id"])
+    assert ids[0] == ids[1] != ids[2]
+
+
+def test_request_without_text_gets_no_topic_and_no_avoidable_decision(tmp_path, tiny_model_dir, tiny_dir):
+    mb = tmp_path / "e.mbox"
+    mb.write_text(MBOX_SEP + "From: a@b.example\nSubject: \nDate: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <e1@b>\n"
+                  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"X\"\n\n--X\nContent-Type: text/plain\n\n\n--X--\n\n",
+                  encoding="utf-8")
+    s = label_inputs([mb], tmp_path / "o.jsonl", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert row["status"] == "no_text" and row["predicted"] is None and "empty_text" in row["flags"]
+    assert s.no_text == 1 and s.labelled == 0 and not s.all_failed
+
+
+def test_broken_boundary_is_labelled_from_the_raw_body(tmp_path, tiny_model_dir, tiny_dir):
+    mb = tmp_path / "b.mbox"
+    mb.write_text(MBOX_SEP + "From: a@b.example\nSubject: Vahvistus\nDate: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <b1@b>\n"
+                  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"PUUTTUU\"\n\n--MUU\n"
+                  "Content-Type: text/plain\n\nLähettäkää sopimusvahvistus uudelleen asiakkaalle\n--MUU--\n\n", encoding="utf-8")
+    label_inputs([mb], tmp_path / "o.jsonl", tiny_model_dir, tiny_dir / "guidelines.jsonl", with_text=True)
+    (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert row["status"] == "ok" and "sopimusvahvistus" in row["text"] and "boundary_not_found" in row["flags"]
+    assert row["predicted"]["topic"] == "vahvistus"
+
+
+# --------------------------------------------------------------------------- property: accounted for, resumable, redacted
+
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_TEXTS = [t for ts in TINY_TEXTS.values() for t in ts]
+_IDS = ["1", "2", "3", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85"]
+_PLANTS = ["131052-308T", "040 123 4567", "matti.meikalainen@example.fi", "FI21 1234 5600 0007 85"]
+_TEXT_DAMAGE = ["none", "nul", "html", "mojibake", "caps", "glued", "plant"]
+
+_record = st.fixed_dictionaries({
+    "id": st.sampled_from(_IDS), "text": st.sampled_from(_TEXTS), "damage": st.sampled_from(_TEXT_DAMAGE),
+    "plant": st.sampled_from(_PLANTS), "field": st.sampled_from(["text", "id", "date", "channel", "extra", "missing_text"]),
+})
+
+
+def _damaged_text(r) -> str:
+    t, d = r["text"], r["damage"]
+    if d == "nul":
+        t = t[:5] + "\x00" + t[5:]
+    elif d == "html":
+        t = "<div>" + t.replace(" ", "&nbsp;", 1) + "<br></div>"
+    elif d == "mojibake":
+        t = t.encode("utf-8").decode("latin-1")
+    elif d == "caps":
+        t = t.upper()
+    elif d == "glued":
+        t = t.replace(" ", ".", 1)
+    if r["field"] == "text" or d == "plant":
+        t += f" tunnus {r['plant']} kiitos"
+    return t
+
+
+def _fields(r) -> dict:
+    row = {"id": r["id"], "text": _damaged_text(r), "sent_at": "2016-05-02T10:00:00+03:00", "channel": "email", "note": "x"}
+    if r["field"] == "date":
+        row["sent_at"] = r["plant"]
+    elif r["field"] == "channel":
+        row["channel"] = r["plant"]
+    elif r["field"] == "extra":
+        row["note"] = "soita " + r["plant"]
+    elif r["field"] == "missing_text":
+        row["text"] = ""
+    return row
+
+
+def _junk(data: bytes, junk: list) -> bytes:
+    """Bytes inserted at drawn places (never a newline or a quote: they would change what a record is)."""
+    for frac, b in junk:
+        at = int(frac * (len(data) - 1))  # before the last newline: a junk line of its own would be a record
+        data = data[:at] + bytes([b]) + data[at:]
+    return data
+
+
+def _write_input(d: Path, i: int, kind: str, recs: list, variant: int, junk: list = ()) -> Path:
+    if kind == "jsonl":
+        lines = []
+        for j, r in enumerate(recs):
+            row = _fields(r)
+            if variant == 1 and j == 0:
+                lines.append('{"id": "rikki", "text": "' + r["plant"] + '" ')  # a torn line
+                continue
+            if variant == 2 and j == 0:
+                row["text"] = [row["text"]]
+            lines.append(json.dumps(row, ensure_ascii=False))
+        data = "\n".join(lines) + "\n"
+        p = d / f"in{i}.jsonl"
+        p.write_bytes(_junk(data.encode("cp1252", "replace") if variant == 3 else data.encode("utf-8"), junk))
+        return p
+    if kind == "csv":
+        delim = ";" if variant in (1, 3) else ","
+        import io as _io
+
+        buf = _io.StringIO()
+        w = _csv.writer(buf, delimiter=delim)
+        w.writerow(["id", "message" if variant == 2 else "text", "sent_at", "channel", "note"])
+        for r in recs:
+            row = _fields(r)
+            w.writerow([row["id"], row["text"], row["sent_at"], row["channel"], row["note"]])
+        p = d / f"in{i}.csv"
+        p.write_bytes((b"\xef\xbb\xbf" if variant == 3 else b"")
+                      + _junk(buf.getvalue().encode("cp1252" if variant >= 1 else "utf-8", "replace"), junk))
+        return p
+    out = ""
+    for j, r in enumerate(recs):
+        row = _fields(r)
+        mid = ["<>", "<dup@x.example>", f"<{r['plant']}>", f"<u{i}.{j}@x.example>"][(j + variant) % 4]
+        date = "Mon, 5 Sep 2016 10:%02d:00 +0300" % j if r["field"] != "date" else row["sent_at"]
+        body = _junk(row["text"].replace(chr(0), "").encode("utf-8"), junk).decode("utf-8", "surrogateescape")
+        out += (MBOX_SEP + f"From: a@x.example\nSubject: Asia {j} {row['note']}\nDate: {date}\nMessage-ID: {mid}\n\n"
+                f"{body}\n\n")
+    p = d / f"in{i}.mbox"
+    data = out.encode("utf-8", "surrogateescape")
+    if variant == 3:
+        data = data[: len(data) - max(1, len(_fields(recs[-1])["text"]) // 2)]  # the last message cut short
+    p.write_bytes(data)
+    return p
+
+
+_JUNK = st.lists(st.tuples(st.floats(0, 1), st.sampled_from([0x00, 0x80, 0xC3, 0xFF, 0x1B, 0x7B, 0x2C, 0x3B, 0x3C])),
+                 max_size=3)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.sampled_from(["jsonl", "csv", "mbox"]), st.lists(_record, min_size=1, max_size=5),
+                                st.integers(0, 3), _JUNK), min_size=1, max_size=3),
+       out_fmt=st.sampled_from(["jsonl", "csv"]), batch=st.integers(1, 4), cut=st.floats(0, 1), with_text=st.booleans())
+def test_property_every_input_once_resume_equal_nothing_leaked(tiny_model_dir, tiny_dir, files, out_fmt, batch, cut, with_text):
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        inputs = [_write_input(d, i, kind, recs, variant, junk) for i, (kind, recs, variant, junk) in enumerate(files)]
+        expected = sum(len(recs) for _, recs, _, _ in files)
+        gl = tiny_dir / "guidelines.jsonl"
+        full = d / f"full.{out_fmt}"
+        s = label_inputs(inputs, full, tiny_model_dir, gl, with_text=with_text, batch_size=batch)
+        from classifier.report import read_labelled
+
+        rows = read_labelled([full])
+        # every input record or message accounted for exactly once
+        assert s.messages == expected == sum(int(r["n_messages"]) for r in rows)
+        assert len(rows) == s.contacts == s.labelled + s.errors + s.no_text
+        assert len({r["key"] for r in rows}) == len(rows)
+        _assert_no_planted([full])
+        # resume after a cut anywhere equals the uninterrupted run
+        data = full.read_bytes()
+        part = d / f"part.{out_fmt}"
+        part.write_bytes(data[: int(cut * len(data))])
+        label_inputs(inputs, part, tiny_model_dir, gl, with_text=with_text, batch_size=batch, resume=True)
+        assert part.read_bytes() == data
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_repair_flags_reach_every_output_format(tmp_path, tiny_model_dir, tiny_dir, suffix):
+    from classifier.report import read_labelled
+
+    p = write_jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": "<p>Asiakas muuttaa&nbsp;ja tarvitsee uuden sopimuksen</p>"}])
+    label_inputs([p], tmp_path / f"o.{suffix}", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    (row,) = read_labelled([tmp_path / f"o.{suffix}"])
+    flags = row["flags"] if isinstance(row["flags"], list) else json.loads(row["flags"])
+    assert "html_removed" in flags and row["key"]
+
+
+def test_resume_recognises_the_same_file_named_differently(tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    inputs = _colliding_inputs(tmp_path)[:2]
+    out = tmp_path / "o.jsonl"
+    label_inputs(inputs, out, tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    monkeypatch.chdir(tmp_path)
+    s = label_inputs([p.name for p in inputs], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+    assert s.skipped_resumed == 6 and len(out.read_text().splitlines()) == 6

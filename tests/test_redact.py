@@ -34,3 +34,11 @@ def test_configurable_customer_pattern():
     r = Redactor(customer_pattern=r"(?i)KN-(\d{6})")
     assert r.redact("asiakas KN-123456") == "asiakas KN-[ASIAKASNRO]"
     assert r.counts("KN-123456 ja 040 1234567") == {"customer": 1, "phone": 1}
+
+
+def test_identifiers_glued_to_non_ascii_letters_are_redacted():
+    # junk bytes read as cp1252 ("Ã") or a Finnish letter right after a code must not hide it
+    r = Redactor()
+    assert r.redact("FI21 1234 5600 0007 85Ã") == "[IBAN]Ã"
+    assert r.redact("ÃFI21 1234 5600 0007 85") == "Ã[IBAN]"
+    assert r.redact("131052-308Tä ja Ã131052-308T") == "[HETU]ä ja Ã[HETU]"

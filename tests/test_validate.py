@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from classifier.validate import validate_paths
 
-from .conftest import CORPUS, write_jsonl
+from .conftest import CORPUS, GUIDELINES, write_jsonl
 
 GOOD = {"id": "a", "channel": "email", "sent_at": "2016-05-02T10:00:00+03:00", "subject": "s",
         "text": "Asiakas muuttaa", "topic": "uusi", "guideline_id": "G-1", "avoidable": True}
@@ -60,3 +62,38 @@ def test_shipped_corpus_validates():
     rep = validate_paths([CORPUS])
     assert rep.ok, "\n".join(map(str, rep.issues[:20]))
     assert rep.records > 900
+
+
+def test_validate_reads_cp1252_csv_and_jsonl_like_label(tiny_dir):
+    (tiny_dir / "r.csv").write_bytes("id,channel,text,topic\n1,email,Hyvää päivää – asiakas muuttaa,uusi\n".encode("cp1252"))
+    (tiny_dir / "r.jsonl").write_bytes(json.dumps({"id": "2", "text": "Hyvää päivää", "topic": "uusi"}, ensure_ascii=False).encode("cp1252") + b"\n")
+    rep = validate_paths([tiny_dir])
+    assert rep.ok, [str(i) for i in rep.issues]
+    assert rep.records >= 2 + len(GUIDELINES)
+
+
+def test_validate_semicolon_csv_with_message_column(tiny_dir):
+    (tiny_dir / "r.csv").write_bytes(b"\xef\xbb\xbf" + "id;message;topic\n1;;uusi\n2;Asiakas muuttaa;uusi\n".encode("cp1252"))
+    assert [str(i) for i in validate_paths([tiny_dir]).issues] == [f"{tiny_dir / 'r.csv'}:2 [message]: request 1: empty or missing text"]
+
+
+def test_validate_keeps_going_after_a_bad_line_and_redacts(tiny_dir):
+    write_jsonl(tiny_dir / "r.jsonl", [GOOD])
+    with open(tiny_dir / "r.jsonl", "a") as fh:
+        fh.write('{"id": "b", \n')
+        fh.write(json.dumps(dict(GOOD, id="131052-308T", sent_at="puh 040 123 4567")) + "\n")
+    msgs = [str(i) for i in validate_paths([tiny_dir]).issues]
+    assert any("r.jsonl:2: not valid JSON" in m for m in msgs) and any("r.jsonl:3 [sent_at]" in m for m in msgs)
+    assert not any("131052-308T" in m or "040 123 4567" in m for m in msgs)
+
+
+def test_validate_mbox_with_empty_and_duplicate_message_ids(tiny_dir):
+    sep = "From a@b.example Mon Sep  5 10:12:00 2016\n"
+    msgs = "".join(sep + f"From: a@b.example\nSubject: S{i}\nDate: Mon, 5 Sep 2016 10:1{i}:00 +0300\nMessage-ID: {mid}\n\nTeksti {i}\n\n"
+                   for i, mid in enumerate(["<>", "<>", "<d@b>", "<d@b>"]))
+    (tiny_dir / "x.mbox").write_text(msgs, encoding="utf-8")
+    rep = validate_paths([tiny_dir / "x.mbox"], taxonomy_path=tiny_dir / "taxonomy.json")
+    text = [str(i) for i in rep.issues]
+    assert rep.records == 4 + len(GUIDELINES)  # the catalogue beside it is checked too
+    assert sum("has no Message-ID" in m for m in text) == 2 and sum("repeats the Message-ID" in m for m in text) == 1
+    assert not any("IndexError" in m for m in text)
