@@ -829,7 +829,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     T2 = StageTimer()
     T2.patch(rd.Redactor, "redact", "redact: Redactor.redact")
     T2.patch(tx.TextProcessor, "normalise", "tokenize: normalise placeholders")
-    T2.patch(tx.TextProcessor, "_doc_hashes", "tokenize: spaCy tokenizer")
+    T2.patch(tx.TextProcessor, "token_hashes", "tokenize: spaCy tokenizer")
     for attr in ("analyse", "tokens", "words"):
         T2.patch(tx.TextProcessor, attr, "tokenize: lemma/feature lookup")
     T2.patch(cl.TopicClassifier, "_features", "classify: vectorize")

@@ -18,14 +18,13 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .predictor import MODES, UNCERTAIN, LinearTopicModel, Prediction, as_texts as _as_texts, with_ngrams
-from .text import TextProcessor
+from .text import TextProcessor, passthrough
+
+# old pickles name classifier.classify._passthrough
+_passthrough = passthrough
 
 __all__ = ["TopicClassifier", "Prediction", "UNCERTAIN", "MODES"]
 
-
-def _passthrough(tokens):
-    """Analyzer for pre-tokenised input."""
-    return tokens
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
@@ -101,13 +100,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"need at least two different labels to train, found {list(classes)}")
         self.processor_ = TextProcessor(lemmatizer=self.lemmatizer, compounds=self.compounds,
                                         prefix_len=self.prefix_len).fit(X)
-        self.vectorizer_ = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True, min_df=self.min_df,
+        self.vectorizer_ = TfidfVectorizer(analyzer=passthrough, sublinear_tf=True, min_df=self.min_df,
                                            dtype=np.float32)
         words, grams = self._analyse(X)
         mats = [self.vectorizer_.fit_transform(words)]
         self.char_vectorizer_ = None
         if self.char_ngrams:
-            self.char_vectorizer_ = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True, min_df=2,
+            self.char_vectorizer_ = TfidfVectorizer(analyzer=passthrough, sublinear_tf=True, min_df=2,
                                                     dtype=np.float32)
             mats.append(self.char_vectorizer_.fit_transform(grams))
         for v in (self.vectorizer_, self.char_vectorizer_):

@@ -22,13 +22,11 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from .errors import CatalogueError
 from .records import Guideline, Request, Taxonomy, local_date, parse_datetime
+from .rules import REASONS, UNDECIDED_REASONS, avoidable_reason
+from .text import passthrough
 
 __all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "UNDECIDED_REASONS", "FEATURES", "fit_matcher"]
 
-REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_came_later", "no_guideline",
-           "uncertain_topic", "no_catalogue", "no_text")
-# reasons under which no avoidable decision is made (the row's ``avoidable`` is null)
-UNDECIDED_REASONS = ("no_catalogue", "no_text")
 # (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
 # request's length) is the same for every guideline and only feeds the coverage model
 FEATURES = ("bm25_rel", "bm25_q", "cosine", "title_overlap", "topic_prob", "topic_top", "rank_inv", "covered_share",
@@ -43,10 +41,6 @@ COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm
 DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
 
-
-def _passthrough(tokens):
-    """Analyzer for pre-tokenised input."""
-    return tokens
 
 
 class Catalogue:
@@ -84,7 +78,7 @@ class Catalogue:
             return
         title_toks = [processor.tokens(g.title) for g in self.guidelines]
         docs = [t * 2 + processor.tokens(g.body) for t, g in zip(title_toks, self.guidelines)]
-        self._count = CountVectorizer(analyzer=_passthrough)
+        self._count = CountVectorizer(analyzer=passthrough)
         tf = self._count.fit_transform(docs).astype(np.float32).tocsr()
         n = tf.shape[0]
         df = np.asarray((tf > 0).sum(axis=0)).ravel()
@@ -95,7 +89,7 @@ class Catalogue:
         denom = tf.data + k1 * (1 - b + b * dl[tf.row] / avgdl)
         w = idf[tf.col] * tf.data * (k1 + 1) / denom
         self._bm25 = sp.csr_matrix((w, (tf.row, tf.col)), shape=tf.shape)
-        self._tfidf = TfidfVectorizer(analyzer=_passthrough, sublinear_tf=True)
+        self._tfidf = TfidfVectorizer(analyzer=passthrough, sublinear_tf=True)
         self._tfidf_docs = self._tfidf.fit_transform(docs)
         self._presence = (self._bm25 > 0).astype(np.float32).T.tocsr()  # vocab x guidelines
         # title words as a vocab x guidelines 0/1 matrix: overlap with a request is one sparse product
@@ -625,18 +619,8 @@ class Assessor:
             elif p.status == "uncertain":
                 # no topic: decide by the probability mass of the topics under which it is avoidable
                 avoidable, reason = bool(p_avoid[i] >= 0.5), "uncertain_topic"
-            elif cinfo is not None and cinfo.misrouted:
-                avoidable, reason = True, "misrouted"
-            elif cinfo is not None and cinfo.back_office_remit:
-                avoidable, reason = False, "back_office_remit"
-            elif not have_catalogue:
-                avoidable, reason = None, "no_catalogue"
-            elif covers:
-                avoidable, reason = True, "guideline_existed"
-            elif later is not None:
-                avoidable, reason = False, "guideline_came_later"
             else:
-                avoidable, reason = False, "no_guideline"
+                avoidable, reason = avoidable_reason(cinfo, covers if have_catalogue else None, later is not None)
             undecided = reason in UNDECIDED_REASONS
             out.append(Assessment(
                 id=r.id, topic=topic, topic_best=p.best, confidence=p.confidence, candidates=p.candidates,

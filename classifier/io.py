@@ -20,6 +20,7 @@ from .records import (
     parse_date,
     parse_datetime,
 )
+from .rules import parse_bool
 
 # Everything runs offline: never let `datasets` reach for the hub.
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -371,25 +372,13 @@ def read_taxonomy(path: str | os.PathLike | None = None) -> Taxonomy:
 
 
 def _as_bool(v: Any) -> bool:
-    """Read a boolean written as JSON, CSV text or number."""
-    if isinstance(v, str):
-        return v.strip().lower() in {"1", "true", "yes", "kyllä", "k"}
-    return bool(v)
+    """Read a yes/no flag (taxonomy files); empty is no."""
+    return bool(parse_bool(v))
 
 
 def _opt_bool(v: Any) -> bool | None:
-    """Read an optional boolean label."""
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str):
-        s = v.strip().lower()
-        if s in {"true", "1", "yes"}:
-            return True
-        if s in {"false", "0", "no"}:
-            return False
-        raise ValueError(f"expected true or false, found {v!r}")
+    """Read an optional yes/no label."""
+    return parse_bool(v)
     if isinstance(v, (int, float)) and v in (0, 1):
         return bool(v)
     raise ValueError(f"expected true or false, found {v!r}")

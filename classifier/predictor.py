@@ -16,11 +16,11 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .text import TextProcessor, _cached, detect_language
+from .rules import UNCERTAIN
+from .text import TextProcessor, bounded_get, detect_language
 
 __all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS"]
 
-UNCERTAIN = "uncertain"
 MODES = ("auto-label", "pre-select", "suggest-only")
 CALIBRATIONS = ("temperature", "sigmoid", "isotonic")
 
@@ -170,15 +170,15 @@ class LinearTopicModel:
         cache = self._char_ix_cache
 
         def columns(h: int) -> tuple[int, ...]:
-            return tuple(cidx[g] for g in proc._chars_of(h) if g in cidx)
+            return tuple(cidx[g] for g in proc.hash_char_grams(h) if g in cidx)
 
         w_ptr, w_ind, c_ptr, c_ind = [0], [], [0], []
         for x in X:
             toks: list[str] = []
-            for h in proc._doc_hashes(x):
-                toks.extend(proc._features_cached(h))
+            for h in proc.token_hashes(x):
+                toks.extend(proc.hash_features(h))
                 if cidx is not None:
-                    c_ind.extend(_cached(cache, h, columns))
+                    c_ind.extend(bounded_get(cache, h, columns))
             w_ind.extend(j for t in with_ngrams(toks, n) if (j := widx.get(t)) is not None)
             w_ptr.append(len(w_ind))
             c_ptr.append(len(c_ind))

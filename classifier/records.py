@@ -181,11 +181,8 @@ def expected_avoidable(
     when the topic is not back-office remit and ``guideline`` (the covering guideline)
     was in force on the request's local date ``day`` (today when ``day`` is None).
     """
+    from .rules import avoidable_reason
+
     cat = taxonomy[topic] if topic in taxonomy else None
-    if cat is not None and cat.misrouted:
-        return True
-    if cat is not None and cat.back_office_remit:
-        return False
-    if guideline is None:
-        return False
-    return guideline.in_force(day or dt.date.today())
+    covered = guideline is not None and guideline.in_force(day or dt.date.today())
+    return bool(avoidable_reason(cat, covered)[0])

@@ -30,15 +30,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import IngestError, ReportError, TukipyyntoError
-from .guidelines import REASONS, UNDECIDED_REASONS
 from .records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
+from .rules import AVOIDABLE_REASONS, GAP_REASONS, REASONS, UNCERTAIN, UNDECIDED_REASONS, avoidable_reason, parse_bool
 
 __all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "read_labelled",
            "send_time_category", "wilson_interval", "write_report"]
 
-UNCERTAIN = "uncertain"
-AVOIDABLE_REASONS = ("misrouted", "guideline_existed")
-GAP_REASONS = ("no_guideline", "guideline_came_later")
 SEND_TIME_CATEGORIES = ("weekday_open", "weekday_other", "saturday", "sunday", "holiday")
 GRANULARITIES = ("month", "week")
 LANGS = ("fi", "en")
@@ -524,18 +521,7 @@ def _jsonable(v: Any) -> Any:
 
 def _to_bool(v: Any) -> bool | None:
     """Read an optional boolean from JSON, CSV text or Parquet."""
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in {"true", "1", "yes", "kyllä", "k", "t"}:
-        return True
-    if s in {"false", "0", "no", "ei", "e", "f", "none", "null"}:
-        return False
-    raise ValueError(f"expected true or false, found {v!r}")
+    return parse_bool(v)
 
 
 def _maybe_json(v: Any) -> Any:
@@ -692,15 +678,9 @@ def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None,
     if topic == UNCERTAIN:
         return "uncertain_topic"
     cat = taxonomy[topic] if topic in taxonomy else None
-    if cat is not None and cat.misrouted:
-        return "misrouted"
-    if cat is not None and cat.back_office_remit:
-        return "back_office_remit"
-    if avoidable is None:
+    if avoidable is None and not (cat is not None and (cat.misrouted or cat.back_office_remit)):
         return None
-    if avoidable:
-        return "guideline_existed"
-    return "guideline_came_later" if guideline_id else "no_guideline"
+    return avoidable_reason(cat, avoidable, bool(guideline_id))[1]
 
 
 def _month_key(d: dt.date) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 
 from .redact import PLACEHOLDERS, Redactor
 
-__all__ = ["make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS"]
+__all__ = ["passthrough", "make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS"]
 
 # Abbreviations agents write: spaCy's Finnish rules keep some lower-case ones but split the
 # capitalised forms at the start of a sentence ("Ko." -> "Ko" "."), so add both.
@@ -32,6 +32,11 @@ _NUMBER_RE = re.compile(r"(?<![\w\[])\d[\d ]*\d(?![\w\]])|(?<![\w\[])\d(?![\w\]]
 _WORD_RE = re.compile(r"\w", re.UNICODE)
 _ANY_DIGIT = re.compile(r"\d")
 _URL_HINT = re.compile(r"(?i)www|://")
+
+
+def passthrough(tokens):
+    """Identity analyzer for vectorizers fed pre-tokenised documents (module level, so it pickles)."""
+    return tokens
 
 
 def make_tokenizer():
@@ -106,7 +111,7 @@ LEMMATIZERS = ("simplemma", "prefix", "simplemma+prefix", "none")
 _CACHE_MAX = 1_000_000
 
 
-def _cached(cache: dict, key, compute):
+def bounded_get(cache: dict, key, compute):
     """``cache[key]``, computed and kept on a miss while the cache is below its bound."""
     got = cache.get(key)
     if got is None:
@@ -238,7 +243,7 @@ class TextProcessor:
             self._lemma_cache[word] = lemma
         return lemma
 
-    def _doc_hashes(self, text: str) -> list[int]:
+    def token_hashes(self, text: str) -> list[int]:
         """Lower-case string hashes of the tokens (no Token objects: they cost more than tokenising)."""
         from spacy.attrs import LOWER
 
@@ -267,7 +272,7 @@ class TextProcessor:
     def words(self, text: str) -> list[str]:
         """Lower-cased word and placeholder tokens of ``text`` (after :meth:`normalise`)."""
         cache, word_of = self._word_cache, self._word_of
-        return [w for h in self._doc_hashes(text) if (w := _cached(cache, h, word_of))]
+        return [w for h in self.token_hashes(text) if (w := bounded_get(cache, h, word_of))]
 
     def _features_of(self, h: int) -> tuple[str, ...]:
         """Feature strings for one token hash: lemma and compound head, or the placeholder."""
@@ -291,7 +296,7 @@ class TextProcessor:
 
     __call__ = tokens
 
-    def _chars_of(self, h: int) -> tuple[str, ...]:
+    def hash_char_grams(self, h: int) -> tuple[str, ...]:
         """Character 3–5-grams of one word with boundary marks (placeholders stay whole)."""
         w = self._word_of(h)
         if not w:
@@ -301,9 +306,9 @@ class TextProcessor:
         b = f"<{w}>"
         return tuple(b[i: i + n] for n in (3, 4, 5) for i in range(len(b) - n + 1))
 
-    def _features_cached(self, h: int) -> tuple[str, ...]:
+    def hash_features(self, h: int) -> tuple[str, ...]:
         """:meth:`_features_of` through the per-word cache."""
-        return _cached(self._feature_cache, h, self._features_of)
+        return bounded_get(self._feature_cache, h, self._features_of)
 
     def analyse(self, text: str, chars: bool = False) -> tuple[list[str], list[str]]:
         """Feature tokens and (when ``chars``) word-bounded character n-grams, from one tokenisation.
@@ -313,10 +318,10 @@ class TextProcessor:
         """
         toks: list[str] = []
         grams: list[str] = []
-        for h in self._doc_hashes(text):
-            toks.extend(self._features_cached(h))
+        for h in self.token_hashes(text):
+            toks.extend(self.hash_features(h))
             if chars:
-                grams.extend(_cached(self._char_cache, h, self._chars_of))
+                grams.extend(bounded_get(self._char_cache, h, self.hash_char_grams))
         return toks, grams
 
     def fit(self, texts: Iterable[str]) -> "TextProcessor":

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .errors import CorpusError, ValidationIssue
 from .io import TABLE_SUFFIXES, iter_rows, iter_table, read_taxonomy, text_column
 from .redact import redact
 from .records import CHANNELS, FAMILIES, Guideline, Taxonomy, expected_avoidable, local_date, parse_datetime
 from .io import guideline_from_row, _opt_bool
+from .rules import avoidable_reason
 
 __all__ = ["validate_paths", "validate_requests", "validate_catalogue", "ValidationReport"]
 
@@ -139,15 +140,14 @@ def validate_requests(
 
 def _rule_reason(topic, guideline, sent_at, taxonomy) -> str:
     """Explain in a few words which branch of the avoidable rule applies."""
-    cat = taxonomy[topic]
-    if cat.misrouted:
-        return f"topic {topic} is misrouted"
-    if cat.back_office_remit:
-        return f"topic {topic} is back-office remit"
-    if guideline is None:
-        return "no covering guideline"
     day = local_date(sent_at)
-    return f"guideline {guideline.id} published {guideline.published}, retired {guideline.retired}, request date {day}"
+    covered = guideline is not None and guideline.in_force(day)
+    later = guideline is not None and day is not None and day < guideline.published
+    _, reason = avoidable_reason(taxonomy[topic], covered, later)
+    if guideline is None:
+        return f"{reason}: no covering guideline"
+    return (f"{reason}: guideline {guideline.id} published {guideline.published}, retired {guideline.retired}, "
+            f"request date {day}")
 
 
 def _find_upwards(start: Path, names: Sequence[str]) -> Path | None:
@@ -205,11 +205,18 @@ def validate_paths(
         report.add(tax_file or anchor, None, None, str(e))
         return report
     report.files[str(tax_file)] = "taxonomy"
-    cat_file = Path(guidelines_path) if guidelines_path else _find_upwards(anchor, ["guidelines.jsonl", "guidelines.csv", "guidelines.parquet"])
-    catalogue = None
-    if cat_file is not None:
-        _, catalogue = validate_catalogue(cat_file, taxonomy, report)
-        report.files[str(cat_file)] = "catalogue"
+    cat_names = ["guidelines.jsonl", "guidelines.csv", "guidelines.parquet"]
+    catalogues: dict[Path | None, Any] = {None: None}
+
+    def catalogue_for(folder: Path):
+        """The catalogue given, or the nearest one beside the file or above it (a transfer set has its own)."""
+        cf = Path(guidelines_path) if guidelines_path else _find_upwards(folder, cat_names)
+        if cf not in catalogues:
+            _, catalogues[cf] = validate_catalogue(cf, taxonomy, report)
+            report.files[str(cf)] = "catalogue"
+        return catalogues[cf]
+
+    catalogue_for(anchor)
     # ids must be unique within a folder (the corpus splits), not across folders: the
     # hand-written sources and the splits built from them hold the same records.
     seen_by_dir: dict[Path, dict[str, str]] = {}
@@ -224,11 +231,11 @@ def validate_paths(
         kind = _kind_of(f)
         report.files[str(f)] = kind
         if kind == "catalogue":
-            validate_catalogue(f, taxonomy, report)
+            catalogue_for(f.parent) if f.name in cat_names else validate_catalogue(f, taxonomy, report)
         elif kind == "labels":
-            validate_requests(f, taxonomy, catalogue, report, {}, id_field="message_id")
+            validate_requests(f, taxonomy, catalogue_for(f.parent), report, {}, id_field="message_id")
         elif kind == "requests":
-            validate_requests(f, taxonomy, catalogue, report, seen)
+            validate_requests(f, taxonomy, catalogue_for(f.parent), report, seen)
     return report
 
 
