@@ -73,67 +73,22 @@ def validate(paths, taxonomy, guidelines):
 def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
     from .model import save_model
-    from .training import discover_corpus, train_model
+    from .training import TrainingConfig, train_from_corpus
 
-    try:
-        found = discover_corpus(corpus)
-        dev = list(dev_files) or found["dev"]
-        if taxonomy is None:
-            for c in corpus:
-                cand = Path(c) / "taxonomy.json" if Path(c).is_dir() else None
-                if cand and cand.exists():
-                    taxonomy = str(cand)
-            if taxonomy:
-                _say(f"taxonomy: {taxonomy}")
-        if guidelines is None:
-            for c in corpus:
-                cand = Path(c) / "guidelines.jsonl" if Path(c).is_dir() else None
-                if cand and cand.exists():
-                    guidelines = str(cand)
-        params = {}
-        if char_ngrams is not None:
-            params["char_ngrams"] = char_ngrams
-        if lemmatizer:
-            params["lemmatizer"] = lemmatizer
-        if C is not None:
-            params["C"] = C
-        weights = {}
-        for fw in file_weight:
-            name, _, w = fw.partition("=")
+    params = {k: v for k, v in (("char_ngrams", char_ngrams), ("lemmatizer", lemmatizer), ("C", C)) if v is not None}
+    weights = {}
+    for fw in file_weight:
+        name, _, w = fw.partition("=")
+        try:
             weights[name] = float(w)
-        _say(f"training files: {', '.join(p.name for p in found['train'])}; dev: {', '.join(Path(p).name for p in dev) or '(hold-out)'}")
-        if search:
-            best = None
-            for cc in (0.25, 0.5, 1.0):
-                for ch in (False, True):
-                    m = train_model(found["train"], dev, taxonomy, None, text_field, label_field,
-                                    {**params, "C": cc, "char_ngrams": ch}, weights, target_accuracy)
-                    f1 = m.meta["dev_metrics"]["macro_f1"]
-                    _say(f"search: C={cc} char_ngrams={ch}: dev macro-F1 {f1:.4f}")
-                    if best is None or f1 > best[0]:
-                        best = (f1, {"C": cc, "char_ngrams": ch})
-            params.update(best[1])
-            _say(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
-        model = train_model(found["train"], dev, taxonomy, guidelines, text_field, label_field, params, weights,
-                            target_accuracy, progress=_say)
-        if found["test"]:
-            # reported only: the test split never influences training, threshold or matcher
-            from .training import evaluate_model
-
-            _say(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
-            model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
-                                                        text_field, label_field)
-        if transfer_dir:
-            from .training import evaluate_model
-
-            td = Path(transfer_dir)
-            _say(f"scoring the transfer set {td} against its own catalogue (reported only)")
-            model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl",
-                                                            text_field, label_field)
-            model.meta["transfer_metrics"]["source"] = td.name
-        if kfold:
-            model.meta["cross_validation"] = _kfold(found["train"], text_field, label_field, params, kfold)
-            _say(f"{kfold}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
+        except ValueError:
+            raise click.BadParameter(f"expected NAME=WEIGHT such as generated.jsonl=0.3, found {fw!r}",
+                                     param_hint="--file-weight") from None
+    config = TrainingConfig(params=params, file_weights=weights, target_accuracy=target_accuracy, search=search,
+                            cv_folds=kfold, text_field=text_field, label_field=label_field)
+    try:
+        model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
+                                  transfer_dir=transfer_dir, progress=_say)
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
@@ -150,28 +105,6 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         fr = model.meta["matcher"]["fit_report"]
         click.echo(f"guideline matcher: coverage threshold {model.meta['matcher']['coverage_threshold']:.3f}, "
                    f"out-of-fold top-1 {fr['oof_top1']:.3f}")
-
-
-def _kfold(files, text_field, label_field, params, k):
-    """k-fold cross-validated accuracy and macro-F1 on the training files."""
-    import numpy as np
-    from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import StratifiedKFold
-
-    from .classify import TopicClassifier
-    from .io import read_requests
-
-    reqs = read_requests(files, text_field, label_field)
-    X = [r.model_input for r in reqs]
-    y = np.array([r.topic for r in reqs], dtype=object)
-    accs, f1s = [], []
-    for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y), 1):
-        clf = TopicClassifier(**params).fit([X[j] for j in tr], y[tr])
-        p = clf.predict([X[j] for j in te])
-        accs.append(accuracy_score(y[te], p)); f1s.append(f1_score(y[te], p, average="macro"))
-        _say(f"fold {i}/{k}: accuracy {accs[-1]:.4f}")
-    return {"k": k, "accuracy_mean": float(np.mean(accs)), "macro_f1_mean": float(np.mean(f1s)),
-            "macro_f1_std": float(np.std(f1s))}
 
 
 @main.command()

@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -360,3 +361,114 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
                                                                if r.avoidable is not None])), 4)},
         })
     return out
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything ``tukipyynto train`` decides besides the data: one record, stored in the model card.
+
+    Parameters
+    ----------
+    params : dict
+        :class:`TopicClassifier` parameters (e.g. ``{"C": 0.5, "char_ngrams": True}``).
+    file_weights : dict
+        Sample weight per training file name.
+    target_accuracy : float
+        Dev accuracy the review threshold aims for.
+    search : bool
+        Pick ``C`` and character n-grams by dev macro-F1 first.
+    cv_folds : int
+        Also report k-fold cross-validation on the training files (0: no).
+    text_field, label_field : str
+        Field names in the corpus files.
+    """
+
+    params: dict = field(default_factory=dict)
+    file_weights: dict = field(default_factory=dict)
+    target_accuracy: float = 0.95
+    search: bool = False
+    cv_folds: int = 0
+    text_field: str = "text"
+    label_field: str = "topic"
+
+    SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "char_ngrams": ch} for c in (0.25, 0.5, 1.0)
+                                                    for ch in (False, True))
+
+
+def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = TrainingConfig(), *,
+                      dev_files: Sequence[str | Path] = (), taxonomy: str | Path | None = None,
+                      guidelines: str | Path | None = None, transfer_dir: str | Path | None = None,
+                      progress: Progress = _noop) -> Model:
+    """Train from corpus files or folders the way ``tukipyynto train`` does, and score what is held out.
+
+    Files in a folder are sorted by name (``*dev*`` dev, ``*test*`` held out, the rest training
+    data; ``taxonomy.json`` and ``guidelines.jsonl`` of the first folder are used unless given).
+    With ``config.search`` the grid ``TrainingConfig.SEARCH_GRID`` is scored on the dev data
+    first. The test split and the transfer set are scored only, never trained or tuned on.
+
+    Returns
+    -------
+    Model
+        Fitted, with ``meta`` holding dev, test, transfer and cross-validation figures.
+    """
+    found = discover_corpus(corpus)
+    dev = [Path(p) for p in dev_files] or found["dev"]
+    folders = [Path(c) for c in corpus if Path(c).is_dir()]
+    if taxonomy is None:
+        taxonomy = next((f / "taxonomy.json" for f in folders if (f / "taxonomy.json").exists()), None)
+        if taxonomy:
+            progress(f"taxonomy: {taxonomy}")
+    if guidelines is None:
+        guidelines = next((f / "guidelines.jsonl" for f in folders if (f / "guidelines.jsonl").exists()), None)
+    params = dict(config.params)
+    progress(f"training files: {', '.join(p.name for p in found['train'])}; "
+             f"dev: {', '.join(p.name for p in dev) or '(hold-out)'}")
+    tf, lf = config.text_field, config.label_field
+    if config.search:
+        best: tuple[float, dict] | None = None
+        for cand in config.SEARCH_GRID:
+            m = train_model(found["train"], dev, taxonomy, None, tf, lf, {**params, **cand}, config.file_weights,
+                            config.target_accuracy)
+            f1 = m.meta["dev_metrics"]["macro_f1"]
+            progress(f"search: {cand}: dev macro-F1 {f1:.4f}")
+            if best is None or f1 > best[0]:
+                best = (f1, cand)
+        params.update(best[1])
+        progress(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
+    model = train_model(found["train"], dev, taxonomy, guidelines, tf, lf, params, config.file_weights,
+                        config.target_accuracy, progress=progress)
+    if found["test"]:
+        progress(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
+        model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False, tf, lf)
+    if transfer_dir:
+        td = Path(transfer_dir)
+        progress(f"scoring the transfer set {td} against its own catalogue (reported only)")
+        model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl", tf, lf)
+        model.meta["transfer_metrics"]["source"] = td.name
+    if config.cv_folds:
+        model.meta["cross_validation"] = cross_validate(found["train"], params, config.cv_folds, tf, lf, progress)
+        progress(f"{config.cv_folds}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
+    model.meta["training_config"] = {"params": params, "file_weights": dict(config.file_weights),
+                                     "target_accuracy": config.target_accuracy, "search": config.search,
+                                     "cv_folds": config.cv_folds}
+    return model
+
+
+def cross_validate(files: Sequence[str | Path], params: dict, k: int, text_field: str = "text",
+                   label_field: str = "topic", progress: Progress = _noop) -> dict[str, Any]:
+    """Stratified k-fold accuracy and macro-F1 of :class:`TopicClassifier` on labelled files."""
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    reqs = read_requests(files, text_field, label_field)
+    X = [r.model_input for r in reqs]
+    y = np.array([r.topic for r in reqs], dtype=object)
+    accs, f1s = [], []
+    for i, (tr, te) in enumerate(StratifiedKFold(k, shuffle=True, random_state=0).split(X, y), 1):
+        clf = TopicClassifier(**params).fit([X[j] for j in tr], y[tr])
+        p = clf.predict([X[j] for j in te])
+        accs.append(accuracy_score(y[te], p))
+        f1s.append(f1_score(y[te], p, average="macro"))
+        progress(f"fold {i}/{k}: accuracy {accs[-1]:.4f}")
+    return {"k": k, "accuracy_mean": float(np.mean(accs)), "macro_f1_mean": float(np.mean(f1s)),
+            "macro_f1_std": float(np.std(f1s))}
