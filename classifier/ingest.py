@@ -591,17 +591,19 @@ _SINGLE_BYTE = frozenset({"ascii", "iso8859-1", "latin-1", "iso8859-15", "cp1252
 # WHATWG reads latin-1 as windows-1252: Windows mailers label cp1252 text (€, quotes, dashes) latin-1.
 _READ_AS = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252",
             "l1": "cp1252", "us-ascii": "ascii", "x-unknown": "", "unknown-8bit": "", "unknown": "",
-            "x-user-defined": "", "default": ""}
+            "x-user-defined": "", "default": "",
+            "gb2312": "gbk", "gb_2312-80": "gbk"}  # WHATWG: GB2312-labelled mail holds GBK bytes
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
     """Decode with the declared charset, then UTF-8, then cp1252; True when the text was repaired."""
     if not data:
         return "", False
-    try:
-        return data.decode("ascii"), False
-    except UnicodeDecodeError:
-        pass
+    if b"\x1b" not in data:  # ESC: a 7-bit stateful charset (ISO-2022-JP) that ASCII would garble
+        try:
+            return data.decode("ascii"), False
+        except UnicodeDecodeError:
+            pass
     cs = (charset or "").strip().strip("\"'").lower()
     cs = _READ_AS.get(cs, cs)
     if not cs:
@@ -1174,6 +1176,7 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
         mid = _message_ids(msgid_raw)
         refs = _message_ids(hget("References")) + _message_ids(getattr(msg, "inReplyTo", None) or hget("In-Reply-To"))
         subject, rep = _header_str(getattr(msg, "subject", None))
+        subject = (subject or "").replace("\x00", "").strip() or None  # ANSI strings keep their NUL terminator
         flags = ["charset_repaired"] if rep else []
         date = getattr(msg, "date", None)
         if isinstance(date, dt.datetime):
@@ -1202,7 +1205,7 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
         else:
             html = getattr(msg, "htmlBody", None)
             if isinstance(html, bytes):
-                html, rep = _decode_bytes(html, _html_charset(html))
+                html, rep = _decode_bytes(html, _msg_codepage(msg) or _html_charset(html))
                 if rep:
                     body.flags.add("charset_repaired")
             if html and html.strip():
@@ -1233,6 +1236,17 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
                 msg.close()
             except Exception:
                 pass
+
+
+def _msg_codepage(msg: Any) -> str | None:
+    """The code page of a .msg file's binary HTML body (PR_INTERNET_CPID), e.g. ``cp1251``."""
+    try:
+        cpid = msg.getPropertyVal("3FDE0003")
+    except Exception:
+        return None
+    if not isinstance(cpid, int) or cpid <= 0:
+        return None
+    return {65001: "utf-8", 20127: "ascii", 28591: "latin-1", 28605: "iso-8859-15"}.get(cpid, f"cp{cpid}")
 
 
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset=["']?([\w.:-]+)""", re.I)
