@@ -1,0 +1,229 @@
+"""Service analytics: working minutes, first back-office replies, repeat contacts, the report section."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import mailbox
+import random
+from pathlib import Path
+
+import pytest
+
+from classifier.ingest import ThreadMessage, iter_contacts
+from classifier.service import (RepeatLinker, ServiceError, ServiceSettings, first_reply, is_back_office,
+                                parse_opening_hours, reference_keys, working_minutes)
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_MBOX = REPO / "corpus" / "examples" / "syyskuu-2016.mbox"
+HKI = dt.timezone(dt.timedelta(hours=3))  # EEST, September
+HKI_W = dt.timezone(dt.timedelta(hours=2))  # EET, December
+
+
+def t(day, hh, mm=0, month=9, tz=HKI):
+    return dt.datetime(2016, month, day, hh, mm, tzinfo=tz)
+
+
+# ------------------------------------------------------------------------------ working minutes
+
+@pytest.mark.parametrize("start,end,expected", [
+    (t(5, 9, 0), t(5, 10, 30), 90),                     # same day (Mon 5.9.)
+    (t(5, 7, 0), t(5, 9, 0), 30),                       # start before opening: counts from 8.30
+    (t(5, 15, 0), t(5, 18, 0), 60),                     # end after closing: counts to 16.00
+    (t(5, 15, 0), t(6, 9, 0), 60 + 30),                 # overnight
+    (t(2, 15, 0), t(5, 9, 0), 60 + 30),                 # Fri -> Mon over a weekend
+    (t(3, 12, 0), t(5, 8, 45), 15),                     # sent on a Saturday
+    (t(5, 17, 0), t(5, 20, 0), 0),                      # wholly after closing
+    (t(5, 9, 0), t(5, 9, 0), 0),                        # no time
+    (t(5, 10, 0), t(5, 9, 0), 0),                       # end before start
+    (t(5, 8, 30), t(12, 8, 30), 5 * 450),               # a whole week: five 7.5-hour days
+    # Mon 5.12.2016 15.00 -> Wed 7.12. 9.00: Tue 6.12. (Independence Day) is a holiday
+    (t(5, 15, 0, 12, HKI_W), t(7, 9, 0, 12, HKI_W), 60 + 30),
+    # Thu 22.12. 15.00 -> Tue 27.12. 9.00: Fri 23.12. a working day, 24.-26.12. weekend and holidays
+    (t(22, 15, 0, 12, HKI_W), t(27, 9, 0, 12, HKI_W), 60 + 450 + 30),
+])
+def test_working_minutes_hand_checked(start, end, expected):
+    assert working_minutes(start, end) == pytest.approx(expected)
+
+
+def test_working_minutes_time_zones_and_hours():
+    # 06.00 UTC is 09.00 in Helsinki in September
+    assert working_minutes(dt.datetime(2016, 9, 5, 6, 0, tzinfo=dt.timezone.utc), t(5, 10, 0)) == 60
+    assert working_minutes(t(5, 7, 0), t(5, 12, 0), (dt.time(8, 0), dt.time(17, 0))) == 240
+    # a naive datetime is Helsinki local time
+    assert working_minutes(dt.datetime(2016, 9, 5, 9, 0), t(5, 9, 30)) == 30
+    assert parse_opening_hours("8:30-16:00") == (dt.time(8, 30), dt.time(16, 0))
+    with pytest.raises(ServiceError, match="start before"):
+        parse_opening_hours("16:00-8:30")
+    with pytest.raises(ServiceError, match="such as"):
+        parse_opening_hours("aamusta")
+
+
+# ------------------------------------------------------------------------------ first reply
+
+AGENT = "agentti@kumppani.example"
+TEAM = "tiimi@bo.example"
+
+
+def msg(at, sender, to=(TEAM,), reply=False):
+    return ThreadMessage(sent_at=at, sender=sender, recipients=tuple(to), is_reply=reply)
+
+
+def test_first_reply_from_the_request_recipient_not_from_follow_ups():
+    thread = [msg(t(5, 9), AGENT), msg(t(5, 9, 30), AGENT, reply=True),  # "kiitos!" / a follow-up
+              msg(t(5, 11), TEAM, (AGENT,), True), msg(t(6, 9), TEAM, (AGENT,), True)]
+    fr = first_reply(thread)
+    assert fr.at == t(5, 11) and fr.working_minutes == 120 and fr.flags == ()
+
+
+def test_first_reply_by_back_office_domain_only_when_given():
+    thread = [msg(t(5, 9), AGENT), msg(t(5, 10), "hanna@bo.example", (AGENT,), True)]
+    fr = first_reply(thread)
+    assert fr.at is None and fr.flags == ("later_messages_not_back_office",)
+    assert first_reply(thread, ["@bo.example"]).at == t(5, 10)
+    assert first_reply(thread, ["hanna@bo.example"]).working_minutes == 60
+    assert is_back_office("X@Sub.BO.example", (), ["@bo.example"]) and not is_back_office("x@notbo.example", (), ["@bo.example"])
+
+
+def test_first_reply_bad_input_is_flagged():
+    # a reply dated before its request: it sorts first, yet the request is found and the reply flagged
+    fr = first_reply([msg(t(5, 8), TEAM, (AGENT,), True), msg(t(5, 9), AGENT)])
+    assert fr.at == t(5, 8) and fr.working_minutes is None and fr.flags == ("reply_before_request",)
+    # a thread the back office started
+    fr = first_reply([msg(t(5, 9), "hanna@bo.example", (AGENT,)), msg(t(5, 10), AGENT, reply=True)], ["@bo.example"])
+    assert fr.at is None and fr.flags == ("first_from_back_office",)
+    # missing dates
+    fr = first_reply([msg(None, AGENT), msg(t(5, 10), TEAM, (AGENT,), True)])
+    assert fr.at == t(5, 10) and fr.working_minutes is None and fr.flags == ("request_no_date",)
+    fr = first_reply([msg(t(5, 9), AGENT), msg(None, TEAM, (AGENT,), True)])
+    assert fr.at is None and fr.flags == ("reply_no_date",)
+    # nobody answered
+    assert first_reply([msg(t(5, 9), AGENT)]) == first_reply([msg(t(5, 9), AGENT)]) and \
+        first_reply([msg(t(5, 9), AGENT)]).at is None
+    assert first_reply([]).at is None
+
+
+# ------------------------------------------------------------------------------ a mailbox with known reply times
+
+def _build_mailbox(path: Path, n: int = 80, seed: int = 3) -> dict[str, dt.datetime | None]:
+    """Threads with known first replies: shared-address and personal replies, replies without
+    In-Reply-To (subject only), agents' follow-ups, unanswered threads. Returns truth by request Message-ID."""
+    rng = random.Random(seed)
+    box = mailbox.mbox(str(path))
+    truth: dict[str, dt.datetime | None] = {}
+    base = dt.datetime(2016, 9, 1, 7, 0, tzinfo=HKI)
+
+    def add(sender, to, subject, when, mid, irt=None, body="Hei"):
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Subject"] = sender, to, subject
+        m["Date"] = email.utils.format_datetime(when)
+        m["Message-ID"] = f"<{mid}>"
+        if irt:
+            m["In-Reply-To"] = f"<{irt}>"
+            m["References"] = f"<{irt}>"
+        m.set_content(body)
+        box.add(m)
+
+    msgs = []
+    for i in range(n):
+        agent = f"agentti{i % 7}@kumppani.example"
+        start = base + dt.timedelta(hours=rng.randint(0, 24 * 25), minutes=rng.randint(0, 59))
+        rid = f"req{i}@kumppani.example"
+        subject = f"Asiakkaan sopimus {i}"
+        msgs.append((start, (agent, TEAM, subject, start, rid, None, f"Asiakas {i} kysyy sopimuksesta.")))
+        answered = i % 4 != 0
+        if rng.random() < 0.5:  # the agent's follow-up before any answer ("kiitos!" / "onko tullut?")
+            msgs.append((start + dt.timedelta(minutes=20),
+                         (agent, TEAM, "VS: " + subject, start + dt.timedelta(minutes=20), f"fu{i}@kumppani.example",
+                          rid, "Onko tähän tullut vastausta? Kiitos!")))
+        if answered:
+            when = start + dt.timedelta(hours=rng.randint(1, 60), minutes=rng.randint(0, 59))
+            replier = TEAM if i % 2 else f"kasittelija{i % 3}@bo.example"
+            no_irt = i % 5 == 1  # a reply whose mailer dropped In-Reply-To: only its subject ties it
+            msgs.append((when, (replier, agent, "VS: " + subject, when, f"rep{i}@bo.example",
+                                None if no_irt else rid, "Hoidettu.")))
+            msgs.append((when + dt.timedelta(minutes=5),
+                         (agent, TEAM, "VS: " + subject, when + dt.timedelta(minutes=5), f"thx{i}@kumppani.example",
+                          f"rep{i}@bo.example", "kiitos!")))
+            truth[rid] = when
+        else:
+            truth[rid] = None
+    for _, a in sorted(msgs, key=lambda x: x[0]):
+        add(*a)
+    box.flush()
+    box.close()
+    return truth
+
+
+def _accuracy(contacts, truth, back_office):
+    ok_answered = n_answered = ok_unanswered = n_unanswered = 0
+    for c in contacts:
+        if c.id not in truth:
+            continue
+        got = first_reply(c.thread, back_office).at
+        want = truth[c.id]
+        if want is None:
+            n_unanswered += 1
+            ok_unanswered += got is None
+        else:
+            n_answered += 1
+            ok_answered += got is not None and got == want
+    return ok_answered / n_answered, ok_unanswered / n_unanswered, n_answered, n_unanswered
+
+
+def test_first_reply_accuracy_on_a_mailbox_with_known_reply_times(tmp_path):
+    path = tmp_path / "known.mbox"
+    truth = _build_mailbox(path)
+    contacts = list(iter_contacts(path))
+    assert {c.id for c in contacts} == set(truth)  # one contact per thread, follow-ups merged
+    answered, unanswered, n_a, n_u = _accuracy(contacts, truth, ["@bo.example"])
+    assert n_a >= 50 and n_u >= 15
+    assert answered >= 0.95 and unanswered >= 0.95
+    # without --back-office only replies from the shared address the requests went to count
+    a2, u2, _, _ = _accuracy(contacts, truth, [])
+    assert u2 >= 0.95 and 0.3 < a2 < 0.7
+
+
+@pytest.mark.skipif(not EXAMPLE_MBOX.exists(), reason="corpus/examples not built")
+def test_first_reply_accuracy_on_the_example_mailbox():
+    """Truth from the headers: the earliest message from the back-office domain that is not the request."""
+    truth: dict[str, dt.datetime | None] = {}
+    box = mailbox.mbox(str(EXAMPLE_MBOX))
+    by_id = {}
+    for m in box:
+        by_id[m["Message-ID"].strip("<> ")] = m
+    box.close()
+    contacts = list(iter_contacts(EXAMPLE_MBOX))
+    for c in contacts:
+        replies = [email.utils.parsedate_to_datetime(by_id[i]["Date"]) for i in c.message_ids[1:]
+                   if "@sahkoyhtio.example" in by_id[i]["From"]]
+        truth[c.id] = min(replies) if replies else None
+    assert sum(v is not None for v in truth.values()) == 40 and len(truth) == 156
+    answered, unanswered, _, _ = _accuracy(contacts, truth, ["@sahkoyhtio.example"])
+    assert answered == 1.0 and unanswered == 1.0
+
+
+# ------------------------------------------------------------------------------ repeat contacts
+
+def test_reference_keys_are_keyed_hashes_of_customer_and_contract_numbers():
+    k1 = reference_keys("asiakasnumero 1234567, sopimusnro 99887766", b"k")
+    assert len(k1) == 2 and all("1234567" not in k and "99887766" not in k for k in k1)
+    assert reference_keys("Asiakas nro: 1234567 soitti", b"k") & k1  # same number, other wording
+    assert not reference_keys("asiakasnumero 1234567", b"other") & k1  # another key, other hashes
+    assert reference_keys("puh. 040 123 4567, matti@example.fi", b"k") == frozenset()  # agents' signatures
+    assert reference_keys("tilaus T-123456", b"k", patterns=[r"T-(\d{6})"])
+    with pytest.raises(ServiceError, match="not a regular expression"):
+        ServiceSettings(reference_patterns=("(",))
+    with pytest.raises(ServiceError, match="neither an address"):
+        ServiceSettings(back_office=("sahkoyhtio.example",))
+
+
+def test_repeat_linker_window():
+    lk = RepeatLinker(14)
+    assert lk.link(t(1, 9), "a", ["customer:x"]) is None
+    assert lk.link(t(10, 9), "b", ["customer:x", "contract:y"]) == "a"
+    assert lk.link(t(12, 9), "c", ["contract:y"]) == "b"
+    assert lk.link(t(30, 9), "d", ["customer:x"]) is None  # 20 days after b
+    assert lk.link(None, "e", ["customer:x"]) is None
+    assert lk.link(t(30, 10), "f", []) is None
