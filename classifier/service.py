@@ -414,7 +414,7 @@ class ServiceAnalyser:
             fr = first_reply(contact.thread, self.settings.back_office, self.settings.opening_hours)
             out["first_reply_at"] = fr.at.isoformat() if fr.at else None
             out["first_reply_working_minutes"] = fr.working_minutes
-            out["service_flags"] = list(fr.flags) or None
+            out["service_flags"] = list(fr.flags)  # a list (maybe empty) marks a mail thread
         return out
 
 

@@ -227,3 +227,199 @@ def test_repeat_linker_window():
     assert lk.link(t(30, 9), "d", ["customer:x"]) is None  # 20 days after b
     assert lk.link(None, "e", ["customer:x"]) is None
     assert lk.link(t(30, 10), "f", []) is None
+
+
+# ------------------------------------------------------------------------------ the labelling job
+
+def _service_mailbox(path: Path) -> None:
+    box = mailbox.mbox(str(path))
+
+    def add(sender, to, subject, when, mid, irt=None, body="Hei"):
+        m = email.message.EmailMessage()
+        m["From"], m["To"], m["Subject"] = sender, to, subject
+        m["Date"] = email.utils.format_datetime(when)
+        m["Message-ID"] = f"<{mid}>"
+        if irt:
+            m["In-Reply-To"] = f"<{irt}>"
+        m.set_content(body)
+        box.add(m)
+
+    add(f"Agentti <{AGENT}>", f"Tiimi <{TEAM}>", "asiakasnumero 1234567", t(5, 9), "a1@kumppani.example",
+        body="Asiakas muuttaa ja tarvitsee uuden sopimuksen, asiakasnumero 1234567.")
+    add(AGENT, TEAM, "VS: asiakasnumero 1234567", t(5, 9, 20), "a2@kumppani.example", "a1@kumppani.example", "kiitos!")
+    add("hanna@bo.example", AGENT, "VS: asiakasnumero 1234567", t(5, 10), "a3@bo.example", "a1@kumppani.example",
+        "Hoidettu.")
+    add(AGENT, TEAM, "Sopimus", t(8, 15), "b1@kumppani.example",
+        body="Asiakas (as.nro 1234567) kysyy vielä uuden sopimuksen aloituspäivää.")
+    add("hanna@bo.example", AGENT, "Tiedote", t(9, 9), "c1@bo.example", body="Uusi hinnasto tulee voimaan.")
+    box.flush()
+    box.close()
+
+
+def _label(args, tmp_path, tiny_model_dir, tiny_dir, out="out.jsonl"):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    r = CliRunner().invoke(main, ["label", *args, "--out", str(tmp_path / out), "--model", str(tiny_model_dir),
+                                  "--guidelines", str(tiny_dir / "guidelines.jsonl")])
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / out).read_text(encoding="utf-8")
+    return text, [json.loads(x) for x in text.splitlines()]
+
+
+def test_label_writes_first_replies_and_repeat_links_without_identifiers(tmp_path, tiny_model_dir, tiny_dir):
+    _service_mailbox(tmp_path / "in.mbox")
+    (tmp_path / "calls.jsonl").write_text(json.dumps(
+        {"id": "p1", "channel": "phone", "sent_at": "2016-09-12T10:00:00+03:00",
+         "text": "Asiakasnumero 1234567: asiakas soitti uudesta sopimuksesta"}) + "\n", encoding="utf-8")
+    args = [str(tmp_path / "in.mbox"), str(tmp_path / "calls.jsonl"), "--back-office", "@bo.example",
+            "--pseudonym-key", "salainen-avain"]
+    text, rows = _label(args, tmp_path, tiny_model_dir, tiny_dir)
+    assert len(rows) == 4  # three threads and a call: one row per contact
+    a, b, c, p = rows
+    assert a["first_reply_at"] == "2016-09-05T10:00:00+03:00" and a["first_reply_working_minutes"] == 60
+    assert a["service_flags"] == [] and a["n_messages"] == 3
+    assert b["first_reply_at"] is None and b["repeat_of"] == a["id"]
+    assert c["service_flags"] == ["first_from_back_office"] and c["first_reply_at"] is None
+    assert p["repeat_of"] == b["id"] and p["first_reply_at"] is None and p["service_flags"] is None
+    assert "1234567" not in text and "salainen-avain" not in text and "@bo.example" not in text
+    assert "agentti@" not in text
+
+    # without --back-office, the personal reply does not count; the request's recipient would
+    _, rows2 = _label(args[:2], tmp_path, tiny_model_dir, tiny_dir, "out2.jsonl")
+    assert rows2[0]["first_reply_at"] is None and rows2[0]["service_flags"] == ["later_messages_not_back_office"]
+    assert rows2[1]["repeat_of"] == rows2[0]["id"]  # links do not depend on the key
+
+    # --repeat-days 2: the call (4 days after b) is no repeat any more
+    _, rows3 = _label(args + ["--repeat-days", "2"], tmp_path, tiny_model_dir, tiny_dir, "out3.jsonl")
+    assert rows3[3]["repeat_of"] is None and rows3[1]["repeat_of"] is None
+
+    # resume after a crash keeps the links to the rows written before it
+    out = tmp_path / "out.jsonl"
+    out.write_text("".join(text.splitlines(keepends=True)[:1]) + text.splitlines()[1][:30], encoding="utf-8")
+    text4, rows4 = _label(args + ["--resume"], tmp_path, tiny_model_dir, tiny_dir)
+    assert rows4 == rows
+
+
+def test_label_service_fields_with_two_jobs(tmp_path, tiny_model_dir, tiny_dir):
+    _service_mailbox(tmp_path / "in.mbox")
+    args = [str(tmp_path / "in.mbox"), "--back-office", "@bo.example"]
+    _, one = _label(args, tmp_path, tiny_model_dir, tiny_dir, "one.jsonl")
+    _, two = _label(args + ["--jobs", "2"], tmp_path, tiny_model_dir, tiny_dir, "two.jsonl")
+    keys = ("id", "first_reply_at", "first_reply_working_minutes", "repeat_of", "service_flags")
+    assert [{k: r[k] for k in keys} for r in one] == [{k: r[k] for k in keys} for r in two]
+
+
+def test_label_rejects_bad_service_options(tmp_path, tiny_model_dir, tiny_dir):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    _service_mailbox(tmp_path / "in.mbox")
+    for bad in (["--back-office", "bo.example"], ["--opening-hours", "16-8"], ["--reference-pattern", "("]):
+        r = CliRunner().invoke(main, ["label", str(tmp_path / "in.mbox"), "--out", str(tmp_path / "x.jsonl"),
+                                      "--model", str(tiny_model_dir), *bad])
+        assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+
+
+# ------------------------------------------------------------------------------ the report section
+
+def _row(i, channel, sent_at, topic, reply_at=None, minutes=None, flags=(), repeat_of=None, thread=True):
+    row = {"id": f"r{i}", "channel": channel, "sent_at": sent_at, "status": "ok", "n_messages": 1,
+           "predicted": {"topic": topic, "reason": "no_guideline", "avoidable": False},
+           "first_reply_at": reply_at, "first_reply_working_minutes": minutes, "repeat_of": repeat_of,
+           "service_flags": list(flags) if thread else None}
+    return row
+
+
+def _service_rows():
+    rows = [
+        _row(1, "email", "2016-09-05T09:00:00+03:00", "uusi", "2016-09-05T10:00:00+03:00", 60),
+        _row(2, "email", "2016-09-05T17:00:00+03:00", "uusi", "2016-09-06T12:00:00+03:00", 210),
+        _row(3, "email", "2016-09-06T10:00:00+03:00", "uusi", "2016-09-08T10:00:00+03:00", 900),
+        _row(4, "email", "2016-09-06T11:00:00+03:00", "uusi"),  # unanswered
+        _row(5, "email", "2016-09-07T11:00:00+03:00", "vahvistus", "2016-09-07T10:00:00+03:00", None,
+             ["reply_before_request"]),
+        _row(6, "email", "2016-09-10T11:00:00+03:00", "vahvistus", flags=["first_from_back_office"]),
+        _row(7, "email", "2016-09-08T11:00:00+03:00", "vahvistus", flags=["later_messages_not_back_office"],
+             repeat_of="r1"),
+        _row(8, "phone", "2016-09-08T11:30:00+03:00", "uusi", thread=False, repeat_of="r7"),
+        _row(9, "phone", "2016-09-08T11:40:00+03:00", "vahvistus", thread=False),
+    ]
+    return rows
+
+
+def _tax():
+    from classifier.io import read_taxonomy
+    from tests.conftest import TAXONOMY
+
+    import tempfile
+
+    d = Path(tempfile.mkdtemp())
+    (d / "t.json").write_text(json.dumps(TAXONOMY), encoding="utf-8")
+    return read_taxonomy(d / "t.json")
+
+
+def test_service_section_tables():
+    from classifier.report import build_report
+
+    rep = build_report(_service_rows(), _tax())
+    topic = {r["topic"]: r for r in rep.service_response_by_topic}
+    u = topic["uusi"]
+    assert (u["n"], u["n_answered"], u["median_minutes"], u["p90_minutes"]) == (4, 3, 210, pytest.approx(762))
+    assert u["within_day_share"] == pytest.approx(2 / 4)  # 60 and 210 of 3 timed + 1 unanswered
+    v = topic["vahvistus"]  # the back office's own thread is no request
+    assert (v["n"], v["n_answered"], v["median_minutes"]) == (2, 1, None)
+    assert topic["total"]["n"] == 6
+    assert [r["channel"] for r in rep.service_response_by_channel] == ["email"]
+    assert [r["period"] for r in rep.service_response_by_month] == ["2016-09"]
+    assert {r["label"]: r["n"] for r in rep.service_response_by_weekday} == {"ma": 2, "ti": 2, "ke": 1, "to": 1}
+    q = {r["category"]: r["n"] for r in rep.service_quality}
+    assert q == {"threads": 7, "answered": 4, "answered_timed": 3, "unanswered": 2,
+                 "later_messages_not_back_office": 1, "reply_before_request": 1, "first_from_back_office": 1,
+                 "request_no_date": 0, "reply_no_date": 0}
+    heat = {(r["channel"], r["weekday"]): r for r in rep.service_heatmap}
+    assert heat[("phone", 4)]["h11"] == 2 and heat[("email", 1)]["h09"] == 1 and heat[("email", 1)]["h17"] == 1
+    assert sum(r["total"] for r in rep.service_heatmap) == 9
+    hours = {r["topic"]: r for r in rep.service_email_in_hours}
+    assert (hours["uusi"]["n"], hours["uusi"]["n_in_hours"]) == (4, 3)
+    assert hours["vahvistus"]["n_in_hours"] == 2  # the Saturday one is outside
+    rp = {r["topic"]: r for r in rep.service_repeats}
+    assert (rp["uusi"]["n_repeat"], rp["vahvistus"]["n_repeat"], rp["total"]["n_repeat"]) == (1, 1, 2)
+
+
+def test_service_section_written_in_finnish_and_english(tmp_path):
+    import csv
+
+    from classifier.report import build_report, write_report
+
+    rep = build_report(_service_rows(), _tax())
+    out = write_report(rep, tmp_path / "fi", formats=("md", "html", "csv"))
+    md = out["md"].read_text(encoding="utf-8")
+    assert "## 8. Palvelun sujuvuus" in md and "Vastausajat aiheittain" in md and "Mediaani (min)" in md
+    assert "1 ketjussa on myöhempiä viestejä" in md
+    assert {"png:service_response_by_topic", "png:service_heatmap"} <= set(out)
+    with open(out["csv:service_quality"], encoding="utf-8", newline="") as fh:
+        assert {r["category"]: int(r["n"]) for r in csv.DictReader(fh)}["unanswered"] == 2
+    assert "Palvelun sujuvuus" in out["html"].read_text(encoding="utf-8")
+    rep_en = build_report(_service_rows(), _tax(), lang="en")
+    md = write_report(rep_en, tmp_path / "en", formats=("md",))["md"].read_text(encoding="utf-8")
+    assert "## 8. Service" in md and "Response times by topic" in md and "Palvelun" not in md
+    assert "| Email Mon |" in md
+
+
+def test_service_section_from_csv_rows(tmp_path):
+    """The label CSV carries the service fields as text: the section reads them back alike."""
+    import csv
+
+    from classifier.label import _Writer
+    from classifier.report import build_report, read_labelled
+
+    w = _Writer(tmp_path / "l.csv", "csv", append=False)
+    w.write(_service_rows())
+    w.close()
+    rows = read_labelled(tmp_path / "l.csv")
+    a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
+    assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
+    assert a.service_repeats == b.service_repeats
