@@ -569,6 +569,8 @@ def label_inputs(
         except OSError:
             pass
         summary.notes.extend(redactor.redact(n) for n in dict.fromkeys(notes))
+        if analyser.note():
+            summary.notes.append(analyser.note())
     return summary
 
 

@@ -394,6 +394,7 @@ class ServiceAnalyser:
         self._key = key
         self.redactor = redactor
         self.linker = RepeatLinker(settings.repeat_days)
+        self.n_threads = self.n_answered = self.n_not_back_office = 0
 
     def fields(self, contact: Any, row_id: str) -> dict[str, Any]:
         """The service fields of one contact, JSON-ready.
@@ -415,7 +416,21 @@ class ServiceAnalyser:
             out["first_reply_at"] = fr.at.isoformat() if fr.at else None
             out["first_reply_working_minutes"] = fr.working_minutes
             out["service_flags"] = list(fr.flags)  # a list (maybe empty) marks a mail thread
+            self.n_threads += 1
+            self.n_answered += fr.at is not None
+            self.n_not_back_office += "later_messages_not_back_office" in fr.flags
         return out
+
+    def note(self) -> str | None:
+        """One line on what was found, with a hint when replies seem to come from unknown addresses."""
+        if not self.n_threads:
+            return None
+        s = (f"service: {self.n_answered} of {self.n_threads} email threads have a back-office reply; "
+             f"{self.linker.n_linked} contacts repeat an earlier one within {self.settings.repeat_days:g} days")
+        if self.n_not_back_office:
+            s += (f"; {self.n_not_back_office} threads have later messages but none from the back office "
+                  "(give its addresses or domain with --back-office)")
+        return s
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

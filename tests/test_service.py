@@ -423,3 +423,27 @@ def test_service_section_from_csv_rows(tmp_path):
     a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
     assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
     assert a.service_repeats == b.service_repeats
+
+
+@pytest.mark.skipif(not EXAMPLE_MBOX.exists(), reason="corpus/examples not built")
+def test_example_report_shows_the_service_section(tmp_path):
+    """The September 2016 example mailbox, labelled with the shipped model: section 8 with its 40 answered threads."""
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    r = CliRunner().invoke(main, ["analyse", str(EXAMPLE_MBOX), "--out", str(tmp_path), "--back-office",
+                                  "@sahkoyhtio.example"])
+    assert r.exit_code == 0, r.output
+    assert "service: 40 of 156 email threads have a back-office reply" in r.output
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## 8. Palvelun sujuvuus" in md and "(figures/service_heatmap.png)" in md
+    import csv
+
+    with open(tmp_path / "service_quality.csv", encoding="utf-8", newline="") as fh:
+        q = {r["category"]: r["n"] for r in csv.DictReader(fh)}
+    assert (q["threads"], q["answered"], q["unanswered"], q["answered_timed"]) == ("156", "40", "116", "40")
+    # without --back-office the replies (from personal addresses) are not the team address: the report says so
+    r = CliRunner().invoke(main, ["analyse", str(EXAMPLE_MBOX), "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "40 threads have later messages but none from the back office" in r.output
+    assert "--back-office @verkkotunnus" in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
