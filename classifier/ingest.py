@@ -2127,8 +2127,7 @@ class _ThreadPlan:
     msgids: list[str | None]
     errors: dict[int, _Head]
     duplicates: set[int] = field(default_factory=set)
-    # per position, for the service analytics: date (timestamp, inf when none), sender, To, reply-ness
-    keys: Any = None
+    # per position, for the service analytics: date, sender, To addresses, reply-ness
     dates: list[dt.datetime | None] = field(default_factory=list)
     senders: list[str | None] = field(default_factory=list)
     recipients: list[tuple[str, ...]] = field(default_factory=list)
@@ -2265,7 +2264,7 @@ class _ThreadIndex:
                 ms.sort(key=lambda i: (keys[i], i))
             request_of[ms[0]] = r
         return _ThreadPlan(request_of, members, by_subject, self.msgids, self.errors, self.duplicates,
-                           keys=keys, dates=self.dates, senders=self.senders, recipients=self.recipients,
+                           dates=self.dates, senders=self.senders, recipients=self.recipients,
                            replyish=self.replyish)
 
 
