@@ -33,9 +33,9 @@ from typing import Any, Iterable, Sequence
 from .errors import TukipyyntoError
 from .records import HELSINKI
 
-__all__ = ["DEFAULT_OPENING_HOURS", "PSEUDONYM_KEY_ENV", "SERVICE_FLAGS", "FirstReply", "RepeatLinker",
+__all__ = ["DEFAULT_OPENING_HOURS", "PSEUDONYM_KEY_ENV", "SERVICE_FIELDS", "SERVICE_FLAGS", "FirstReply", "RepeatLinker",
            "ServiceAnalyser", "ServiceError", "ServiceSettings", "first_reply", "is_back_office", "parse_opening_hours",
-           "reference_keys", "working_minutes"]
+           "percentile", "reference_keys", "resolve_pseudonym_key", "working_minutes"]
 
 DEFAULT_OPENING_HOURS = (dt.time(8, 30), dt.time(16, 0))
 PSEUDONYM_KEY_ENV = "TUKIPYYNTO_PSEUDONYM_KEY"
@@ -434,7 +434,20 @@ class ServiceAnalyser:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0–100) with linear interpolation; None for no values."""
+    """The ``q``-th percentile of ``values`` with linear interpolation between ranks.
+
+    Parameters
+    ----------
+    values : sequence of float
+        None and NaN are left out.
+    q : float
+        Between 0 and 100 (50 is the median).
+
+    Returns
+    -------
+    float or None
+        None when no value is left.
+    """
     xs = sorted(v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)))
     if not xs:
         return None

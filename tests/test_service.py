@@ -447,3 +447,11 @@ def test_example_report_shows_the_service_section(tmp_path):
     r = CliRunner().invoke(main, ["analyse", str(EXAMPLE_MBOX), "--out", str(tmp_path / "b")])
     assert r.exit_code == 0 and "40 threads have later messages but none from the back office" in r.output
     assert "--back-office @verkkotunnus" in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
+
+
+def test_percentile():
+    from classifier.service import percentile
+
+    assert percentile([], 50) is None and percentile([None, float("nan")], 90) is None
+    assert percentile([60, 900, 210], 50) == 210 and percentile([60, 210, 900], 90) == pytest.approx(762)
+    assert percentile([1, 2, 3, 4], 50) == 2.5
