@@ -201,6 +201,38 @@ def _progress_bar(total_hint: int | None = None):
     return bar, update
 
 
+_SERVICE_OPTIONS = [
+    click.option("--back-office", "back_office", multiple=True, metavar="ADDRESS|@DOMAIN",
+                 help="Whose messages in a thread are the back office's replies, besides the address the request was "
+                      "sent to (repeatable), e.g. @sahkoyhtio.example."),
+    click.option("--pseudonym-key", envvar="TUKIPYYNTO_PSEUDONYM_KEY", show_envvar=True,
+                 help="Key of the hashes that link repeat contacts (default: derived from the id key); never stored."),
+    click.option("--repeat-days", type=click.FloatRange(min=0), default=14, show_default=True,
+                 help="The same customer or contract reference within this many days is a repeat contact."),
+    click.option("--reference-pattern", "reference_patterns", multiple=True, metavar="REGEX",
+                 help="Another customer/contract reference pattern for repeat contacts (group 1 is the reference)."),
+]
+
+
+def _with_service_options(f):
+    for opt in reversed(_SERVICE_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, reference_patterns):
+    """ServiceSettings from the CLI options (BadParameter on a malformed one)."""
+    from .service import ServiceError, ServiceSettings
+
+    try:
+        return ServiceSettings(back_office=tuple(b.strip().lower() for b in back_office),
+                               opening_hours=_opening(opening_hours), repeat_days=repeat_days,
+                               pseudonym_key=pseudonym_key.encode("utf-8") if pseudonym_key else None,
+                               reference_patterns=tuple(reference_patterns))
+    except ServiceError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output file (.jsonl, .csv or .parquet).")
@@ -216,7 +248,10 @@ def _progress_bar(total_hint: int | None = None):
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Output format (default: from the suffix).")
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
 @click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True)
-def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode):
+@click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
+@_with_service_options
+def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
+          opening_hours, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
@@ -224,10 +259,12 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     """
     from .label import label_inputs
 
+    service = _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, reference_patterns)
     bar, update = _progress_bar()
     try:
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
-                               scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite)
+                               scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
+                               service=service)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -275,7 +312,7 @@ _REPORT_OPTIONS = [
     click.option("--to", "period_to", callback=_date, help="Last day of the period (YYYY-MM-DD)."),
     click.option("--granularity", type=click.Choice(["month", "week"]), default="month", show_default=True),
     click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Report language."),
-    click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office phone hours, weekdays."),
+    click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time)."),
     click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's / the shipped one)."),
 ]
 
@@ -354,7 +391,9 @@ def _expand_inputs(inputs) -> list[str]:
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--jobs", type=int, default=1, show_default=True)
 @_with_report_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+@_with_service_options
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to, granularity, lang, opening_hours, taxonomy,
+            back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them.
@@ -363,6 +402,7 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
     from .label import label_inputs
     from .report import read_labelled
 
+    service = _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, reference_patterns)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = _expand_inputs(inputs)
@@ -370,7 +410,7 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
     try:
         _say(f"labelling {len(files)} input(s): {', '.join(Path(f).name for f in files)}")
         s = label_inputs(files, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
-                         overwrite=True)  # OUT is analyse's own folder: a rerun replaces its labelled.jsonl
+                         overwrite=True, service=service)  # OUT is analyse's own folder: a rerun replaces its labelled.jsonl
         if bar is not None:
             bar.close()
         for n in s.notes:

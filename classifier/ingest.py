@@ -48,6 +48,7 @@ from .records import HELSINKI, parse_datetime
 
 __all__ = [
     "Contact",
+    "ThreadMessage",
     "IngestSummary",
     "IngestTally",
     "QUOTE_MARKER",
@@ -68,6 +69,32 @@ _CHANNEL_ALIASES = {"puhelin": "phone", "puhelu": "phone", "tel": "phone", "säh
 
 
 # --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One message of an email thread as the service analytics see it (kept in memory only).
+
+    Attributes
+    ----------
+    sent_at : datetime or None
+        The message's Date (time zone aware), None when missing or unreadable.
+    sender : str or None
+        The From address, lower-cased, without the display name.
+    recipients : tuple of str
+        The To addresses, lower-cased.
+    is_reply : bool
+        The message names an earlier message (``In-Reply-To`` / ``References``) or its
+        subject has a reply prefix.
+
+    Addresses are personal data: they are never written out (``Contact.to_dict`` leaves
+    the thread out); :mod:`classifier.service` only compares them.
+    """
+
+    sent_at: dt.datetime | None
+    sender: str | None
+    recipients: tuple[str, ...] = ()
+    is_reply: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +139,13 @@ class Contact:
         words of each later message), else None.
     extra : dict
         A table record's other columns (labels included), untouched.
+    thread : tuple of ThreadMessage
+        For mail: every message of the thread in time order (undated ones last), with
+        sender and recipients, for :mod:`classifier.service`; empty for table records.
+        Not part of :meth:`to_dict` (addresses are personal data).
+    service : dict or None
+        Service fields (``first_reply_at``, ``repeat_of``, ...) set by the labelling job's
+        main process (:mod:`classifier.service`); written to the contact's row.
     """
 
     id: str
@@ -128,6 +162,8 @@ class Contact:
     stripped: dict | None = field(default=None, hash=False)
     extra: dict = field(default_factory=dict, hash=False)
     error: str | None = None
+    thread: tuple[ThreadMessage, ...] = field(default=(), hash=False, compare=False, repr=False)
+    service: dict | None = field(default=None, hash=False, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -795,7 +831,7 @@ def _is_reply_subject(subject: str | None) -> bool:
 # --------------------------------------------------------------------------- header blocks
 
 _BLANK_RE = re.compile(rb"\r?\n[ \t]*\r?\n")
-_WANTED = (b"message-id", b"in-reply-to", b"references", b"subject", b"date")
+_WANTED = (b"message-id", b"in-reply-to", b"references", b"subject", b"date", b"from", b"to")
 
 
 @dataclass
@@ -810,7 +846,7 @@ class _HeaderBlock:
 
 
 _VALID_BLOCK_RE = re.compile(rb"(?:[!-9;-~]+:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z))*")
-_WANTED_RE = re.compile(rb"(?im)^(message-id|in-reply-to|references|subject|date):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+_WANTED_RE = re.compile(rb"(?im)^(message-id|in-reply-to|references|subject|date|from|to):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
 
 
 def _scan_header_block(block: bytes) -> _HeaderBlock:
@@ -874,6 +910,19 @@ class _Head:
     date: dt.datetime | None = None
     flags: tuple[str, ...] = ()
     error: str | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+
+
+def _addresses(value: str | None) -> tuple[str, ...]:
+    """The lower-cased addresses of a From / To header value (display names dropped)."""
+    if not value or "@" not in value:
+        return ()
+    try:
+        pairs = email.utils.getaddresses([value])
+    except Exception:  # a garbled header: no address rather than a crash
+        return ()
+    return tuple(dict.fromkeys(a.strip().lower() for _, a in pairs if a and "@" in a))
 
 
 def _head_from_fields(fields: dict[bytes, bytes], where: str) -> _Head:
@@ -891,8 +940,10 @@ def _head_from_fields(fields: dict[bytes, bytes], where: str) -> _Head:
     if flag:
         flags.append(flag)
     msgid = mid[0] if mid else None
+    sender = _addresses(fields[b"from"].decode("ascii", "replace")) if b"from" in fields else ()
+    to = _addresses(fields[b"to"].decode("ascii", "replace")) if b"to" in fields else ()
     return _Head(where=where, msgid=msgid, refs=tuple(dict.fromkeys(refs + irt)), subject=subject,
-                 date=date, flags=tuple(flags))
+                 date=date, flags=tuple(flags), sender=sender[0] if sender else None, recipients=to)
 
 
 def _split_raw(raw: bytes) -> tuple[bytes, bytes | None]:
@@ -1189,8 +1240,10 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
                 date = received if received.tzinfo else received.replace(tzinfo=HELSINKI)
             elif flag:
                 flags.append(flag)
+        sender = _addresses(hget("From") or getattr(msg, "sender", None))
         head = _Head(where=src, msgid=mid[0] if mid else None, refs=tuple(dict.fromkeys(refs)),
-                     subject=subject, date=date, flags=tuple(flags))
+                     subject=subject, date=date, flags=tuple(flags), sender=sender[0] if sender else None,
+                     recipients=_addresses(hget("To") or getattr(msg, "to", None)))
         if headers_only:
             return head, None
         body = _Body(head=head)
@@ -2088,6 +2141,11 @@ class _ThreadPlan:
     msgids: list[str | None]
     errors: dict[int, _Head]
     duplicates: set[int] = field(default_factory=set)
+    # per position, for the service analytics: date, sender, To addresses, reply-ness
+    dates: list[dt.datetime | None] = field(default_factory=list)
+    senders: list[str | None] = field(default_factory=list)
+    recipients: list[tuple[str, ...]] = field(default_factory=list)
+    replyish: Any = None
 
 
 class _ThreadIndex:
@@ -2105,6 +2163,11 @@ class _ThreadIndex:
         self.claimed: set[str] = set()  # ids a message of this source carries as its own Message-ID
         self.duplicates: set[int] = set()  # positions whose Message-ID an earlier message already had
         self._subjects: dict[str, str] = {}
+        self.dates: list[dt.datetime | None] = []
+        self.senders: list[str | None] = []
+        self.recipients: list[tuple[str, ...]] = []
+        self.replyish = array("b")
+        self._interned: dict[Any, Any] = {}
 
     def _new(self) -> int:
         """A fresh union-find node."""
@@ -2137,6 +2200,11 @@ class _ThreadIndex:
         subj = normalise_subject(h.subject)
         self.subjects.append(self._subjects.setdefault(subj, subj))
         self.msgids.append(h.msgid)
+        interned = self._interned
+        self.dates.append(h.date)
+        self.senders.append(interned.setdefault(h.sender, h.sender) if h.sender else None)
+        self.recipients.append(interned.setdefault(h.recipients, h.recipients) if h.recipients else ())
+        self.replyish.append(1 if (h.refs or _is_reply_subject(h.subject)) else 0)
         if h.error is not None:
             self.errors[pos] = h  # an unreadable message stays a contact of its own
             return
@@ -2209,7 +2277,9 @@ class _ThreadIndex:
             if len(ms) > 1:
                 ms.sort(key=lambda i: (keys[i], i))
             request_of[ms[0]] = r
-        return _ThreadPlan(request_of, members, by_subject, self.msgids, self.errors, self.duplicates)
+        return _ThreadPlan(request_of, members, by_subject, self.msgids, self.errors, self.duplicates,
+                           dates=self.dates, senders=self.senders, recipients=self.recipients,
+                           replyish=self.replyish)
 
 
 # --------------------------------------------------------------------------- mail contacts
@@ -2313,10 +2383,12 @@ def _contact_from_body(pos: int, root: int, body: _Body, plan: _ThreadPlan, wher
         flags.update(head.flags)
     if root in plan.by_subject:
         flags.add("threaded_by_subject")
+    thread = tuple(ThreadMessage(sent_at=plan.dates[p], sender=plan.senders[p], recipients=plan.recipients[p],
+                                 is_reply=bool(plan.replyish[p])) for p in members) if plan.dates else ()
     base = dict(
         id=msgid or _stable_id(where, position), source=where, position=position, channel="email",
         sent_at=head.date if head else None, subject=head.subject if head else None,
-        n_messages=len(members), message_ids=ids, attachments=tuple(body.attachments),
+        n_messages=len(members), message_ids=ids, attachments=tuple(body.attachments), thread=thread,
     )
     if body.error is not None:
         return Contact(text="", flags=tuple(sorted(flags)), error=body.error,

@@ -203,6 +203,8 @@ def _contact_row(c, with_text: bool, redactor: Redactor, id_key: bytes = b"") ->
         "n_messages": c.n_messages, "predicted": None,
         "status": status, "error": redactor.redact(c.error) if c.error else None,
     }
+    if getattr(c, "service", None):
+        row.update(c.service)  # computed before redaction in the main process; holds no identifier
     if c.attachments:
         row["attachments"] = _redact_value(list(c.attachments), redactor)
     if flags:
@@ -340,7 +342,8 @@ class _Writer:
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
                   "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
                   "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
-                  "topic", "guideline_id", "avoidable", "text")
+                  "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
+                  "repeat_of", "service_flags", "text")
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
@@ -390,7 +393,8 @@ class _Writer:
             flat = [self.flat(r) for r in rows]
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
-            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score")
+            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
+                                                          "first_reply_working_minutes")
                                  else pa.int64() if c == "n_messages"
                                  else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
             for c in cols:
@@ -427,6 +431,7 @@ def label_inputs(
     progress: Callable[[int], None] | None = None,
     overwrite: bool = False,
     id_key: bytes | str | None = None,
+    service: "ServiceSettings | None" = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -456,6 +461,11 @@ def label_inputs(
         Replace an existing non-empty ``out``; without it (or ``resume``) an existing output is refused.
     id_key : bytes or str, optional
         Key for hashing ids that hold personal data (see :func:`resolve_id_key`).
+    service : ServiceSettings, optional
+        Back-office addresses, opening hours, repeat window and pseudonym key for the service
+        fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
+        ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
+        here, in reading order and before redaction; the workers only copy them into the rows.
 
     Returns
     -------
@@ -466,7 +476,10 @@ def label_inputs(
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
     """
+    from dataclasses import replace
+
     from .ingest import iter_contacts
+    from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     out = Path(out)
     fmt = _format_of(out, fmt)
@@ -484,6 +497,8 @@ def label_inputs(
         raise OutputError(f"{out}: already exists; give --resume to continue that run or --overwrite to replace it")
     redactor = redactor or Redactor()
     key, key_warning = resolve_id_key(id_key)
+    service = service or ServiceSettings()
+    analyser = ServiceAnalyser(service, resolve_pseudonym_key(service.pseudonym_key, key), redactor)
     done = _repair_and_read_keys(out, fmt) if resume else set()
     summary = LabelSummary(output=str(out))
     if key_warning:
@@ -514,10 +529,12 @@ def label_inputs(
         for c in iter_contacts(inputs, column_map=column_map, notes=notes):
             summary.contacts += 1
             summary.merged_messages += max(0, c.n_messages - 1)
+            # every contact, resumed ones too, so that later contacts link to them as repeats
+            fields = analyser.fields(c, _safe_id(str(c.id), redactor, key))
             if contact_key(c) in done:
                 summary.skipped_resumed += 1
                 continue
-            yield c
+            yield replace(c, thread=(), service=fields)  # addresses stay in this process
 
     n_done = 0
     try:
@@ -552,6 +569,8 @@ def label_inputs(
         except OSError:
             pass
         summary.notes.extend(redactor.redact(n) for n in dict.fromkeys(notes))
+        if analyser.note():
+            summary.notes.append(analyser.note())
     return summary
 
 

@@ -52,6 +52,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("gaps", ("gaps", "gap_clusters")),
     ("guidelines", ("guideline_use", "guidelines_unused", "guideline_duplicates")),
     ("trends", ("trends",)),
+    ("service", ("service_response_by_topic", "service_response_by_channel", "service_response_by_month",
+                 "service_response_by_weekday", "service_quality", "service_heatmap", "service_email_in_hours",
+                 "service_repeats")),
     ("errors", ("errors",)),
 )
 TABLES = tuple(t for _, ts in SECTIONS for t in ts)
@@ -358,6 +361,102 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 
+# Section 8, service (issue 11): kept in one block so that it merges easily.
+_TEXT["fi"].update({
+    "sec_service": "Palvelun sujuvuus",
+    "note_service": "Kuinka nopeasti taustatoimisto vastaa: ensimmäinen vastaus sähköpostiketjussa "
+                    "(viesti osoitteesta, johon pyyntö lähetettiin, tai --back-office-osoitteista), aika "
+                    "laskettuna vain aukioloaikana ({open}–{close} arkisin, Helsingin aikaa, arkipyhät pois). "
+                    "Mediaani ja 90. persentiili työminuutteina; vastattu työpäivässä = vastaus enintään yhden "
+                    "työpäivän ({day} min) kuluttua, osuutena vastatuista ja vastaamattomista. Agenttien omat "
+                    "jatkoviestit eivät ole vastauksia. Toistuva yhteydenotto: sama asiakas- tai sopimusnumero "
+                    "uudelleen --repeat-days-ajan (oletus 14 päivää) sisällä (tunnisteet yhdistetään avainnetulla tiivisteellä, "
+                    "niitä ei tallenneta).",
+    "note_service_hint": "{n} ketjussa on myöhempiä viestejä mutta ei yhtään taustatoimiston vastausta: jos "
+                         "taustatoimisto vastaa henkilökohtaisista osoitteista, anna ne tai verkkotunnus "
+                         "(--back-office @verkkotunnus).",
+    "tbl_service_response_by_topic": "Vastausajat aiheittain",
+    "tbl_service_response_by_channel": "Vastausajat kanavittain",
+    "tbl_service_response_by_month": "Vastausajat kuukausittain",
+    "tbl_service_response_by_weekday": "Vastausajat viikonpäivittäin",
+    "tbl_service_quality": "Vastaamattomat ja puutteelliset ketjut",
+    "tbl_service_heatmap": "Saapuvat pyynnöt viikonpäivän ja tunnin mukaan (miehitys)",
+    "tbl_service_email_in_hours": "Aukioloaikana lähetetyt sähköpostit aiheittain (olisi voinut soittaa)",
+    "tbl_service_repeats": "Toistuvat yhteydenotot aiheittain",
+    "fig_service_response_by_topic": "Vastausaika aiheittain (työminuutteja, mediaani ja 90. persentiili)",
+    "fig_service_heatmap": "Saapuvat pyynnöt viikonpäivän ja tunnin mukaan",
+    "axis_minutes": "Työminuutteja",
+    "axis_hour": "Tunti",
+    "median": "Mediaani",
+    "p90": "90. persentiili",
+    "svc_threads": "Sähköpostiketjuja",
+    "svc_answered": "Vastattu",
+    "svc_answered_timed": "Vastattu, aika tiedossa",
+    "svc_unanswered": "Vastaamatta",
+    "svc_later_messages_not_back_office": "Vastaamatta, mutta ketjussa muita viestejä",
+    "svc_reply_before_request": "Vastaus päivätty ennen pyyntöä",
+    "svc_first_from_back_office": "Ketjun aloitti taustatoimisto",
+    "svc_request_no_date": "Pyynnöltä puuttuu päiväys",
+    "svc_reply_no_date": "Vastaukselta puuttuu päiväys",
+    "col_n_answered": "Vastattu",
+    "col_answered_share": "Vastattu %",
+    "col_median_minutes": "Mediaani (min)",
+    "col_p90_minutes": "90. pers. (min)",
+    "col_within_day_share": "Työpäivässä %",
+    "col_weekday": "Viikonpäivä",
+    "col_channel_weekday": "Kanava ja päivä",
+    "col_n_in_hours": "Aukioloaikana",
+    "col_in_hours_share": "Osuus aukioloaikana",
+    "col_n_repeat": "Toistuvia",
+    "col_repeat_share": "Osuus toistuvia",
+})
+_TEXT["en"].update({
+    "sec_service": "Service",
+    "note_service": "How fast the back office answers: the first reply in an email thread (a message from the "
+                    "address the request was sent to, or from the --back-office addresses), timed only within "
+                    "opening hours ({open}–{close} on weekdays, Helsinki time, public holidays off). Median and "
+                    "90th percentile in working minutes; answered within a working day = answered at most one "
+                    "working day ({day} min) later, as a share of answered and unanswered threads. Agents' own "
+                    "follow-ups are not replies. Repeat contact: the same customer or contract number again "
+                    "within --repeat-days (default 14 days) (linked by a keyed hash; the numbers are not stored).",
+    "note_service_hint": "{n} threads have later messages but no back-office reply: if the back office answers "
+                         "from personal addresses, give them or their domain (--back-office @domain).",
+    "tbl_service_response_by_topic": "Response times by topic",
+    "tbl_service_response_by_channel": "Response times by channel",
+    "tbl_service_response_by_month": "Response times by month",
+    "tbl_service_response_by_weekday": "Response times by weekday",
+    "tbl_service_quality": "Unanswered and incomplete threads",
+    "tbl_service_heatmap": "Incoming requests by weekday and hour (staffing)",
+    "tbl_service_email_in_hours": "Emails sent during opening hours by topic (could have phoned)",
+    "tbl_service_repeats": "Repeat contacts by topic",
+    "fig_service_response_by_topic": "Response time by topic (working minutes, median and 90th percentile)",
+    "fig_service_heatmap": "Incoming requests by weekday and hour",
+    "axis_minutes": "Working minutes",
+    "axis_hour": "Hour",
+    "median": "Median",
+    "p90": "90th percentile",
+    "svc_threads": "Email threads",
+    "svc_answered": "Answered",
+    "svc_answered_timed": "Answered, time known",
+    "svc_unanswered": "Unanswered",
+    "svc_later_messages_not_back_office": "Unanswered, other messages in the thread",
+    "svc_reply_before_request": "Reply dated before the request",
+    "svc_first_from_back_office": "Thread started by the back office",
+    "svc_request_no_date": "Request without a date",
+    "svc_reply_no_date": "Reply without a date",
+    "col_n_answered": "Answered",
+    "col_answered_share": "Answered %",
+    "col_median_minutes": "Median (min)",
+    "col_p90_minutes": "90th pct. (min)",
+    "col_within_day_share": "Within a working day %",
+    "col_weekday": "Weekday",
+    "col_channel_weekday": "Channel and day",
+    "col_n_in_hours": "In opening hours",
+    "col_in_hours_share": "Share in opening hours",
+    "col_n_repeat": "Repeats",
+    "col_repeat_share": "Share repeats",
+})
+
 
 @dataclass(frozen=True)
 class Report:
@@ -401,6 +500,14 @@ class Report:
     errors: list[dict[str, Any]]
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    service_response_by_topic: list[dict[str, Any]] = field(default_factory=list)
+    service_response_by_channel: list[dict[str, Any]] = field(default_factory=list)
+    service_response_by_month: list[dict[str, Any]] = field(default_factory=list)
+    service_response_by_weekday: list[dict[str, Any]] = field(default_factory=list)
+    service_quality: list[dict[str, Any]] = field(default_factory=list)
+    service_heatmap: list[dict[str, Any]] = field(default_factory=list)
+    service_email_in_hours: list[dict[str, Any]] = field(default_factory=list)
+    service_repeats: list[dict[str, Any]] = field(default_factory=list)
 
     TABLES: ClassVar[tuple[str, ...]] = TABLES
 
@@ -671,6 +778,11 @@ class _Row:
     text: str | None
     n_messages: int
     avoidable_probability: float | None = None
+    thread: bool = False  # a mail thread with service fields (first reply looked for)
+    first_reply: bool = False
+    reply_minutes: float | None = None
+    service_flags: tuple[str, ...] = ()
+    repeat_of: str | None = None
 
 
 def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None, taxonomy: Taxonomy) -> str | None:
@@ -1025,7 +1137,8 @@ def build_report(
                           guideline_id=pred.get("guideline_id"), avoidable=avoidable, reason=reason,
                           later_guideline_id=pred.get("later_guideline_id"),
                           text=str(text) if _clean_str(text) else None, n_messages=n_msg,
-                          avoidable_probability=_prob_or_none(pred.get("avoidable_probability"))))
+                          avoidable_probability=_prob_or_none(pred.get("avoidable_probability")),
+                          **_service_of(r)))
 
     chan_count = Counter(r.channel for r in items)
     channels = tuple([c for c in CHANNELS if c in chan_count] + sorted(c for c in chan_count if c not in CHANNELS))
@@ -1038,7 +1151,8 @@ def build_report(
                  _avoidable_tables(ctx),
                  _gap_tables(ctx, max_clusters, random_state, n_examples, example_chars),
                  _guideline_tables(ctx, guidelines, duplicate_threshold),
-                 _trend_tables(ctx, trend_ratio, trend_min_increase)):
+                 _trend_tables(ctx, trend_ratio, trend_min_increase),
+                 _service_tables(ctx, opening_hours)):
         for name, (cols, rows_) in part.items():
             tables[name], columns[name] = rows_, cols
     tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
@@ -1274,6 +1388,132 @@ def _trend_tables(ctx: _Context, ratio_min: float, min_increase: int) -> _Tables
     return {"trends": (cols, rows)}
 
 
+_WEEKDAYS = {"fi": ("ma", "ti", "ke", "to", "pe", "la", "su"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+SERVICE_QUALITY = ("threads", "answered", "answered_timed", "unanswered", "later_messages_not_back_office",
+                   "reply_before_request", "first_from_back_office", "request_no_date", "reply_no_date")
+_RESPONSE_COLS = ("n", "n_answered", "answered_share", "median_minutes", "p90_minutes", "within_day_share")
+
+
+def _service_of(r: dict[str, Any]) -> dict[str, Any]:
+    """The service fields of a labelled row (``first_reply_*``, ``service_flags``, ``repeat_of``) for a _Row."""
+    flags = _maybe_json(r.get("service_flags"))
+    out: dict[str, Any] = {"repeat_of": _clean_str(r.get("repeat_of"))}
+    if isinstance(flags, list):  # a list, even empty, marks a mail thread whose first reply was looked for
+        try:
+            minutes = float(r.get("first_reply_working_minutes"))
+            minutes = None if math.isnan(minutes) else minutes
+        except (TypeError, ValueError):
+            minutes = None
+        out.update(thread=True, first_reply=_clean_str(r.get("first_reply_at")) is not None,
+                   reply_minutes=minutes, service_flags=tuple(str(f) for f in flags))
+    return out
+
+
+def _service_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> _Tables:
+    """Section 8: how fast and how reachably the back office answers (issue 11)."""
+    from .service import percentile
+
+    text = _TEXT[ctx.lang]
+    day = (dt.datetime.combine(dt.date(2000, 1, 1), opening_hours[1])
+           - dt.datetime.combine(dt.date(2000, 1, 1), opening_hours[0])).total_seconds() / 60.0
+    threads = [r for r in ctx.items if r.thread]
+    requests = [r for r in threads if "first_from_back_office" not in r.service_flags]
+
+    def response(group: list[_Row]) -> dict[str, Any]:
+        answered = [r for r in group if r.first_reply]
+        timed = [r.reply_minutes for r in answered if r.reply_minutes is not None]
+        unanswered = [r for r in group if not r.first_reply and "reply_no_date" not in r.service_flags]
+        known = len(timed) + len(unanswered)
+        return {"n": len(group), "n_answered": len(answered), "answered_share": _share(len(answered), len(group)),
+                "median_minutes": percentile(timed, 50), "p90_minutes": percentile(timed, 90),
+                "within_day_share": _share(sum(1 for m in timed if m <= day), known)}
+
+    by_topic = []
+    for tpc in ctx.order:
+        g = [r for r in requests if r.topic == tpc]
+        if g:
+            by_topic.append({"topic": tpc, "label": ctx.label(tpc), **response(g)})
+    by_topic.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["n"], ctx.rank[x["topic"]]))
+    if requests:
+        by_topic.append({"topic": "total", "label": text["total"], **response(requests)})
+    by_channel = [{"channel": c, "label": text.get(c, c), **response([r for r in requests if r.channel == c])}
+                  for c in ctx.channels if any(r.channel == c for r in requests)]
+    by_month = []
+    months = [_month_key(r.local.date()) for r in requests if r.local is not None]
+    for key in ctx.buckets("month"):
+        if months and min(months) <= key <= max(months):  # the months the threads span, empty ones as zeros
+            g = [r for r in requests if r.local is not None and _month_key(r.local.date()) == key]
+            by_month.append({"period": _bucket_name(key, "month"), **response(g)})
+    names = _WEEKDAYS[ctx.lang]
+    by_weekday = []
+    for wd in range(7):
+        g = [r for r in requests if r.local is not None and r.local.weekday() == wd]
+        if g:
+            by_weekday.append({"weekday": wd + 1, "label": names[wd], **response(g)})
+
+    count: Counter = Counter()
+    for r in threads:
+        count["threads"] += 1
+        count["answered"] += r.first_reply
+        count["answered_timed"] += r.reply_minutes is not None
+        count["unanswered"] += not r.first_reply and not ({"reply_no_date", "first_from_back_office"}
+                                                          & set(r.service_flags))
+        for f in r.service_flags:
+            count[f] += 1
+    quality = [{"category": c, "label": text[f"svc_{c}"], "n": count.get(c, 0)} for c in SERVICE_QUALITY] \
+        if threads else []
+
+    heat = []
+    for c in ctx.channels:
+        cells: dict[int, Counter] = defaultdict(Counter)
+        for r in ctx.items:
+            if r.channel == c and r.local is not None:
+                cells[r.local.weekday()][r.local.hour] += 1
+        for wd in range(7):
+            row: dict[str, Any] = {"channel": c, "weekday": wd + 1, "label": f"{text.get(c, c)} {names[wd]}"}
+            row.update({f"h{h:02d}": cells[wd].get(h, 0) for h in range(24)})
+            row["total"] = sum(cells[wd].values())
+            heat.append(row)
+
+    hol = _finnish_holidays({r.local.year for r in ctx.items if r.local is not None} or {2000})
+    emails = [r for r in ctx.items if r.channel == "email" and r.local is not None]
+    in_hours = []
+    for tpc in ctx.order:
+        g = [r for r in emails if r.topic == tpc]
+        if g:
+            k = sum(1 for r in g if send_time_category(r.local, opening_hours, hol) == "weekday_open")
+            in_hours.append({"topic": tpc, "label": ctx.label(tpc), "n": len(g), "n_in_hours": k,
+                             "in_hours_share": _share(k, len(g))})
+    in_hours.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["n_in_hours"], ctx.rank[x["topic"]]))
+    if emails:
+        k = sum(x["n_in_hours"] for x in in_hours)
+        in_hours.append({"topic": "total", "label": text["total"], "n": len(emails), "n_in_hours": k,
+                         "in_hours_share": _share(k, len(emails))})
+
+    repeats = []
+    for tpc in ctx.order:
+        g = [r for r in ctx.items if r.topic == tpc]
+        if g:
+            k = sum(1 for r in g if r.repeat_of)
+            repeats.append({"topic": tpc, "label": ctx.label(tpc), "n": len(g), "n_repeat": k,
+                            "repeat_share": _share(k, len(g))})
+    repeats.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["n_repeat"], ctx.rank[x["topic"]]))
+    if ctx.items:
+        k = sum(1 for r in ctx.items if r.repeat_of)
+        repeats.append({"topic": "total", "label": text["total"], "n": len(ctx.items), "n_repeat": k,
+                        "repeat_share": _share(k, len(ctx.items))})
+    return {
+        "service_response_by_topic": (("topic", "label", *_RESPONSE_COLS), by_topic),
+        "service_response_by_channel": (("channel", "label", *_RESPONSE_COLS), by_channel),
+        "service_response_by_month": (("period", *_RESPONSE_COLS), by_month),
+        "service_response_by_weekday": (("weekday", "label", *_RESPONSE_COLS), by_weekday),
+        "service_quality": (("category", "label", "n"), quality),
+        "service_heatmap": (("channel", "weekday", "label", *[f"h{h:02d}" for h in range(24)], "total"), heat),
+        "service_email_in_hours": (("topic", "label", "n", "n_in_hours", "in_hours_share"), in_hours),
+        "service_repeats": (("topic", "label", "n", "n_repeat", "repeat_share"), repeats),
+    }
+
+
 def _prob_or_none(v: Any) -> float | None:
     """A probability in [0, 1] from a row value, else None."""
     try:
@@ -1314,7 +1554,9 @@ def _fmt_pct(x: float | None, lang: str) -> str:
 
 
 _LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason",
-                 "avoidable_by_channel": "col_channel", "send_times": "col_send_time"}
+                 "avoidable_by_channel": "col_channel", "send_times": "col_send_time",
+                 "service_response_by_channel": "col_channel", "service_response_by_weekday": "col_weekday",
+                 "service_quality": "col_category", "service_heatmap": "col_channel_weekday"}
 
 
 def _header(key: str, lang: str, report: Report, table: str = "") -> str:
@@ -1332,11 +1574,13 @@ def _header(key: str, lang: str, report: Report, table: str = "") -> str:
             return text.get(ch, ch) + word
     if key.startswith("reason_"):
         return text.get(key[7:], key[7:])
+    if table == "service_heatmap" and re.fullmatch(r"h\d\d", key):
+        return key[1:]
     return key
 
 
 # Keys shown in Markdown and HTML (CSV carries every key); "ci" is drawn from ci_low and ci_high.
-_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high", "method"}
+_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high", "method", "weekday"}
 
 
 def _display_columns(report: Report, name: str) -> list[str]:
@@ -1368,6 +1612,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
         return _fmt_pct(v, lang)
     if key == "similarity":
         return _fmt_num(v, 2, lang)
+    if key.endswith("_minutes"):
+        return _fmt_num(v, 0, lang)
     if key == "ratio":
         return _fmt_num(v, 2, lang)
     if isinstance(v, bool):
@@ -1534,13 +1780,50 @@ def _figures(report: Report, fig_dir: Path) -> dict[str, Path]:
         ax.set_title(t["fig_trends"])
         ax.legend(fontsize=8)
         save(fig, "trends")
+
+    # Section 8, service: drawn only when the rows carry service fields (mail threads labelled by this version)
+    rows = [r for r in report.service_response_by_topic if r["topic"] != "total" and r["median_minutes"] is not None]
+    if rows:
+        fig = Figure(figsize=(7, 0.4 * len(rows) + 1.5))
+        ax = fig.subplots()
+        y = list(range(len(rows)))
+        ax.barh([i - 0.2 for i in y], [r["median_minutes"] for r in rows], 0.4, color="#1f77b4", label=t["median"])
+        ax.barh([i + 0.2 for i in y], [r["p90_minutes"] for r in rows], 0.4, color="#aec7e8", label=t["p90"])
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{r['label']} ({r['n_answered']}/{r['n']})" for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        o, c = report.opening_hours
+        day = (dt.datetime.combine(dt.date(2000, 1, 1), c) - dt.datetime.combine(dt.date(2000, 1, 1), o)).seconds / 60
+        ax.axvline(day, color="#d62728", ls="--", lw=1)
+        ax.set_xlabel(t["axis_minutes"])
+        ax.set_title(t["fig_service_response_by_topic"])
+        ax.legend(fontsize=8)
+        save(fig, "service_response_by_topic")
+    heat = report.service_heatmap
+    if heat and report.service_quality and any(r["total"] for r in heat):
+        chans = [c for c in report.channels if any(r["channel"] == c and r["total"] for r in heat)]
+        fig = Figure(figsize=(8, 2.2 * len(chans) + 0.8), layout="constrained")
+        axes = fig.subplots(len(chans), 1, squeeze=False)[:, 0]
+        for ax, c in zip(axes, chans):
+            grid = [[r[f"h{h:02d}"] for h in range(24)] for r in heat if r["channel"] == c]
+            im = ax.imshow(grid, aspect="auto", cmap="Blues")
+            ax.set_yticks(range(7))
+            ax.set_yticklabels(_WEEKDAYS[report.lang], fontsize=8)
+            ax.set_xticks(range(0, 24, 2))
+            ax.set_xticklabels([str(h) for h in range(0, 24, 2)], fontsize=8)
+            ax.set_title(f"{t.get(c, c)} (n = {report.n_by_channel.get(c, 0)})", fontsize=10)
+            fig.colorbar(im, ax=ax, fraction=0.03)
+        axes[-1].set_xlabel(t["axis_hour"])
+        fig.suptitle(t["fig_service_heatmap"])
+        save(fig, "service_heatmap")
     return out
 
 
 # Which figure stands beside which table.
 _FIGURE_OF = {"volumes": "volumes", "topics": "topics", "send_times": "send_times",
               "avoidable_by_topic": "avoidable_by_topic", "avoidable_by_month": "avoidable_by_month",
-              "gaps": "gaps", "guideline_use": "guideline_use", "trends": "trends"}
+              "gaps": "gaps", "guideline_use": "guideline_use", "trends": "trends",
+              "service_response_by_topic": "service_response_by_topic", "service_heatmap": "service_heatmap"}
 
 # ---------------------------------------------------------------------------------------------
 # Writing
@@ -1563,12 +1846,19 @@ def _meta_lines(report: Report) -> list[tuple[str, str]]:
 def _section_notes(report: Report, section: str) -> list[str]:
     """Explanatory sentences under a section title."""
     t = _TEXT[report.lang]
-    notes = [t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
+    notes = [] if section == "service" else [t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
                                          min_increase=report.settings.get("trend_min_increase", 5))]
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
     if section == "guidelines" and not report.catalogue_given:
         notes.append(t["note_no_catalogue"])
+    if section == "service":
+        o, c = report.opening_hours
+        day = (dt.datetime.combine(dt.date(2000, 1, 1), c) - dt.datetime.combine(dt.date(2000, 1, 1), o)).seconds // 60
+        notes.append(t["note_service"].format(open=_fmt_time(o, report.lang), close=_fmt_time(c, report.lang), day=day))
+        q = {r["category"]: r["n"] for r in report.service_quality}
+        if q.get("later_messages_not_back_office"):
+            notes.append(t["note_service_hint"].format(n=q["later_messages_not_back_office"]))
     return notes
 
 
