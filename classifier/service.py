@@ -147,8 +147,8 @@ def _pattern_matches(address: str, pattern: str) -> bool:
     return address == pattern
 
 
-def is_back_office(address: str | None, request_recipients: Iterable[str] = (), back_office: Iterable[str] = ()
-                   ) -> bool:
+def is_back_office(address: str | None, request_recipients: Iterable[str] = (), back_office: Iterable[str] = (),
+                   request_sender: str | None = None) -> bool:
     """True when ``address`` is the back office's.
 
     Parameters
@@ -159,11 +159,21 @@ def is_back_office(address: str | None, request_recipients: Iterable[str] = (), 
         The addresses the request was sent to (its ``To``).
     back_office : iterable of str
         Further addresses or ``@domain`` patterns (``--back-office``).
+    request_sender : str, optional
+        The request's sender: an address at the recipients' domain counts as the back office's
+        unless the agent writes from that same domain.
     """
     if not address:
         return False
     a = address.strip().lower()
-    return a in {r.lower() for r in request_recipients} or any(_pattern_matches(a, p.lower()) for p in back_office)
+    rec = {r.strip().lower() for r in request_recipients if r}
+    if a in rec or any(_pattern_matches(a, p.lower()) for p in back_office):
+        return True
+    # a colleague answering from a personal address at the team mailbox's domain
+    # (sopimustiimi@x answered by hannele@x); an agent's own domain never counts
+    dom = a.rpartition("@")[2]
+    agent_domain = (request_sender or "").strip().lower().rpartition("@")[2]
+    return bool(dom) and dom != agent_domain and dom in {r.rpartition("@")[2] for r in rec}
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,7 @@ def first_reply(thread: Sequence[Any], back_office: Iterable[str] = (),
     def from_bo(m: Any, req: Any) -> bool:
         """A message from the back office, seen from the request ``req``."""
         to = tuple(a for a in req.recipients if a != req.sender)
-        return bool(m.sender) and m.sender != req.sender and is_back_office(m.sender, to, patterns)
+        return bool(m.sender) and m.sender != req.sender and is_back_office(m.sender, to, patterns, req.sender)
 
     # The request is the first message that is not itself a reply. A reply dated before its
     # request sorts first; the request is then the first message that names no earlier one.
