@@ -2,7 +2,7 @@
 
 Usage: python corpus/transfer/build_transfer.py
 
-Reads ``requests_*.jsonl`` (one file per writer) and ``guidelines.jsonl`` in this folder and
+Reads ``writers/requests_*.jsonl`` (one file per writer) and ``guidelines.jsonl`` in this folder and
 the shared taxonomy (``corpus/taxonomy.json``); writes ``requests.jsonl`` with ``avoidable``
 computed from each request's labelled topic, guideline and local date, so labels and rule
 cannot disagree; prints the counts table of this folder's README.
@@ -26,7 +26,7 @@ def main() -> None:
     tax = read_taxonomy(HERE.parent / "taxonomy.json")
     gl = {g.id: g for g in read_guidelines(HERE / "guidelines.jsonl", tax)}
     rows = []
-    for f in sorted(HERE.glob("requests_*.jsonl")):
+    for f in sorted((HERE / "writers").glob("requests_*.jsonl")):
         raw = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
         reqs = read_requests([f])
         for row, r in zip(raw, reqs):
