@@ -98,6 +98,7 @@ class Catalogue:
         self._title_presence = tp.T.tocsr().astype(np.float32)
         self._title_sizes = np.asarray(tp.sum(axis=1), dtype=np.float32).ravel()
         self._topic_sets = [set(g.topics) for g in self.guidelines]
+        self.handoff = np.array([is_handoff_title(g.title) for g in self.guidelines], dtype=float)
         # passages: the title with each paragraph or few sentences of the body, so that "one
         # passage speaks of this situation" can be told from "the words are spread over a long text"
         p_docs, owner = [], []
@@ -193,6 +194,18 @@ class Catalogue:
         qr = sp.csr_matrix((np.ones(len(r_rows), dtype=np.float32), (r_rows, r_cols)), shape=(len(texts), len(vocab)))
         out[:, :, 10] = np.asarray((qr @ self._presence).todense(), dtype=np.float32) / np.maximum(r_n, 1.0)[:, None]
         return out
+
+
+# Word stems that mark a hand-off instruction's title ("send it to the contract team", the spec's
+# words): request, forwarding, sending, the team or service that receives it, its form.
+HANDOFF_TITLE_STEMS = ("pyyntö", "pyynnö", "pyynnön", "välit", "lähet", "lähettä", "tiimi", "palveluille",
+                       "palvelulle", "back office", "lomake", "siirto", "ohjaus", "ohjaaminen")
+
+
+def is_handoff_title(title: str) -> bool:
+    """Whether a guideline's title names handing a request over (a hand-off instruction)."""
+    t = (title or "").lower()
+    return any(stem in t for stem in HANDOFF_TITLE_STEMS)
 
 
 _N_RARE = 5
@@ -594,10 +607,13 @@ class Assessor:
                 s = scores[i]
                 if cinfo is not None and (cinfo.misrouted or cinfo.back_office_remit):
                     # the spec's convention: name the hand-off (remit) or routing (misrouted)
-                    # instruction for this topic, preferring one in force that day
+                    # instruction for this topic, preferring one in force that day; for remit
+                    # topics an instruction about handing the request over comes before
+                    # guidelines that explain the subject (training material, error codes)
                     tagged = np.array([topic in ts for ts in cat._topic_sets])
                     in_force = cat.in_force_mask(day)
-                    rank = np.where(tagged, s + in_force, -np.inf)
+                    rank = s + in_force + (2.0 * cat.handoff if cinfo.back_office_remit else 0.0)
+                    rank = np.where(tagged, rank, -np.inf)
                     order = [j for j in np.argsort(-rank) if np.isfinite(rank[j])]
                     if order:
                         gid, gscore = cat.guidelines[order[0]].id, float(s[order[0]])
