@@ -332,6 +332,62 @@ def report(labelled, out_dir, guidelines, period_from, period_to, granularity, l
     click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
 
 
+@main.command()
+@click.argument("labelled", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Reviewed JSONL file (appended to; a restart resumes from it).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model for the words behind a topic and runner-up guidelines (default: the shipped one).")
+@click.option("--no-model", is_flag=True, help="Show only what the labelled file holds (no explanation, no runner-ups).")
+@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the random sample (the queue the estimates use).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sample; keep it for the whole review.")
+@click.option("--reviewer", default=None, help="Name written into every decision (default: the login name).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any other than loopback requires the printed access token.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port (0: any free port).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
+def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, reviewer, host, port, no_browser, lang):
+    """Review labelled requests in a local web page: confirm or correct topic and guideline.
+
+    Two queues: a seeded random sample (the only one `report --reviewed` uses for estimates)
+    and an uncertainty-first queue (for retraining). Every decision is appended to OUT at once.
+    Stop with Ctrl+C; run the same command again to resume.
+    """
+    import getpass
+
+    from .review import load_session, make_server
+
+    try:
+        reviewer = reviewer or getpass.getuser()
+    except Exception:  # no login name in some containers
+        reviewer = "reviewer"
+    try:
+        session = load_session(labelled, out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
+                               use_model=not no_model)
+        srv = make_server(session, host, port)
+    except TukipyyntoError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+    st = session.state()["progress"]
+    _say(f"{len(session.by_id)} requests: random sample {st['random']['done']}/{st['random']['total']} reviewed, "
+         f"uncertainty queue {st['uncertain']['done']}/{st['uncertain']['total']}; decisions -> {out}")
+    if srv.require_token:
+        click.echo(f"access token: {srv.token}", err=True)
+    click.echo(f"review page: {srv.url}  (Ctrl+C stops; every decision is already saved)", err=True)
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(srv.url)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+        session.close()
+
+
 def _expand_inputs(inputs) -> list[str]:
     """Folders become their mail and table files (label sidecars ``*.labels.*`` are not inputs)."""
     out = []
