@@ -455,16 +455,17 @@ class ReviewSession:
         hist = self.log.history.get(rid) or []
         if not hist or hist[-1].get("retracted"):
             raise ReviewError(f"request {rid[:80]} has no decision to undo")
-        # the standing decision before the latest one, skipping withdrawn ones
-        standing: list[dict[str, Any]] = []
-        for h in hist[:-1]:
-            if h.get("retracted"):
-                if standing:
-                    standing.pop()
-            elif h.get("restored_by_undo"):
-                continue
+        # replay: a decision pushes, an undo line (a restored copy or a withdrawal) pops the one it undid
+        stack: list[dict[str, Any]] = []
+        for h in hist:
+            if h.get("retracted") or h.get("restored_by_undo"):
+                if stack:
+                    stack.pop()
             else:
-                standing.append(h)
+                stack.append(h)
+        if stack:
+            stack.pop()
+        standing = stack
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         if standing:
             prev = dict(standing[-1])
