@@ -301,14 +301,16 @@ def _with_report_options(f):
     return f
 
 
-def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours):
+def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
+                  reviewed=None):
     """Build and write the report; return the written paths."""
     from .io import read_guidelines, read_taxonomy
     from .report import build_report, write_report
 
     tax = read_taxonomy(taxonomy) if taxonomy else read_taxonomy()
     gl = read_guidelines(guidelines) if guidelines is not False else None
-    rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang)
+    rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
+                       reviewed=reviewed)
     return write_report(rep, Path(out_dir))
 
 
@@ -316,17 +318,26 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
 @click.argument("labelled", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the shipped one).")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the random sample corrects the estimates (PPI).")
 @_with_report_options
-def report(labelled, out_dir, guidelines, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+def report(labelled, out_dir, guidelines, reviewed_files, period_from, period_to, granularity, lang, opening_hours, taxonomy):
     """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
 
-    Markdown, a self-contained HTML page with plots, and a CSV of every table.
+    Markdown, a self-contained HTML page with plots, and a CSV of every table. With
+    --reviewed, the reviewed random sample and the predictions on every row give corrected
+    shares with 95 % intervals (prediction-powered inference) and the model's measured accuracy.
     """
     from .report import read_labelled
 
     try:
         rows = read_labelled(labelled)
-        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours)
+        reviewed = None
+        if reviewed_files:
+            from .estimate import read_reviewed
+
+            reviewed = read_reviewed(list(reviewed_files))
+        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
+                              reviewed)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
