@@ -67,13 +67,40 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
 @click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy):
-    """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
+@click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, reviewed_files, reviewed_weight):
+    """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
+
+    With --reviewed, the organisation's reviewed requests are added to the training data;
+    the model card records which files, how many requests and their weight.
+    """
+    import tempfile
+
     from .model import save_model
     from .training import discover_corpus, train_model
 
+    tmp = tempfile.TemporaryDirectory(prefix="tukipyynto-reviewed-")
+    added = []
     try:
         found = discover_corpus(corpus)
+        if reviewed_files:
+            from .estimate import read_reviewed
+            from .io import write_jsonl
+
+            for k, rf in enumerate(reviewed_files):
+                rev = [r for r in read_reviewed(rf).values() if r.get("topic") and isinstance(r.get("text"), str)]
+                name = f"reviewed{k}-{Path(rf).stem}.jsonl"
+                keep = ("id", "channel", "sent_at", "subject", "text", "topic", "guideline_id", "avoidable")
+                write_jsonl(({f: r.get(f) for f in keep} for r in rev), Path(tmp.name) / name)
+                found["train"].append(Path(tmp.name) / name)
+                queues = {}
+                for r in rev:
+                    queues[r.get("queue") or "?"] = queues.get(r.get("queue") or "?", 0) + 1
+                added.append({"file": Path(rf).name, "trained_as": name, "n": len(rev), "weight": reviewed_weight,
+                              "queues": queues})
+                file_weight = tuple(file_weight) + (f"{name}={reviewed_weight}",)
+                _say(f"reviewed: {len(rev)} requests from {rf} (weight {reviewed_weight})")
         dev = list(dev_files) or found["dev"]
         if taxonomy is None:
             for c in corpus:
@@ -123,9 +150,13 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         if kfold:
             model.meta["cross_validation"] = _kfold(found["train"], text_field, label_field, params, kfold)
             _say(f"{kfold}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
+        if added:
+            model.meta["training_data"]["reviewed"] = added
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
+    finally:
+        tmp.cleanup()
     m = model.meta["dev_metrics"]
     if "test_metrics" in model.meta:
         t = model.meta["test_metrics"]["topic"]

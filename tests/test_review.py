@@ -224,3 +224,20 @@ def test_other_hosts_need_the_access_token(session):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.slow
+def test_train_accepts_reviewed_files(tmp_path):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+    from .conftest import CORPUS
+
+    rows = [json.loads(line) for line in (CORPUS / "test.jsonl").read_text(encoding="utf-8").splitlines()[:30]]
+    rev = write_jsonl(tmp_path / "rev.jsonl", [{**r, "queue": "random", "reviewer": "t", "reviewed_at": "x"} for r in rows]
+                      + [{"id": rows[0]["id"], "retracted": True}])
+    res = CliRunner().invoke(main, ["train", str(CORPUS / "dev.jsonl"), "--reviewed", str(rev), "--reviewed-weight", "2",
+                                    "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "reviewed requests added" in card and "'n': 29" in card and "'weight': 2.0" in card
