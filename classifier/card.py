@@ -21,6 +21,7 @@ def model_card(model) -> str:
         f"- files: {', '.join(td.get('files', []))}; dev: {', '.join(td.get('dev_files', [])) or 'hold-out'}",
         f"- records: {td.get('n_train')} train, {td.get('n_dev')} dev; sha256 of the data `{td.get('sha256', '')[:16]}…`",
         f"- file weights: {td.get('file_weights') or 'none'}",
+        f"- reviewed requests added: {td.get('reviewed') or 'none'}",
         f"- labels ({len(m.get('labels', []))}): {', '.join(m.get('labels', []))}",
         "",
         "## Settings",

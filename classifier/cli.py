@@ -70,8 +70,14 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
 @click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir):
-    """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder)."""
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
+@click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
+    """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
+
+    With --reviewed, the organisation's reviewed requests are added to the training data;
+    the model card records which files, how many requests and their weight.
+    """
     from .model import save_model
     from .training import TrainingConfig, train_from_corpus
 
@@ -88,7 +94,8 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
                             cv_folds=kfold, text_field=text_field, label_field=label_field)
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
-                                  transfer_dir=transfer_dir, progress=_say)
+                                  transfer_dir=transfer_dir, reviewed=reviewed_files,
+                                  reviewed_weight=reviewed_weight, progress=_say)
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
@@ -324,7 +331,7 @@ def _with_report_options(f):
 
 
 def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
-                  model_dir=None):
+                  model_dir=None, reviewed=None):
     """Build and write the report; return the written paths."""
     from .io import read_guidelines, read_taxonomy
     from .model import CATALOGUE, TAXONOMY, verify
@@ -340,7 +347,7 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
         gl = read_guidelines(d / CATALOGUE) if (d / CATALOGUE).exists() else None
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
-                       calibration=calibration)
+                       calibration=calibration, reviewed=reviewed)
     return write_report(rep, Path(out_dir))
 
 
@@ -349,21 +356,85 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model that labelled the rows: its taxonomy, catalogue and calibration data (default: the shipped model).")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the random sample corrects the estimates (PPI).")
 @_with_report_options
-def report(labelled, out_dir, guidelines, model_dir, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from, period_to, granularity, lang, opening_hours, taxonomy):
     """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
 
-    Markdown, a self-contained HTML page with plots, and a CSV of every table.
+    Markdown, a self-contained HTML page with plots, and a CSV of every table. With
+    --reviewed, the reviewed random sample and the predictions on every row give corrected
+    shares with 95 % intervals (prediction-powered inference) and the model's measured accuracy.
     """
     from .report import read_labelled
 
     try:
         rows = read_labelled(labelled)
+        reviewed = None
+        if reviewed_files:
+            from .estimate import read_reviewed
+
+            reviewed = read_reviewed(list(reviewed_files))
         paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                              opening_hours, model_dir)
+                              opening_hours, model_dir, reviewed)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
+
+
+@main.command()
+@click.argument("labelled", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Reviewed JSONL file (appended to; a restart resumes from it).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model for the words behind a topic and runner-up guidelines (default: the shipped one).")
+@click.option("--no-model", is_flag=True, help="Show only what the labelled file holds (no explanation, no runner-ups).")
+@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the random sample (the queue the estimates use).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sample; keep it for the whole review.")
+@click.option("--reviewer", default=None, help="Name written into every decision (default: the login name).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any other than loopback requires the printed access token.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port (0: any free port).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+@click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
+def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, reviewer, host, port, no_browser, lang):
+    """Review labelled requests in a local web page: confirm or correct topic and guideline.
+
+    Two queues: a seeded random sample (the only one `report --reviewed` uses for estimates)
+    and an uncertainty-first queue (for retraining). Every decision is appended to OUT at once.
+    Stop with Ctrl+C; run the same command again to resume.
+    """
+    import getpass
+
+    from .review import load_session, make_server
+
+    try:
+        reviewer = reviewer or getpass.getuser()
+    except Exception:  # no login name in some containers
+        reviewer = "reviewer"
+    try:
+        session = load_session(labelled, out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
+                               use_model=not no_model)
+        srv = make_server(session, host, port)
+    except TukipyyntoError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+    st = session.state()["progress"]
+    _say(f"{len(session.by_id)} requests: random sample {st['random']['done']}/{st['random']['total']} reviewed, "
+         f"uncertainty queue {st['uncertain']['done']}/{st['uncertain']['total']}; decisions -> {out}")
+    if srv.require_token:
+        click.echo(f"access token: {srv.token}", err=True)
+    click.echo(f"review page: {srv.url}  (Ctrl+C stops; every decision is already saved)", err=True)
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(srv.url)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+        session.close()
 
 
 def _expand_inputs(inputs) -> list[str]:

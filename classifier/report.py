@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from .errors import IngestError, ReportError, TukipyyntoError
 from .records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
@@ -55,6 +55,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("service", ("service_response_by_topic", "service_response_by_channel", "service_response_by_month",
                  "service_response_by_weekday", "service_quality", "service_heatmap", "service_email_in_hours",
                  "service_repeats")),
+    ("review", ("review_avoidable", "review_topics", "review_accuracy", "review_confusion")),
     ("errors", ("errors",)),
 )
 TABLES = tuple(t for _, ts in SECTIONS for t in ts)
@@ -457,6 +458,44 @@ _TEXT["en"].update({
     "col_repeat_share": "Share repeats",
 })
 
+# The reviewed-sample section (``report --reviewed``): corrected estimates by prediction-powered inference.
+_TEXT["fi"].update({
+    "sec_review": "Tarkistettu otos ja korjatut arviot",
+    "note_review": ("Arviot yhdistävät satunnaisotoksen {n_reviewed} ihmisen tarkistamaa pyyntöä mallin ennusteisiin "
+                    "kaikista {n_total} pyynnöstä (ennustevoimainen päättely, PPI; Angelopoulos ym., Science 2023). "
+                    "95 %:n luottamusvälit ovat päteviä mallin tarkkuudesta riippumatta. Vain satunnaisotoksen "
+                    "tarkistukset käytetään; epävarmimmat ensin -jonon {n_other} tarkistusta ovat uudelleenopetusta varten."),
+    "tbl_review_avoidable": "Vältettävissä olevien osuus: malli ja korjattu arvio",
+    "tbl_review_topics": "Aiheiden osuudet: malli ja korjattu arvio",
+    "tbl_review_accuracy": "Mallin mitattu tarkkuus tarkistetussa satunnaisotoksessa",
+    "tbl_review_confusion": "Sekaannukset: mallin aihe ja tarkistettu aihe",
+    "col_method": "Menetelmä", "col_n_reviewed": "Tarkistettu", "col_estimate": "Arvio",
+    "col_model_share": "Malli %", "col_model_hard_share": "Malli (kova) %", "col_reviewed_n": "Otoksessa",
+    "col_reviews_estimate": "Pelkkä otos", "col_reviews_ci": "95 % väli, pelkkä otos", "col_group_kind": "Ryhmä", "col_measure": "Mittari",
+    "col_correct": "Oikein", "col_predicted": "Malli", "col_reviewed": "Tarkistettu",
+    "overall": "Kaikki", "month": "Kuukausi", "topic_group": "Aihe", "ppi_row": "Korjattu arvio (PPI)",
+    "topic_accuracy": "Aiheen tarkkuus", "guideline_top1": "Ohje oikein (top-1)",
+    "avoidable_accuracy": "Vältettävyys oikein",
+})
+_TEXT["en"].update({
+    "sec_review": "Reviewed sample and corrected estimates",
+    "note_review": ("The estimates combine {n_reviewed} requests of the random sample reviewed by a person with the "
+                    "model's predictions on all {n_total} requests (prediction-powered inference, PPI; Angelopoulos et "
+                    "al., Science 2023). The 95 % intervals are valid whatever the model's accuracy. Only the random "
+                    "sample's reviews are used; the {n_other} reviews of the least-certain-first queue are for retraining."),
+    "tbl_review_avoidable": "Avoidable share: model and corrected estimate",
+    "tbl_review_topics": "Topic shares: model and corrected estimate",
+    "tbl_review_accuracy": "The model's measured accuracy on the reviewed random sample",
+    "tbl_review_confusion": "Confusions: model topic and reviewed topic",
+    "col_method": "Method", "col_n_reviewed": "Reviewed", "col_estimate": "Estimate",
+    "col_model_share": "Model %", "col_model_hard_share": "Model (hard) %", "col_reviewed_n": "In sample",
+    "col_reviews_estimate": "Sample alone", "col_reviews_ci": "95 % interval, sample alone", "col_group_kind": "Group", "col_measure": "Measure",
+    "col_correct": "Correct", "col_predicted": "Model", "col_reviewed": "Reviewed",
+    "overall": "All", "month": "Month", "topic_group": "Topic", "ppi_row": "Corrected estimate (PPI)",
+    "topic_accuracy": "Topic accuracy", "guideline_top1": "Guideline right (top-1)",
+    "avoidable_accuracy": "Avoidable right",
+})
+
 
 @dataclass(frozen=True)
 class Report:
@@ -508,6 +547,11 @@ class Report:
     service_heatmap: list[dict[str, Any]] = field(default_factory=list)
     service_email_in_hours: list[dict[str, Any]] = field(default_factory=list)
     service_repeats: list[dict[str, Any]] = field(default_factory=list)
+    review_avoidable: list[dict[str, Any]] = field(default_factory=list)
+    review_topics: list[dict[str, Any]] = field(default_factory=list)
+    review_accuracy: list[dict[str, Any]] = field(default_factory=list)
+    review_confusion: list[dict[str, Any]] = field(default_factory=list)
+    review: dict[str, Any] = field(default_factory=dict)
 
     TABLES: ClassVar[tuple[str, ...]] = TABLES
 
@@ -1007,6 +1051,7 @@ def build_report(
     example_chars: int = 200,
     random_state: int = 0,
     calibration: dict | None = None,
+    reviewed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Report:
     """Build every table of the report from labelled rows.
 
@@ -1046,6 +1091,10 @@ def build_report(
         The model's held-out ``(p, y)`` calibration pairs (``matcher.avoidable_calibration``
         in ``model.json``): the avoidable estimates' intervals resample them as well as the
         requests. Without them only the requests are resampled.
+    reviewed : mapping, optional
+        Request id -> reviewed row (:func:`classifier.estimate.read_reviewed`). The random
+        queue's reviews give corrected estimates (prediction-powered inference): a ``ppi``
+        row in ``avoidable_overall`` and the ``review_*`` tables.
 
     Returns
     -------
@@ -1156,6 +1205,7 @@ def build_report(
         for name, (cols, rows_) in part.items():
             tables[name], columns[name] = rows_, cols
     tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
+    tables.update(_review_tables(ctx, candidates, reviewed, tables, columns))
 
     return Report(
         period_from=start, period_to=end, granularity=granularity, lang=lang,
@@ -1297,11 +1347,50 @@ def _avoidable_tables(ctx: _Context) -> _Tables:
             months[_month_key(r.local.date())].append(r)
     by_month = [_avoidable_row(months.get(m, []), {"period": _bucket_name(m, "month")}, ests.get(f"month:{m}"))
                 for m in ctx.buckets("month")]
-    return {"avoidable_overall": (("label", *av_cols), overall),
+    for r in overall:  # the model-only row; a reviewed sample adds a ``ppi`` row (see _review_tables)
+        r["n_reviewed"] = 0
+    return {"avoidable_overall": (("label", *av_cols, "n_reviewed"), overall),
             "avoidable_reasons": (("reason", "label", "avoidable", "n", "share"), reasons),
             "avoidable_by_channel": (("channel", "label", *av_cols), by_channel),
             "avoidable_by_topic": (("topic", "label", *av_cols), by_topic),
             "avoidable_by_month": (("period", *av_cols), by_month)}
+
+
+def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict[str, Any]:
+    """Section: corrected estimates from a reviewed random sample; adds the ``ppi`` row to ``avoidable_overall``."""
+    from .estimate import review_estimates
+
+    names = {"review_avoidable": ("group_kind", "label", "model_share", "estimate", "ci_low", "ci_high", "reviews_estimate",
+                                  "reviews_ci_low", "reviews_ci_high", "method", "n_reviewed"),
+             "review_topics": ("topic", "label", "model_share", "model_hard_share", "reviewed_n", "estimate", "ci_low",
+                               "ci_high", "reviews_ci_low", "reviews_ci_high", "method", "n_reviewed"),
+             "review_accuracy": ("measure", "label", "n", "correct", "share", "ci_low", "ci_high"),
+             "review_confusion": ("predicted", "reviewed", "n", "correct")}
+    columns.update(names)
+    out: dict[str, Any] = {k: [] for k in names}
+    if reviewed is None:
+        return out
+    text = _TEXT[ctx.lang]
+    keep = {r.id for r in ctx.items}
+    rows = [{"id": str(r.get("id")), "predicted": p} for r, p, _ in candidates if str(r.get("id")) in keep]
+    months = {r.id: _bucket_name(_month_key(r.local.date()), "month") for r in ctx.items if r.local is not None}
+    est = review_estimates(rows, reviewed, [t for t in ctx.order if t != UNCERTAIN], months, topic_label=ctx.label)
+    for r in est["review_avoidable"]:
+        g = r.pop("group")
+        r["label"] = r["label"] or text["overall"]
+        r["group_kind"] = text.get({"topic": "topic_group"}.get(g, g), g)
+    for r in est["review_accuracy"]:
+        r["label"] = text.get(r["measure"], r["measure"])
+    out.update({k: est[k] for k in names})
+    out["review"] = {"n_reviewed": est["n_reviewed"], "n_total": est["n_total"],
+                     "n_other": est["n_reviewed_other_queue"], "n_unknown": est["n_reviewed_unknown"]}
+    e = est["avoidable"]
+    if e is not None and tables.get("avoidable_overall"):
+        tables["avoidable_overall"].append({
+            "label": text["ppi_row"], "n": est["n_total"], "n_avoidable": None, "share": e.estimate,
+            "ci_low": e.ci_low, "ci_high": e.ci_high, "estimate": e.estimate, "method": "ppi",
+            "n_reviewed": e.n_reviewed})
+    return out
 
 
 def _gap_tables(ctx: _Context, max_clusters: int, random_state: int, n_examples: int, example_chars: int) -> _Tables:
@@ -1553,7 +1642,7 @@ def _fmt_pct(x: float | None, lang: str) -> str:
     return f"{_fmt_num(100 * x, 1, lang)} %"
 
 
-_LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason",
+_LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason", "review_accuracy": "col_measure",
                  "avoidable_by_channel": "col_channel", "send_times": "col_send_time",
                  "service_response_by_channel": "col_channel", "service_response_by_weekday": "col_weekday",
                  "service_quality": "col_category", "service_heatmap": "col_channel_weekday"}
@@ -1580,7 +1669,8 @@ def _header(key: str, lang: str, report: Report, table: str = "") -> str:
 
 
 # Keys shown in Markdown and HTML (CSV carries every key); "ci" is drawn from ci_low and ci_high.
-_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high", "method", "weekday"}
+_DISPLAY_DROP = {"topic", "start", "end", "category", "reason", "channel", "ci_low", "ci_high", "method", "weekday",
+                 "reviews_ci_low", "reviews_ci_high", "measure"}
 
 
 def _display_columns(report: Report, name: str) -> list[str]:
@@ -1590,6 +1680,11 @@ def _display_columns(report: Report, name: str) -> list[str]:
         cols.insert(cols.index("estimate") + 1, "ci")
     elif "share" in cols and "ci_low" in report.columns[name]:
         cols.insert(cols.index("share") + 1, "ci")
+    if name in ("review_avoidable", "review_topics"):
+        cols.insert(cols.index("model_share") + 1, "estimate")
+        cols.insert(cols.index("estimate") + 1, "ci")
+        if name == "review_topics":
+            cols.insert(cols.index("ci") + 1, "reviews_ci")
     if name.startswith("avoidable"):
         cols = [c for c in cols if not c.startswith("reason_") or any(r.get(c) for r in report.table(name))]
     return cols
@@ -1598,8 +1693,9 @@ def _display_columns(report: Report, name: str) -> list[str]:
 def _cell(report: Report, row: dict[str, Any], key: str) -> str:
     """Display text of one cell."""
     lang = report.lang
-    if key == "ci":
-        lo, hi = row.get("ci_low"), row.get("ci_high")
+    if key in ("ci", "reviews_ci"):
+        lo, hi = (row.get("ci_low"), row.get("ci_high")) if key == "ci" else (row.get("reviews_ci_low"),
+                                                                              row.get("reviews_ci_high"))
         if lo is None:
             return "–"
         return f"{_fmt_num(100 * lo, 1, lang)}–{_fmt_num(100 * hi, 1, lang)} %"
@@ -1608,7 +1704,7 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
         if key == "ratio" and row.get("previous_n") == 0:
             return _TEXT[lang]["new"]
         return "–" if key in ("share", "gap_share", "ratio", "title", "estimate") or key.endswith("_share") else ""
-    if key in ("share", "gap_share", "estimate") or key.endswith("_share"):
+    if key in ("share", "gap_share", "estimate", "reviews_estimate") or key.endswith("_share"):
         return _fmt_pct(v, lang)
     if key == "similarity":
         return _fmt_num(v, 2, lang)
@@ -1846,8 +1942,10 @@ def _meta_lines(report: Report) -> list[tuple[str, str]]:
 def _section_notes(report: Report, section: str) -> list[str]:
     """Explanatory sentences under a section title."""
     t = _TEXT[report.lang]
-    notes = [] if section == "service" else [t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
-                                         min_increase=report.settings.get("trend_min_increase", 5))]
+    notes = [] if section == "service" else [
+        t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
+                                    min_increase=report.settings.get("trend_min_increase", 5),
+                                    **{"n_reviewed": 0, "n_total": 0, "n_other": 0, **report.review})]
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
     if section == "guidelines" and not report.catalogue_given:
@@ -1873,7 +1971,7 @@ def _write_md(report: Report, path: Path, figures: dict[str, Path]) -> None:
     lines = [f"# {t['title']}", ""]
     lines += [f"- {k}: {v}" for k, v in _meta_lines(report)]
     for no, (section, tables) in enumerate(SECTIONS, 1):
-        if section == "errors" and not report.errors:
+        if (section == "errors" and not report.errors) or (section == "review" and not report.review):
             continue
         lines += ["", f"## {no}. {t['sec_' + section]}", ""]
         lines += [n for note in _section_notes(report, section) for n in (note, "")]
@@ -1922,7 +2020,7 @@ def _write_html(report: Report, path: Path, figures: dict[str, Path]) -> None:
     parts += [f"<tr><td>{e(k)}</td><td><b>{e(v)}</b></td></tr>" for k, v in _meta_lines(report)]
     parts.append("</table>")
     for no, (section, tables) in enumerate(SECTIONS, 1):
-        if section == "errors" and not report.errors:
+        if (section == "errors" and not report.errors) or (section == "review" and not report.review):
             continue
         parts.append(f"<section id=\"{section}\"><h2>{no}. {e(t['sec_' + section])}</h2>")
         parts += [f"<p class=\"note\">{e(n)}</p>" for n in _section_notes(report, section)]

@@ -398,6 +398,7 @@ class TrainingConfig:
 def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = TrainingConfig(), *,
                       dev_files: Sequence[str | Path] = (), taxonomy: str | Path | None = None,
                       guidelines: str | Path | None = None, transfer_dir: str | Path | None = None,
+                      reviewed: Sequence[str | Path] = (), reviewed_weight: float = 1.0,
                       progress: Progress = _noop) -> Model:
     """Train from corpus files or folders the way ``tukipyynto train`` does, and score what is held out.
 
@@ -411,8 +412,30 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     Model
         Fitted, with ``meta`` holding dev, test, transfer and cross-validation figures.
     """
+    import tempfile
+
     found = discover_corpus(corpus)
     dev = [Path(p) for p in dev_files] or found["dev"]
+    file_weights = dict(config.file_weights)
+    added = []
+    tmp = tempfile.TemporaryDirectory(prefix="tukipyynto-reviewed-")
+    if reviewed:
+        from .estimate import read_reviewed
+        from .io import write_jsonl
+
+        keep = ("id", "channel", "sent_at", "subject", "text", "topic", "guideline_id", "avoidable")
+        for k, rf in enumerate(reviewed):
+            rev = [r for r in read_reviewed(rf).values() if r.get("topic") and isinstance(r.get("text"), str)]
+            name = f"reviewed{k}-{Path(rf).stem}.jsonl"
+            write_jsonl(({f: r.get(f) for f in keep} for r in rev), Path(tmp.name) / name)
+            found["train"].append(Path(tmp.name) / name)
+            queues: dict[str, int] = {}
+            for r in rev:
+                queues[r.get("queue") or "?"] = queues.get(r.get("queue") or "?", 0) + 1
+            added.append({"file": Path(rf).name, "trained_as": name, "n": len(rev), "weight": reviewed_weight,
+                          "queues": queues})
+            file_weights[name] = reviewed_weight
+            progress(f"reviewed: {len(rev)} requests from {rf} (weight {reviewed_weight})")
     folders = [Path(c) for c in corpus if Path(c).is_dir()]
     if taxonomy is None:
         taxonomy = next((f / "taxonomy.json" for f in folders if (f / "taxonomy.json").exists()), None)
@@ -427,7 +450,7 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     if config.search:
         best: tuple[float, dict] | None = None
         for cand in config.SEARCH_GRID:
-            m = train_model(found["train"], dev, taxonomy, None, tf, lf, {**params, **cand}, config.file_weights,
+            m = train_model(found["train"], dev, taxonomy, None, tf, lf, {**params, **cand}, file_weights,
                             config.target_accuracy)
             f1 = m.meta["dev_metrics"]["macro_f1"]
             progress(f"search: {cand}: dev macro-F1 {f1:.4f}")
@@ -435,8 +458,10 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
                 best = (f1, cand)
         params.update(best[1])
         progress(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
-    model = train_model(found["train"], dev, taxonomy, guidelines, tf, lf, params, config.file_weights,
+    model = train_model(found["train"], dev, taxonomy, guidelines, tf, lf, params, file_weights,
                         config.target_accuracy, progress=progress)
+    if added:
+        model.meta["training_data"]["reviewed"] = added
     if found["test"]:
         progress(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
         model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False, tf, lf)
@@ -451,6 +476,7 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     model.meta["training_config"] = {"params": params, "file_weights": dict(config.file_weights),
                                      "target_accuracy": config.target_accuracy, "search": config.search,
                                      "cv_folds": config.cv_folds}
+    tmp.cleanup()
     return model
 
 

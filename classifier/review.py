@@ -1,0 +1,764 @@
+"""A local review page: a person confirms or corrects the model's topic, guideline and avoidable decision.
+
+Two queues: a seeded **random sample** (the only one that feeds the corrected estimates of
+:mod:`classifier.estimate`) and an **uncertainty-first** queue (lowest confidence, smallest
+margin, least certain coverage first) whose reviews are for retraining. Every decision is
+appended to the reviewed file at once (flushed and fsynced), so a closed browser, a killed
+server or a power cut loses at most the decision being made; a restart resumes where the
+reviewer stopped; a later decision on the same request supersedes the earlier line (both
+are kept; the last wins).
+
+The server (standard library ``http.server``) listens on 127.0.0.1 by default. Every API
+call carries the page's token in a header, so other sites cannot write (no cookies, no
+CORS); any other host also requires the token to open the page. All assets are served from
+``classifier/review_static/``: nothing is loaded from the network. The server never logs
+request texts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import ipaddress
+import json
+import mimetypes
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from .errors import TukipyyntoError
+from .estimate import RANDOM_QUEUE, UNCERTAIN_QUEUE
+from .records import HELSINKI, Guideline, Request, Taxonomy, expected_avoidable, parse_datetime
+
+__all__ = ["ReviewError", "ReviewLog", "ReviewSession", "build_queues", "certainty", "decide_avoidable",
+           "make_server", "QUEUES"]
+
+QUEUES = (RANDOM_QUEUE, UNCERTAIN_QUEUE)
+STATIC = Path(__file__).parent / "review_static"
+MAX_BODY = 64 * 1024
+TOKEN_HEADER = "X-Review-Token"
+
+
+class ReviewError(TukipyyntoError, ValueError):
+    """A review request or file is invalid (unknown id, topic or guideline, a bad reviewed file)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Queues
+
+
+def _float(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def certainty(pred: Mapping[str, Any]) -> float:
+    """How sure the model was of a row, 0 (least) to 1: the smallest of its confidence, its top-2 margin
+    and how far its coverage (or avoidable) probability is from 0.5.
+
+    Parameters
+    ----------
+    pred : mapping
+        The ``predicted`` block of a labelled row.
+    """
+    vals = []
+    conf = _float(pred.get("confidence"))
+    if conf is not None:
+        vals.append(conf)
+    cands = pred.get("candidates") or []
+    probs = sorted((_float(c[1]) or 0.0 for c in cands if isinstance(c, (list, tuple)) and len(c) == 2), reverse=True)
+    if probs:
+        vals.append(probs[0] - (probs[1] if len(probs) > 1 else 0.0))
+    for k in ("coverage_probability", "avoidable_probability"):
+        p = _float(pred.get(k))
+        if p is not None:
+            vals.append(abs(p - 0.5) * 2)
+            break
+    return float(min(vals)) if vals else 0.0
+
+
+def build_queues(rows: Sequence[Mapping[str, Any]], sample: int, seed: int) -> tuple[list[str], list[str]]:
+    """The random sample and the uncertainty-first queue of request ids.
+
+    The random queue is the first ``sample`` ids of a seeded permutation of the rows sorted
+    by id, so the same seed gives the same sample whatever the file order; reviewed in queue
+    order, any prefix of it is a simple random sample. The uncertainty queue holds every
+    other row, least certain (:func:`certainty`) first.
+    """
+    ids = sorted({str(r["id"]) for r in rows})
+    perm = np.random.default_rng(seed).permutation(len(ids))
+    random_ids = [ids[i] for i in perm[:max(0, sample)]]
+    chosen = set(random_ids)
+    rest = [r for r in rows if str(r["id"]) not in chosen]
+    rest.sort(key=lambda r: (certainty(r["predicted"]), _float(r["predicted"].get("confidence")) or 0.0, str(r["id"])))
+    seen: set[str] = set()
+    uncertain = []
+    for r in rest:
+        i = str(r["id"])
+        if i not in seen:
+            seen.add(i)
+            uncertain.append(i)
+    return random_ids, uncertain
+
+
+def decide_avoidable(topic: str, guideline: Guideline | None, day: dt.date, taxonomy: Taxonomy) -> tuple[bool, str]:
+    """The spec's avoidable rule for a reviewed topic and covering guideline, with its reason code."""
+    avoidable = expected_avoidable(topic, guideline, day, taxonomy)
+    cat = taxonomy[topic] if topic in taxonomy else None
+    if cat is not None and cat.misrouted:
+        return avoidable, "misrouted"
+    if cat is not None and cat.back_office_remit:
+        return avoidable, "back_office_remit"
+    if guideline is None:
+        return avoidable, "no_guideline"
+    if avoidable:
+        return avoidable, "guideline_existed"
+    if guideline.published > day:
+        return avoidable, "guideline_came_later"
+    return avoidable, "no_guideline"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reviewed file
+
+
+class ReviewLog:
+    """Append-only reviewed file: one JSON line per decision, flushed and fsynced before returning.
+
+    Parameters
+    ----------
+    path : path
+        The reviewed JSONL file; created when missing. A torn last line (a crash while
+        writing) is cut off on opening.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.order: list[str] = []
+        self._lock = threading.Lock()
+        if self.path.exists():
+            data = self.path.read_bytes()
+            end = data.rfind(b"\n") + 1
+            if end < len(data):
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(end)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                data = data[:end]
+            for no, raw in enumerate(data.split(b"\n"), 1):
+                if not raw.strip():
+                    continue
+                try:
+                    row = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    raise ReviewError(f"{self.path}:{no}: not a JSON line ({e}); is this a reviewed file?") from None
+                if not isinstance(row, dict) or row.get("id") is None:
+                    raise ReviewError(f"{self.path}:{no}: a reviewed row needs an 'id'")
+                self._remember(row)
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def _remember(self, row: dict[str, Any]) -> None:
+        rid = str(row["id"])
+        self.history.setdefault(rid, []).append(row)
+        self.order.append(rid)
+
+    def current(self, rid: str) -> dict[str, Any] | None:
+        """The request's standing decision (the last line), or None when unreviewed or withdrawn."""
+        h = self.history.get(rid)
+        if not h or h[-1].get("retracted"):
+            return None
+        return h[-1]
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Write one line, flush and fsync it."""
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        with self._lock:
+            self._fh.write(line)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._remember(row)
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The session: what the page shows and what a decision writes
+
+
+def _local(ts: dt.datetime | None) -> dt.datetime | None:
+    return ts.astimezone(HELSINKI) if ts else None
+
+
+def _opening(text: str, limit: int = 220) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[:limit].rsplit(" ", 1)[0] + "…"
+
+
+@dataclass
+class ReviewSession:
+    """Review state over a set of labelled rows.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Labelled rows (:func:`classifier.report.read_labelled`); rows without a prediction
+        are left out.
+    out : path
+        The reviewed file (appended to; resumed from when it exists).
+    guidelines : list of Guideline
+        The catalogue the reviewer picks from.
+    taxonomy : Taxonomy
+        Topics and the remit / misrouted flags of the avoidable rule.
+    sample, seed : int
+        Size and seed of the random sample.
+    reviewer : str
+        Written into every decision.
+    assessor : Assessor, optional
+        The model and matcher, for the words behind a topic and the runner-up guidelines;
+        without one the page shows what the labelled file holds.
+    lang : {"fi", "en"}
+    """
+
+    rows: Sequence[Mapping[str, Any]]
+    out: str | os.PathLike
+    guidelines: Sequence[Guideline]
+    taxonomy: Taxonomy
+    sample: int = 100
+    seed: int = 0
+    reviewer: str = "reviewer"
+    assessor: Any = None
+    lang: str = "fi"
+    today: dt.date | None = None
+    by_id: dict[str, Mapping[str, Any]] = field(init=False)
+    queues: dict[str, list[str]] = field(init=False)
+    log: ReviewLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {}
+        for r in self.rows:
+            if r.get("predicted") and r.get("id") is not None and str(r.get("status", "ok")) != "error":
+                self.by_id[str(r["id"])] = r
+        if not self.by_id:
+            raise ReviewError("no labelled rows with a prediction to review")
+        if self.sample < 0:
+            raise ReviewError(f"sample must be 0 or more, got {self.sample}")
+        rnd, unc = build_queues(list(self.by_id.values()), self.sample, self.seed)
+        self.queues = {RANDOM_QUEUE: rnd, UNCERTAIN_QUEUE: unc}
+        self.queue_of = {i: RANDOM_QUEUE for i in rnd}
+        self.queue_of.update({i: UNCERTAIN_QUEUE for i in unc})
+        self.gl = {g.id: g for g in self.guidelines}
+        self.log = ReviewLog(self.out)
+        self.skipped: dict[str, list[str]] = {q: [] for q in QUEUES}
+        self._cards: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+        from .report import _TEXT
+
+        self._words = _TEXT.get(self.lang, _TEXT["fi"])
+
+    # -- helpers
+    def _row(self, rid: Any) -> Mapping[str, Any]:
+        r = self.by_id.get(str(rid)) if isinstance(rid, str) else None
+        if r is None:
+            raise ReviewError(f"unknown request id {str(rid)[:80]!r}")
+        return r
+
+    def _day(self, row: Mapping[str, Any]) -> dt.date:
+        try:
+            ts = parse_datetime(row.get("sent_at"))
+        except (TypeError, ValueError):
+            ts = None
+        return _local(ts).date() if ts else (self.today or dt.date.today())
+
+    def _topic(self, t: Any) -> str:
+        if not isinstance(t, str) or t not in self.taxonomy:
+            raise ReviewError(f"unknown topic {str(t)[:80]!r}")
+        return t
+
+    def _guideline(self, gid: Any) -> Guideline | None:
+        if gid is None or gid == "":
+            return None
+        if not isinstance(gid, str) or gid not in self.gl:
+            raise ReviewError(f"unknown guideline {str(gid)[:80]!r}")
+        return self.gl[gid]
+
+    def _gl_view(self, g: Guideline, day: dt.date, score: float | None = None) -> dict[str, Any]:
+        return {"id": g.id, "title": g.title, "opening": _opening(g.body), "published": g.published.isoformat(),
+                "retired": g.retired.isoformat() if g.retired else None, "in_force": g.in_force(day),
+                "topics": list(g.topics), "score": None if score is None else round(float(score), 3)}
+
+    def topic_label(self, t: str | None) -> str:
+        """Topic name in the page's language."""
+        if not t:
+            return "–"
+        return self.taxonomy.label(t, self.lang) if t in self.taxonomy else self._words.get(t, t)
+
+    # -- API
+    def state(self) -> dict[str, Any]:
+        """Queue sizes, progress and the topic list."""
+        with self._lock:
+            prog = {}
+            for q, ids in self.queues.items():
+                prog[q] = {"total": len(ids), "done": sum(1 for i in ids if self.log.current(i) is not None)}
+            return {"progress": prog, "reviewer": self.reviewer, "seed": self.seed, "sample": self.sample,
+                    "lang": self.lang, "out": Path(self.out).name,
+                    "topics": [{"id": t, "label": self.topic_label(t)} for t in self.taxonomy.ids]}
+
+    def next_id(self, queue: str, after: str | None = None) -> str | None:
+        """The next unreviewed request of a queue (skipped ones come last); None when it is done."""
+        if queue not in self.queues:
+            raise ReviewError(f"unknown queue {str(queue)[:40]!r}; queues: {', '.join(QUEUES)}")
+        with self._lock:
+            skipped = set(self.skipped[queue])
+            for i in self.queues[queue]:
+                if i not in skipped and self.log.current(i) is None:
+                    return i
+            for i in self.skipped[queue]:
+                if self.log.current(i) is None:
+                    return i
+        return None
+
+    def skip(self, rid: str) -> None:
+        """Move a request to the end of its queue for this session (nothing is written)."""
+        self._row(rid)
+        q = self.queue_of[rid]
+        with self._lock:
+            if rid in self.skipped[q]:
+                self.skipped[q].remove(rid)
+            self.skipped[q].append(rid)
+
+    def card(self, rid: str) -> dict[str, Any]:
+        """Everything the page shows for one request."""
+        row = self._row(rid)
+        with self._lock:
+            base = self._cards.get(rid)
+        if base is None:
+            base = self._build_card(rid, row)
+            with self._lock:
+                self._cards[rid] = base
+        out = dict(base)
+        cur = self.log.current(rid)
+        out["decision"] = None if cur is None else {k: cur.get(k) for k in ("topic", "guideline_id", "avoidable",
+                                                                            "reason", "reviewer", "reviewed_at")}
+        out["queue"] = self.queue_of[rid]
+        q = self.queues[out["queue"]]
+        out["position"] = q.index(rid) + 1
+        return out
+
+    def _build_card(self, rid: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        pred = row["predicted"]
+        try:
+            ts = parse_datetime(row.get("sent_at"))
+        except (TypeError, ValueError):
+            ts = None
+        loc = _local(ts)
+        day = self._day(row)
+        text = row.get("text")
+        card: dict[str, Any] = {
+            "id": rid, "subject": row.get("subject") or "", "channel": row.get("channel") or "",
+            "channel_label": self._words.get(str(row.get("channel")), str(row.get("channel") or "")),
+            "local": loc.strftime("%Y-%m-%d %H:%M") if loc else None, "day": day.isoformat(),
+            "weekday": loc.strftime("%a") if loc else None,
+            "text": text if isinstance(text, str) and text.strip() else None,
+        }
+        cands = [(str(c[0]), _float(c[1]) or 0.0) for c in (pred.get("candidates") or [])
+                 if isinstance(c, (list, tuple)) and len(c) == 2]
+        card["predicted"] = {
+            "topic": pred.get("topic"), "label": self.topic_label(pred.get("topic")),
+            "confidence": _float(pred.get("confidence")),
+            "candidates": [{"id": t, "label": self.topic_label(t), "p": p} for t, p in cands[:3]],
+            "guideline_id": pred.get("guideline_id"), "avoidable": pred.get("avoidable"),
+            "reason": pred.get("reason"), "reason_label": self._words.get(str(pred.get("reason")), pred.get("reason")),
+            "avoidable_probability": _float(pred.get("avoidable_probability")),
+            "coverage_probability": _float(pred.get("coverage_probability")),
+            "certainty": round(certainty(pred), 4),
+        }
+        words: list[str] = []
+        top_gl: list[tuple[str, float]] = []
+        if self.assessor is not None and card["text"]:
+            req = Request(id=rid, text=card["text"], subject=row.get("subject"), sent_at=ts,
+                          channel=row.get("channel"))
+            try:
+                ex = self.assessor.model.classifier.explain(req.model_input, k=8)
+                words = [w.split(":", 1)[-1] for w, _ in ex.get("toward", [])]
+                a = self.assessor.assess([req], today=day)[0]
+                top_gl = list(a.top_guidelines)
+            except Exception:  # an explanation is a help, never a reason to lose the card
+                words, top_gl = [], []
+        card["predicted"]["words"] = words
+        gls: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        gid = pred.get("guideline_id")
+        if gid in self.gl:
+            gls.append(self._gl_view(self.gl[gid], day, _float(pred.get("guideline_score"))))
+            seen.add(gid)
+        for g, s in top_gl:
+            if g in self.gl and g not in seen and len(gls) < 4:
+                gls.append(self._gl_view(self.gl[g], day, s))
+                seen.add(g)
+        card["guidelines"] = gls
+        later = pred.get("later_guideline_id")
+        card["later_guideline"] = self._gl_view(self.gl[later], day) if later in self.gl else None
+        return card
+
+    def preview(self, rid: str, topic: Any, guideline_id: Any) -> dict[str, Any]:
+        """The avoidable decision that follows from a topic and a covering guideline (or none)."""
+        row = self._row(rid)
+        day = self._day(row)
+        g = self._guideline(guideline_id)
+        avoidable, reason = decide_avoidable(self._topic(topic), g, day, self.taxonomy)
+        return {"avoidable": avoidable, "reason": reason, "reason_label": self._words.get(reason, reason),
+                "day": day.isoformat(), "guideline": self._gl_view(g, day) if g else None}
+
+    def decide(self, rid: str, topic: Any, guideline_id: Any, queue: Any = None) -> dict[str, Any]:
+        """Write a decision: the spec's labelled-request format plus reviewer, reviewed_at and queue."""
+        row = self._row(rid)
+        topic = self._topic(topic)
+        g = self._guideline(guideline_id)
+        day = self._day(row)
+        avoidable, reason = decide_avoidable(topic, g, day, self.taxonomy)
+        q = self.queue_of[rid]
+        if queue is not None and queue != q:
+            raise ReviewError(f"request {rid[:80]} is in the {q} queue, not {str(queue)[:40]!r}")
+        out = {"id": rid, "source": row.get("source"), "channel": row.get("channel"), "sent_at": row.get("sent_at"),
+               "subject": row.get("subject"), "text": row.get("text"), "topic": topic,
+               "guideline_id": g.id if g else None, "avoidable": avoidable, "reason": reason,
+               "predicted": dict(row["predicted"]), "reviewer": self.reviewer,
+               "reviewed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "queue": q}
+        if q == RANDOM_QUEUE:
+            out["sample_seed"] = self.seed
+        self.log.append(out)
+        with self._lock:
+            if rid in self.skipped[q]:
+                self.skipped[q].remove(rid)
+        return {k: out[k] for k in ("id", "topic", "guideline_id", "avoidable", "reason", "queue", "reviewed_at")}
+
+    def undo(self, rid: str) -> dict[str, Any]:
+        """Withdraw the request's latest decision: the one before it stands again (or none)."""
+        self._row(rid)
+        hist = self.log.history.get(rid) or []
+        if not hist or hist[-1].get("retracted"):
+            raise ReviewError(f"request {rid[:80]} has no decision to undo")
+        # replay: a decision pushes, an undo line (a restored copy or a withdrawal) pops the one it undid
+        stack: list[dict[str, Any]] = []
+        for h in hist:
+            if h.get("retracted") or h.get("restored_by_undo"):
+                if stack:
+                    stack.pop()
+            else:
+                stack.append(h)
+        if stack:
+            stack.pop()
+        standing = stack
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        if standing:
+            prev = dict(standing[-1])
+            prev["restored_by_undo"] = True
+            prev["undone_at"] = now
+            self.log.append(prev)
+        else:
+            self.log.append({"id": rid, "retracted": True, "reviewer": self.reviewer, "reviewed_at": now,
+                             "queue": self.queue_of[rid]})
+        return {"id": rid, "decision": None if not standing else {"topic": standing[-1].get("topic")}}
+
+    def search(self, query: Any, rid: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+        """Catalogue search by words in id, title and body (title words count double)."""
+        if not isinstance(query, str):
+            raise ReviewError("search needs a query")
+        words = [w for w in query.lower().split() if w][:20]
+        day = self._day(self._row(rid)) if rid else (self.today or dt.date.today())
+        scored = []
+        for g in self.guidelines:
+            head = f"{g.id} {g.title}".lower()
+            body = g.body.lower()
+            s = sum(2 * (w in head) + (w in body) for w in words) if words else 0
+            if s or not words:
+                scored.append((-s, g.id, g))
+        scored.sort(key=lambda x: (x[0], x[1]))
+        return [self._gl_view(g, day) for _, _, g in scored[:limit]]
+
+    def close(self) -> None:
+        """Close the reviewed file."""
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "tukipyynto-review"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    # never log (the URLs of searches hold words of the catalogue, not of requests, but be quiet anyway)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    # -- responses
+    def _send(self, status: int, body: bytes, ctype: str, extra: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Content-Security-Policy",
+                         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any) -> None:
+        self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+
+    def _error(self, status: int, msg: str) -> None:
+        self._json(status, {"error": msg})
+
+    # -- checks
+    @property
+    def app(self) -> "_ReviewServer":
+        return self.server  # type: ignore[return-value]
+
+    def _host_ok(self) -> bool:
+        allowed = self.app.allowed_hosts
+        return allowed is None or (self.headers.get("Host") or "").lower() in allowed
+
+    def _token_ok(self, given: str | None) -> bool:
+        return bool(given) and hmac.compare_digest(str(given).encode(), self.app.token.encode())
+
+    def _origin_ok(self) -> bool:
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True
+        return origin.lower() == f"http://{(self.headers.get('Host') or '').lower()}"
+
+    def _read_json(self) -> dict[str, Any] | None:
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            self._error(415, "expected Content-Type: application/json")
+            return None
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._error(411, "Content-Length needed")
+            return None
+        if length < 0 or length > MAX_BODY:
+            self._error(413, f"body larger than {MAX_BODY} bytes")
+            self.close_connection = True
+            return None
+        raw = self.rfile.read(length)
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            self._error(400, "body is not JSON")
+            return None
+        if not isinstance(obj, dict):
+            self._error(400, "body must be a JSON object")
+            return None
+        return obj
+
+    # -- dispatch
+    def do_GET(self) -> None:  # noqa: N802
+        self._guard(self._get)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._guard(self._get)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._guard(self._post)
+
+    def _not_allowed(self) -> None:
+        self._guard(lambda: self._send(405, b"method not allowed\n", "text/plain; charset=utf-8", {"Allow": "GET, POST"}))
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+    def _guard(self, fn) -> None:
+        try:
+            if not self._host_ok():
+                self._error(421, "unexpected Host header")
+                return
+            fn()
+        except ReviewError as e:
+            self._error(400, str(e))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:  # a bug must not take the server (and the reviewer's session) down
+            try:
+                self._error(500, f"internal error: {type(e).__name__}")
+            except OSError:
+                pass
+
+    def _get(self) -> None:
+        url = urlsplit(self.path)
+        q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        path = url.path
+        if path in ("/", "/index.html"):
+            if self.app.require_token and not self._token_ok(q.get("token")):
+                self._error(403, "open the address printed at start (it carries the access token)")
+                return
+            html = (STATIC / "index.html").read_text(encoding="utf-8")
+            html = html.replace("{{TOKEN}}", self.app.token).replace("{{LANG}}", self.app.session.lang)
+            self._send(200, html.encode("utf-8"), "text/html; charset=utf-8")
+            return
+        if path.startswith("/static/"):
+            name = path[len("/static/"):]
+            if name not in self.app.assets:
+                self._error(404, "no such asset")
+                return
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if ctype.startswith("text/") or ctype.endswith("javascript"):
+                ctype += "; charset=utf-8"
+            self._send(200, self.app.assets[name], ctype)
+            return
+        if path == "/favicon.ico":
+            self._send(204, b"", "image/x-icon")
+            return
+        if not path.startswith("/api/"):
+            self._error(404, "not found")
+            return
+        if not self._token_ok(self.headers.get(TOKEN_HEADER)):
+            self._error(403, f"missing or wrong {TOKEN_HEADER} header")
+            return
+        s = self.app.session
+        if path == "/api/state":
+            self._json(200, s.state())
+        elif path == "/api/next":
+            self._json(200, {"id": s.next_id(q.get("queue", RANDOM_QUEUE))})
+        elif path == "/api/card":
+            self._json(200, s.card(q.get("id", "")))
+        elif path == "/api/preview":
+            self._json(200, s.preview(q.get("id", ""), q.get("topic"), q.get("guideline_id") or None))
+        elif path == "/api/guidelines":
+            self._json(200, {"results": s.search(q.get("q", ""), q.get("id") or None)})
+        else:
+            self._error(404, "unknown API path")
+
+    def _post(self) -> None:
+        path = urlsplit(self.path).path
+        if not path.startswith("/api/"):
+            self._error(404, "not found")
+            return
+        if not self._token_ok(self.headers.get(TOKEN_HEADER)) or not self._origin_ok():
+            self._error(403, "cross-site or unauthenticated write refused")
+            return
+        body = self._read_json()
+        if body is None:
+            return
+        s = self.app.session
+        rid = body.get("id")
+        if not isinstance(rid, str):
+            raise ReviewError("'id' must be a string")
+        if path == "/api/decide":
+            self._json(200, s.decide(rid, body.get("topic"), body.get("guideline_id"), body.get("queue")))
+        elif path == "/api/skip":
+            s.skip(rid)
+            self._json(200, {"id": rid, "skipped": True})
+        elif path == "/api/undo":
+            self._json(200, s.undo(rid))
+        else:
+            self._error(404, "unknown API path")
+
+
+class _ReviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr, session: ReviewSession, token: str, require_token: bool,
+                 allowed_hosts: set[str] | None) -> None:
+        self.session = session
+        self.token = token
+        self.require_token = require_token
+        self.allowed_hosts = allowed_hosts
+        self.assets = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
+        super().__init__(addr, _Handler)
+
+    def handle_error(self, request, client_address) -> None:  # never print tracebacks with request data
+        pass
+
+
+def make_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0,
+                token: str | None = None) -> _ReviewServer:
+    """Bind the review server (not yet serving; call ``serve_forever``).
+
+    Parameters
+    ----------
+    session : ReviewSession
+    host : str
+        127.0.0.1 by default. A host that is not a loopback address requires the access
+        token (``server.token``) to open the page.
+    port : int
+        0 picks a free port (``server.server_address[1]``).
+    token : str, optional
+        The access and write token; a random one by default.
+
+    Returns
+    -------
+    server
+        With ``token``, ``require_token`` and ``url`` (the address to open, with the token
+        when one is required).
+    """
+    token = token or secrets.token_urlsafe(24)
+    loop = _is_loopback(host)
+    srv = _ReviewServer((host, port), session, token, require_token=not loop, allowed_hosts=None)
+    real_port = srv.server_address[1]
+    if loop:
+        names = {host, "localhost", "127.0.0.1", "[::1]"}
+        srv.allowed_hosts = {f"{n}:{real_port}".lower() for n in names}
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    srv.url = f"http://{shown}:{real_port}/" + ("" if loop else f"?token={token}")
+    return srv
+
+
+def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
+                 taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
+                 reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True) -> ReviewSession:
+    """Read labelled files, the catalogue, the taxonomy and (optionally) the model into a session."""
+    from .io import read_guidelines, read_taxonomy
+    from .report import read_labelled
+
+    rows = read_labelled(list(labelled))
+    assessor = None
+    tax = read_taxonomy(taxonomy) if taxonomy else None
+    if use_model:
+        from .guidelines import Assessor
+        from .model import load
+
+        model = load(model_dir)
+        tax = tax or model.taxonomy
+        assessor = Assessor(model, catalogue=guidelines)
+        if assessor.catalogue is None:
+            assessor = None
+    tax = tax or read_taxonomy()
+    gl = read_guidelines(guidelines, tax)
+    return ReviewSession(rows=rows, out=out, guidelines=gl, taxonomy=tax, sample=sample, seed=seed,
+                         reviewer=reviewer, assessor=assessor, lang=lang)

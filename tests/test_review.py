@@ -1,0 +1,243 @@
+"""The review session, its reviewed file and the review server's security (no browser needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from classifier.errors import TukipyyntoError
+from classifier.estimate import read_reviewed
+from classifier.io import read_guidelines, read_taxonomy
+from classifier.review import (ReviewError, ReviewLog, ReviewSession, build_queues, certainty, decide_avoidable,
+                               make_server)
+
+from .conftest import write_jsonl
+
+
+def _rows(n: int = 30):
+    topics = ["uusi", "vahvistus", "vaara"]
+    out = []
+    for i in range(n):
+        t = topics[i % 3]
+        conf = 0.4 + 0.6 * ((i * 37) % 100) / 100
+        out.append({"id": f"r{i:03d}", "channel": "email", "sent_at": f"2016-0{1 + i % 9}-15T10:00:00+03:00",
+                    "subject": f"aihe {i}", "text": f"Asiakas muuttaa, uusi sopimus {i}", "status": "ok",
+                    "predicted": {"topic": t, "confidence": round(conf, 3),
+                                  "candidates": [[t, round(conf, 3)], [topics[(i + 1) % 3], round(1 - conf, 3)],
+                                                 [topics[(i + 2) % 3], 0.0]],
+                                  "guideline_id": "G-1" if t == "uusi" else None, "avoidable": t != "vahvistus",
+                                  "reason": "guideline_existed"}})
+    return out
+
+
+@pytest.fixture
+def session(tiny_dir, tmp_path):
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    gl = read_guidelines(tiny_dir / "guidelines.jsonl", tax)
+    s = ReviewSession(rows=_rows(), out=tmp_path / "reviewed.jsonl", guidelines=gl, taxonomy=tax, sample=10, seed=3,
+                      reviewer="tester")
+    yield s
+    s.close()
+
+
+def test_queues_are_seeded_and_independent_of_file_order():
+    rows = _rows()
+    a, ua = build_queues(rows, 10, seed=5)
+    b, ub = build_queues(list(reversed(rows)), 10, seed=5)
+    c, _ = build_queues(rows, 10, seed=6)
+    assert a == b and ua == ub and a != c
+    assert len(a) == 10 and not set(a) & set(ua) and len(ua) == 20
+    cert = {r["id"]: certainty(r["predicted"]) for r in rows}
+    assert [cert[i] for i in ua] == sorted(cert[i] for i in ua)
+
+
+def test_certainty_uses_margin_and_coverage():
+    assert certainty({"confidence": 0.9, "candidates": [["a", 0.9], ["b", 0.1]]}) == pytest.approx(0.8)
+    assert certainty({"confidence": 0.9, "candidates": [["a", 0.9]], "coverage_probability": 0.55}) == pytest.approx(0.1)
+
+
+def test_avoidable_rule_and_reasons(tiny_dir):
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    gl = {g.id: g for g in read_guidelines(tiny_dir / "guidelines.jsonl", tax)}
+    d = dt.date(2016, 4, 1)
+    assert decide_avoidable("vaara", None, d, tax) == (True, "misrouted")
+    assert decide_avoidable("vahvistus", gl["G-2"], d, tax) == (False, "back_office_remit")
+    assert decide_avoidable("uusi", gl["G-1"], d, tax) == (True, "guideline_existed")
+    assert decide_avoidable("uusi", gl["G-1"], dt.date(2016, 2, 1), tax) == (False, "guideline_came_later")
+    assert decide_avoidable("uusi", None, d, tax) == (False, "no_guideline")
+
+
+def test_decisions_are_appended_resumed_and_superseded(session, tmp_path, tiny_dir):
+    first = session.next_id("random")
+    assert session.queue_of[first] == "random"
+    card = session.card(first)
+    assert card["text"].startswith("Asiakas") and card["queue"] == "random" and card["position"] == 1
+    d = session.decide(first, "uusi", "G-1")
+    assert d["avoidable"] in (True, False) and d["queue"] == "random"
+    second = session.next_id("random")
+    assert second != first
+    session.decide(second, "vaara", None)
+    session.decide(first, "vahvistus", None)           # re-review: last wins, both kept
+    lines = (tmp_path / "reviewed.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    row = json.loads(lines[0])
+    for k in ("id", "channel", "sent_at", "subject", "text", "topic", "guideline_id", "avoidable", "reviewer",
+              "reviewed_at", "queue", "predicted"):
+        assert k in row
+    rev = read_reviewed(tmp_path / "reviewed.jsonl")
+    assert rev[first]["topic"] == "vahvistus" and rev[first]["reason"] == "back_office_remit"
+    session.close()
+    # restart: the same queues, the reviewed ones are done
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    s2 = ReviewSession(rows=_rows(), out=tmp_path / "reviewed.jsonl", guidelines=session.guidelines, taxonomy=tax,
+                       sample=10, seed=3)
+    assert s2.state()["progress"]["random"]["done"] == 2
+    assert s2.next_id("random") not in (first, second)
+    s2.close()
+
+
+def test_undo_restores_the_previous_decision(session, tmp_path):
+    rid = session.next_id("random")
+    session.decide(rid, "uusi", "G-1")
+    session.decide(rid, "vaara", None)
+    session.undo(rid)
+    assert read_reviewed(tmp_path / "reviewed.jsonl")[rid]["topic"] == "uusi"
+    session.undo(rid)
+    assert rid not in read_reviewed(tmp_path / "reviewed.jsonl")
+    assert session.next_id("random") == rid
+    with pytest.raises(ReviewError):
+        session.undo(rid)
+
+
+def test_skip_moves_to_the_end(session):
+    a = session.next_id("random")
+    session.skip(a)
+    assert session.next_id("random") != a
+
+
+def test_invalid_decisions_are_refused(session):
+    rid = session.next_id("random")
+    for args in ((rid, "nope", None), (rid, "uusi", "G-99"), ("missing", "uusi", None), (rid, ["x"], None)):
+        with pytest.raises(ReviewError):
+            session.decide(*args)
+    with pytest.raises(TukipyyntoError) as e:
+        session.decide(rid, "nope", None)
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(ReviewError):
+        session.decide(rid, "uusi", None, queue="uncertain")
+
+
+def test_torn_last_line_is_cut_on_restart(tmp_path):
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"id": "a", "topic": "uusi", "queue": "random"}\n{"id": "b", "top', encoding="utf-8")
+    log = ReviewLog(p)
+    assert log.current("a") and log.current("b") is None
+    log.append({"id": "b", "topic": "vaara", "queue": "random"})
+    log.close()
+    assert set(read_reviewed(p)) == {"a", "b"}
+
+
+def test_search_finds_by_title_word(session):
+    res = session.search("laskutus")
+    assert res[0]["id"] == "G-3" and res[0]["retired"] == "2016-06-30"
+
+
+# ---------------------------------------------------------------------------------------------
+# the server
+
+
+@pytest.fixture
+def server(session):
+    srv = make_server(session, "127.0.0.1", 0)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _req(srv, method, path, body=None, headers=None, raw=None):
+    port = srv.server_address[1]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    h = {"Host": f"127.0.0.1:{port}"}
+    h.update(headers or {})
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    out = r.status, r.read()
+    c.close()
+    return out
+
+
+def test_server_serves_the_page_and_assets_locally(server):
+    status, html = _req(server, "GET", "/")
+    assert status == 200 and server.token.encode() in html
+    assert b"http://" not in html and b"https://" not in html       # no CDN: every asset is local
+    for name in ("review.js", "review.css"):
+        st, body = _req(server, "GET", f"/static/{name}")
+        assert st == 200 and b"https://" not in body
+    assert _req(server, "GET", "/static/../review.py")[0] == 404
+
+
+def test_server_refuses_cross_site_and_malformed_requests(server, session, tmp_path):
+    tok = {"X-Review-Token": server.token}
+    rid = session.next_id("random")
+    good = {"id": rid, "topic": "uusi", "guideline_id": None}
+    ctype = {"Content-Type": "application/json"}
+    assert _req(server, "GET", "/api/state")[0] == 403                                   # no token
+    assert _req(server, "POST", "/api/decide", good, ctype)[0] == 403                     # no token
+    assert _req(server, "POST", "/api/decide", good, {**ctype, **tok, "Origin": "http://evil.example"})[0] == 403
+    assert _req(server, "GET", "/", headers={"Host": "evil.example:80"})[0] == 421       # DNS rebinding
+    assert _req(server, "POST", "/api/decide", good, {"Content-Type": "text/plain", **tok})[0] == 415
+    assert _req(server, "POST", "/api/decide", None, {**ctype, **tok}, raw=b"{not json")[0] == 400
+    assert _req(server, "POST", "/api/decide", None, {**ctype, **tok}, raw=b"[1, 2]")[0] == 400
+    assert _req(server, "POST", "/api/decide", None, {**ctype, **tok}, raw=b"\xff\xfe")[0] == 400
+    assert _req(server, "POST", "/api/decide", {"id": 5}, {**ctype, **tok})[0] == 400
+    assert _req(server, "POST", "/api/decide", {**good, "topic": "x"}, {**ctype, **tok})[0] == 400
+    assert _req(server, "POST", "/api/decide", None, {**ctype, **tok}, raw=b"x" * 70000)[0] == 413
+    assert _req(server, "GET", "/api/card?id=nope", headers=tok)[0] == 400
+    assert _req(server, "GET", "/api/next?queue=nope", headers=tok)[0] == 400
+    assert _req(server, "GET", "/api/preview?id=" + rid, headers=tok)[0] == 400
+    assert _req(server, "PUT", "/api/decide", good, tok)[0] == 405
+    assert _req(server, "GET", "/nothing")[0] == 404
+    assert not (tmp_path / "reviewed.jsonl").read_text()                                  # nothing written
+    st, body = _req(server, "POST", "/api/decide", good, {**ctype, **tok, "Origin": f"http://127.0.0.1:{server.server_address[1]}"})
+    assert st == 200 and json.loads(body)["topic"] == "uusi"
+    assert len((tmp_path / "reviewed.jsonl").read_text().splitlines()) == 1
+    assert _req(server, "GET", "/api/state", headers=tok)[0] == 200                      # still up
+
+
+def test_other_hosts_need_the_access_token(session):
+    srv = make_server(session, "0.0.0.0", 0)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        assert srv.require_token and srv.url.endswith(f"?token={srv.token}")
+        assert _req(srv, "GET", "/")[0] == 403
+        assert _req(srv, "GET", f"/?token={srv.token}")[0] == 200
+        assert _req(srv, "GET", "/?token=wrong")[0] == 403
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.slow
+def test_train_accepts_reviewed_files(tmp_path):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+    from .conftest import CORPUS
+
+    rows = [json.loads(line) for line in (CORPUS / "test.jsonl").read_text(encoding="utf-8").splitlines()[:30]]
+    rev = write_jsonl(tmp_path / "rev.jsonl", [{**r, "queue": "random", "reviewer": "t", "reviewed_at": "x"} for r in rows]
+                      + [{"id": rows[0]["id"], "retracted": True}])
+    res = CliRunner().invoke(main, ["train", str(CORPUS / "dev.jsonl"), "--reviewed", str(rev), "--reviewed-weight", "2",
+                                    "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "reviewed requests added" in card and "'n': 29" in card and "'weight': 2.0" in card

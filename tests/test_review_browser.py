@@ -1,0 +1,142 @@
+"""The review page in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
+
+Review five requests with the keyboard (correcting one), kill the server, restart it, and
+check the reviewed file and that the page resumes where the reviewer stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "corpus" / "examples" / "syyskuu-2016.mbox"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium executable found (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("review") / "labelled.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "classifier", "label", str(EXAMPLE), "--with-text", "--out", str(out)],
+                   check=True, env=env, capture_output=True, timeout=300)
+    return out
+
+
+def _start(labelled: Path, out: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
+                             "--sample", "20", "--seed", "7", "--port", "0", "--no-browser", "--reviewer", "testi"],
+                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        m = re.search(r"review page: (http://\S+)", log.read_text())
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("review server did not start")
+
+
+def _idle(page) -> None:
+    page.wait_for_selector("body[data-pending='0']", state="attached", timeout=30000)
+
+
+def test_review_five_with_the_keyboard_kill_restart_and_resume(browser, labelled, tmp_path):
+    out = tmp_path / "reviewed.jsonl"
+    proc, url = _start(labelled, out, tmp_path / "server1.log")
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        _idle(page)
+        assert "0 / 20" in page.text_content("#progress")
+        seen, corrected = [], None
+        for i in range(5):
+            rid = page.text_content("#c-id")
+            seen.append(rid)
+            if i == 2:  # correct this one: second topic candidate and "no guideline covers this"
+                second = page.get_attribute("#topic-cands li:nth-child(2)", "data-topic")
+                page.keyboard.press("2")
+                page.keyboard.press("n")
+                _idle(page)
+                assert page.get_attribute("#topic-cands li.sel", "data-topic") == second
+                assert "sel" in page.get_attribute("#gl-none", "class")
+                corrected = (rid, second)
+            page.keyboard.press("Enter")
+            _idle(page)
+            assert page.text_content("#c-id") != rid
+        assert "5 / 20" in page.text_content("#progress")
+        next_id = page.text_content("#c-id")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # no clean shutdown: decisions must already be on disk
+        proc.wait(timeout=30)
+
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == seen
+    assert all(r["queue"] == "random" and r["reviewer"] == "testi" and r["reviewed_at"] for r in rows)
+    fixed = next(r for r in rows if r["id"] == corrected[0])
+    assert fixed["topic"] == corrected[1] and fixed["guideline_id"] is None
+    assert fixed["predicted"]["topic"] != fixed["topic"]
+    assert all(r["text"] for r in rows)
+
+    proc, url = _start(labelled, out, tmp_path / "server2.log")
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        _idle(page)
+        assert "5 / 20" in page.text_content("#progress")
+        assert page.text_content("#c-id") == next_id          # resumes where the reviewer stopped
+        page.keyboard.press("u")                               # undo the fifth decision of the last run? no history
+        _idle(page)
+        assert page.text_content("#c-id") == next_id
+        page.keyboard.press("Enter")
+        _idle(page)
+        page.keyboard.press("u")                               # undo: back to the request just saved
+        _idle(page)
+        assert page.text_content("#c-id") == next_id
+        assert "5 / 20" in page.text_content("#progress")
+        page.keyboard.press("s")                               # skip it
+        _idle(page)
+        assert page.text_content("#c-id") != next_id
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    from classifier.estimate import read_reviewed
+
+    rev = read_reviewed(out)
+    assert len(rev) == 5 and next_id not in rev
