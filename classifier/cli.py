@@ -18,15 +18,34 @@ def _say(msg: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True)
 
 
+class UserError(click.ClickException):
+    """An error the user can act on: printed as ``error: ...`` (redacted: it may quote an input value), exit 1."""
+
+    def __init__(self, message: str) -> None:
+        from .redact import redact
+
+        super().__init__(redact(message))
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 def _fail(e: Exception) -> None:
-    """Print an error the way a user can act on (redacted: it may quote an input value), and exit 1."""
-    from .redact import redact
-
-    click.echo(f"error: {redact(str(e))}", err=True)
-    sys.exit(1)
+    """Turn a library error into the one CLI error type."""
+    raise UserError(str(e)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: any library error a command lets through becomes a :class:`UserError`."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TukipyyntoError as e:
+            raise UserError(str(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tukipyynto")
 def main() -> None:
     """Classify Finnish support requests, match guidelines and measure avoidable contacts."""
@@ -51,7 +70,7 @@ def validate(paths, taxonomy, guidelines):
         kinds[k] = kinds.get(k, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     click.echo(f"{len(rep.files)} files ({summary}), {rep.records} records checked, {len(rep.issues)} problems", err=True)
-    sys.exit(0 if rep.ok and rep.files else 1)
+    click.get_current_context().exit(0 if rep.ok and rep.files else 1)
 
 
 @main.command()
@@ -129,7 +148,8 @@ def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_fie
 
     try:
         model = load(model_dir)
-        res = evaluate_model(model, corpus, False if no_guidelines else guidelines, text_field, label_field)
+        res = evaluate_model(model, corpus, False if no_guidelines else guidelines, text_field=text_field,
+                             label_field=label_field)
     except TukipyyntoError as e:
         _fail(e)
     if as_json:
@@ -287,8 +307,7 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
                + (f", {summary.skipped_resumed} already done (resumed)" if summary.skipped_resumed else "")
                + f" -> {out}")
     if summary.all_failed:
-        click.echo(f"error: every one of the {summary.errors} contacts failed; see the 'error' column of {out}", err=True)
-        sys.exit(1)
+        raise UserError(f"every one of the {summary.errors} contacts failed; see the 'error' column of {out}")
 
 
 def _date(ctx, param, value):

@@ -75,6 +75,7 @@ def train_model(
     dev_files: Sequence[str | Path] = (),
     taxonomy: Taxonomy | str | Path | None = None,
     guidelines: str | Path | None = None,
+    *,
     text_field: str = "text",
     label_field: str = "topic",
     params: dict[str, Any] | None = None,
@@ -282,7 +283,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
             "f1": None if f is None else round(f, 4)}
 
 
-def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | Path | None | bool = None,
+def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | Path | None | bool = None, *,
                    text_field: str = "text", label_field: str = "topic") -> dict[str, Any]:
     """Evaluate a model on labelled files: topic figures, and guideline/avoidable figures when labelled.
 
@@ -450,25 +451,28 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     if config.search:
         best: tuple[float, dict] | None = None
         for cand in config.SEARCH_GRID:
-            m = train_model(found["train"], dev, taxonomy, None, tf, lf, {**params, **cand}, file_weights,
-                            config.target_accuracy)
+            m = train_model(found["train"], dev, taxonomy, None, text_field=tf, label_field=lf,
+                            params={**params, **cand}, file_weights=file_weights,
+                            target_accuracy=config.target_accuracy)
             f1 = m.meta["dev_metrics"]["macro_f1"]
             progress(f"search: {cand}: dev macro-F1 {f1:.4f}")
             if best is None or f1 > best[0]:
                 best = (f1, cand)
         params.update(best[1])
         progress(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
-    model = train_model(found["train"], dev, taxonomy, guidelines, tf, lf, params, file_weights,
-                        config.target_accuracy, progress=progress)
+    model = train_model(found["train"], dev, taxonomy, guidelines, text_field=tf, label_field=lf, params=params,
+                        file_weights=file_weights, target_accuracy=config.target_accuracy, progress=progress)
     if added:
         model.meta["training_data"]["reviewed"] = added
     if found["test"]:
         progress(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
-        model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False, tf, lf)
+        model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
+                                                    text_field=tf, label_field=lf)
     if transfer_dir:
         td = Path(transfer_dir)
         progress(f"scoring the transfer set {td} against its own catalogue (reported only)")
-        model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl", tf, lf)
+        model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl",
+                                                        text_field=tf, label_field=lf)
         model.meta["transfer_metrics"]["source"] = td.name
     if config.cv_folds:
         model.meta["cross_validation"] = cross_validate(found["train"], params, config.cv_folds, tf, lf, progress)
