@@ -36,7 +36,7 @@ MATCH_FEATURES = FEATURES[:8] + ("passage_share", "rare_share")
 # that mean the same in any catalogue: probabilities, shares, and scores normalised within the
 # catalogue (z-score, margin over the runner-up, ratio to the best), never raw BM25 sizes.
 COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm25_rel", "topic_prob", "log_qlen",
-                     "passage_share", "rare_share")
+                     "passage_share", "rare_share", "outside_gap")
 # Used until a matcher is learned from labelled requests: roughly what the learned weights look like.
 DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
@@ -230,15 +230,22 @@ def _passages(body: str, max_words: int = 45) -> list[str]:
     return out or [""]
 
 
-def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray,
+                      exists: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Best guideline within ``pool`` (boolean per request x guideline) and its coverage features.
 
     Returns ``(best_index, X)`` where X has ``COVERAGE_FEATURES`` columns; requests with an
     empty pool get index -1 and zeros. Scores are compared within the pool only, so the
-    features describe the catalogue as it stood (what was in force on the request's day).
+    features describe the catalogue as it stood (what was in force on the request's day);
+    ``outside_gap`` is how much better the best guideline of the catalogue (``exists``, all by
+    default) outside the pool matches: a later or retired guideline that fits better says the
+    best one in force is a near miss.
     """
     n, m = scores.shape
     pool = np.broadcast_to(pool, scores.shape)
+    exists = np.ones_like(pool) if exists is None else np.broadcast_to(exists, scores.shape)
+    outside = np.where(exists & ~pool, scores, -np.inf)
+    best_out = outside.max(axis=1) if m else np.full(n, -np.inf)
     X = np.zeros((n, len(COVERAGE_FEATURES)), dtype=np.float32)
     best = np.full(n, -1)
     if m == 0:
@@ -256,9 +263,10 @@ def coverage_features(feats: np.ndarray, scores: np.ndarray, pool: np.ndarray) -
         in_pool = bm[i][pool[i]]
         sd = float(in_pool.std()) if len(in_pool) > 1 else 0.0
         z = (bm[i, j] - float(in_pool.mean())) / sd if sd > 1e-6 else 0.0
+        gap = float(best_out[i] - scores[i, j]) if np.isfinite(best_out[i]) else -1.0
         X[i] = (scores[i, j], scores[i, j] - second, feats[i, j, f["covered_share"]], feats[i, j, f["cosine"]],
                 min(z, 10.0), bm[i, j], feats[i, j, f["topic_prob"]], feats[i, j, f["log_qlen"]],
-                feats[i, j, f["passage_share"]], feats[i, j, f["rare_share"]])
+                feats[i, j, f["passage_share"]], feats[i, j, f["rare_share"]], max(-1.0, min(1.0, gap)))
     return best, X
 
 
@@ -351,18 +359,19 @@ def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str |
     X_rows, y_rows, groups, natural = [], [], [], []
     for i in rows:
         should = bool(gold_idx[i] >= 0 and pools[i, gold_idx[i]])
-        variants = [(pools[i], should, True)]
+        everything = np.ones(m, dtype=bool)
+        # (guidelines that exist in the variant, covered?, the real catalogue?)
+        variants = [(everything, should, True)]
         if should:
-            without = pools[i].copy()
-            without[gold_idx[i]] = False
+            without = everything.copy()
+            without[gold_idx[i]] = False  # the catalogue never had the request's guideline
             variants.append((without, False, False))
-            subset = pools[i] & (rng.random(m) < 0.6)
+            subset = rng.random(m) < 0.6
             subset[gold_idx[i]] = True
             variants.append((subset, True, False))
-            subset2 = without & (rng.random(m) < 0.6)
-            variants.append((subset2, False, False))
-        for pool, lab, nat in variants:
-            _, x = coverage_features(feats[i:i + 1], oof[i:i + 1], pool[None, :])
+            variants.append((without & (rng.random(m) < 0.6), False, False))
+        for exists, lab, nat in variants:
+            _, x = coverage_features(feats[i:i + 1], oof[i:i + 1], (pools[i] & exists)[None, :], exists[None, :])
             X_rows.append(x[0]); y_rows.append(lab); groups.append(i); natural.append(nat)
     report["n_coverage_rows"] = len(rows)
     if len(rows) >= 20 and 0 < sum(y_rows) < len(y_rows):
