@@ -183,6 +183,20 @@ def ppi_ratio(a: Sequence[float], ahat: Sequence[float], ahat_all: Sequence[floa
 # Reviewed files
 
 
+def reviewed_rows(data: bytes, path: Path, error: type[Exception]):
+    """Yield the JSON objects of the complete lines of a reviewed file; ``error`` names file and line."""
+    for no, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise error(f"{path}:{no}: not a JSON line ({e}); is this a reviewed file?") from None
+        if not isinstance(row, dict) or row.get("id") is None:
+            raise error(f"{path}:{no}: a reviewed row needs an 'id'")
+        yield row
+
+
 def read_reviewed(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, dict[str, Any]]:
     """Read reviewed files (``tukipyynto review``): the last decision per request id wins.
 
@@ -210,17 +224,7 @@ def read_reviewed(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dic
         if not path.is_file():
             raise IngestError(f"{path}: reviewed file not found")
         data = path.read_bytes()
-        lines = data.split(b"\n")
-        complete = lines[:-1] if not data.endswith(b"\n") else lines
-        for no, raw in enumerate(complete, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise IngestError(f"{path}:{no}: not a JSON line ({e})") from None
-            if not isinstance(row, dict) or row.get("id") is None:
-                raise IngestError(f"{path}:{no}: a reviewed row needs an 'id'")
+        for row in reviewed_rows(data if data.endswith(b"\n") else data[: data.rfind(b"\n") + 1], path, IngestError):
             rid = str(row["id"])
             out.pop(rid, None)  # keep file order of the latest decision
             if not row.get("retracted"):

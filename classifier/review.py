@@ -36,7 +36,7 @@ import numpy as np
 
 from .errors import TukipyyntoError
 from .estimate import RANDOM_QUEUE, UNCERTAIN_QUEUE
-from .records import HELSINKI, Guideline, Request, Taxonomy, expected_avoidable, parse_datetime
+from .records import HELSINKI, Guideline, Request, Taxonomy, parse_datetime
 
 __all__ = ["ReviewError", "ReviewLog", "ReviewSession", "build_queues", "certainty", "decide_avoidable",
            "make_server", "QUEUES"]
@@ -114,14 +114,13 @@ def build_queues(rows: Sequence[Mapping[str, Any]], sample: int, seed: int) -> t
 
 def decide_avoidable(topic: str, guideline: Guideline | None, day: dt.date, taxonomy: Taxonomy) -> tuple[bool, str]:
     """The spec's avoidable rule for a reviewed topic and covering guideline, with its reason code."""
-    avoidable = expected_avoidable(topic, guideline, day, taxonomy)
+    from .rules import avoidable_reason
+
     cat = taxonomy[topic] if topic in taxonomy else None
-    if cat is not None and cat.misrouted:
-        return avoidable, "misrouted"
-    if cat is not None and cat.back_office_remit:
-        return avoidable, "back_office_remit"
-    if guideline is None:
-        return avoidable, "no_guideline"
+    covered = guideline is not None and guideline.in_force(day)
+    later = guideline is not None and guideline.published > day
+    avoidable, reason = avoidable_reason(cat, covered, later)
+    return bool(avoidable), reason
     if avoidable:
         return avoidable, "guideline_existed"
     if guideline.published > day:
@@ -158,15 +157,9 @@ class ReviewLog:
                     fh.flush()
                     os.fsync(fh.fileno())
                 data = data[:end]
-            for no, raw in enumerate(data.split(b"\n"), 1):
-                if not raw.strip():
-                    continue
-                try:
-                    row = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    raise ReviewError(f"{self.path}:{no}: not a JSON line ({e}); is this a reviewed file?") from None
-                if not isinstance(row, dict) or row.get("id") is None:
-                    raise ReviewError(f"{self.path}:{no}: a reviewed row needs an 'id'")
+            from .estimate import reviewed_rows
+
+            for row in reviewed_rows(data, self.path, ReviewError):
                 self._remember(row)
         self._fh = open(self.path, "a", encoding="utf-8")
 
