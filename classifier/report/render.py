@@ -160,6 +160,12 @@ def _md_escape(s: str) -> str:
 
 _NUMERIC = re.compile(r"^[–\d\s.,%+-]+$")
 
+# In HTML these columns of long lists and texts go to a full-width line under their row, so the
+# numbers stay in narrow columns and no row grows tall (Markdown and CSV keep them as columns).
+_DETAIL_COLUMNS = {"gaps": ("later_guidelines", "top_terms", "examples"), "gap_clusters": ("top_terms", "examples")}
+# A table with more columns than this goes under its figure, at the page's full width, not beside it.
+_SIDE_BY_SIDE_COLUMNS = 6
+
 
 @cache
 def _env():
@@ -194,16 +200,23 @@ def report_view(report: Report, figures: dict[str, Path], embed: bool = False) -
                 if embed:
                     figure["data"] = base64.b64encode(figures[fig].read_bytes()).decode("ascii")
             cols = _display_columns(report, name) if rows else []
+            headers = {c: _header(c, report.lang, report, name) for c in cols}
+            detail = [c for c in _DETAIL_COLUMNS.get(name, ()) if c in cols]
             body = []
             for r in rows:
                 cells = []
                 for c in cols:
                     text = _cell(report, r, c)
-                    cells.append({"key": c, "text": text, "num": bool(text and _NUMERIC.match(text)),
+                    cells.append({"key": c, "header": headers[c], "text": text,
+                                  "num": bool(text and _NUMERIC.match(text)),
                                   "list": list(r.get(c) or []) if c == "examples" else None})
-                body.append(cells)
+                body.append({"cells": cells, "main": [x for x in cells if x["key"] not in detail],
+                             "details": [x for x in cells if x["key"] in detail and x["text"]]})
+            main = [c for c in cols if c not in detail]
             views.append({"name": name, "title": t["tbl_" + name], "figure": figure,
-                          "columns": [{"key": c, "header": _header(c, report.lang, report, name)} for c in cols],
+                          "columns": [{"key": c, "header": headers[c]} for c in cols],
+                          "main_columns": [{"key": c, "header": headers[c]} for c in main],
+                          "wide": bool(detail) or len(main) > _SIDE_BY_SIDE_COLUMNS,
                           "rows": body})
         sections.append({"id": section, "no": no, "title": t["sec_" + section],
                          "notes": _section_notes(report, section), "tables": views})
