@@ -261,9 +261,9 @@ class ReviewSession:
         self.skipped: dict[str, list[str]] = {q: [] for q in QUEUES}
         self._cards: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
-        from .report import _TEXT
+        from .report.texts import TEXT
 
-        self._words = _TEXT.get(self.lang, _TEXT["fi"])
+        self._words = TEXT.get(self.lang, TEXT["fi"])
 
     # -- helpers
     def _row(self, rid: Any) -> Mapping[str, Any]:

@@ -554,3 +554,22 @@ def test_avoidable_estimate_from_probabilities_with_model_interval():
     rep3 = build_report(decided, TAXONOMY, GUIDELINES, calibration=cal)
     (overall3,) = rep3.avoidable_overall
     assert overall3["ci_high"] - overall3["ci_low"] > overall2["ci_high"] - overall2["ci_low"]
+
+
+def test_texts_have_the_same_keys_in_every_language():
+    from classifier.report.texts import LANGS, STOPWORDS, TEXT, WEEKDAYS
+
+    assert set(TEXT) == set(LANGS) == {"fi", "en"}
+    assert set(TEXT["fi"]) == set(TEXT["en"])
+    assert all(isinstance(v, str) and v for lang in LANGS for v in TEXT[lang].values())
+    assert all(len(WEEKDAYS[lang]) == 7 for lang in LANGS)
+    assert {"asiakas", "kiitos", "hetu"} <= STOPWORDS
+
+
+def test_templates_and_texts_are_package_data():
+    from importlib.resources import files
+
+    root = files("classifier.report")
+    for name in ("templates/report.html.j2", "templates/report.md.j2", "templates/report.css", "lang/fi.toml",
+                 "lang/en.toml", "lang/stopwords.txt"):
+        assert root.joinpath(name).is_file(), name

@@ -1,0 +1,250 @@
+"""Building a :class:`~classifier.report.core.Report`: rows in, every table out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Mapping
+
+from ..errors import ReportError
+from ..records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
+from ..rules import AVOIDABLE_REASONS, UNCERTAIN, UNDECIDED_REASONS, avoidable_reason
+from .core import GRANULARITIES, LANGS, Report
+from .read import _clean_str, _maybe_json, _normalise_row, _to_bool
+from .tables.avoidable import _avoidable_tables, _review_tables
+from .tables.common import _Context, _Row, _topic_order
+from .tables.counts import _send_time_tables, _topic_tables, _trend_tables, _volume_tables
+from .tables.gaps import _gap_tables, _guideline_tables
+from .tables.service import _service_tables
+
+
+def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None, taxonomy: Taxonomy) -> str | None:
+    """Reason code for rows that carry labels but no reason (gold-labelled files)."""
+    if topic == UNCERTAIN:
+        return "uncertain_topic"
+    cat = taxonomy[topic] if topic in taxonomy else None
+    if avoidable is None and not (cat is not None and (cat.misrouted or cat.back_office_remit)):
+        return None
+    return avoidable_reason(cat, avoidable, bool(guideline_id))[1]
+
+
+def build_report(
+    rows: Iterable[dict[str, Any]],
+    taxonomy: Taxonomy | None,
+    guidelines: list[Guideline] | None = None,
+    period_from: dt.date | None = None,
+    period_to: dt.date | None = None,
+    granularity: str = "month",
+    opening_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(16, 0)),
+    lang: str = "fi",
+    *,
+    duplicate_threshold: float = 0.5,
+    trend_ratio: float = 1.5,
+    trend_min_increase: int = 5,
+    max_clusters: int = 4,
+    n_examples: int = 3,
+    example_chars: int = 200,
+    random_state: int = 0,
+    calibration: dict | None = None,
+    reviewed: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Report:
+    """Build every table of the report from labelled rows.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Labelled rows as written by ``tukipyynto label`` (see :func:`read_labelled`);
+        ``predicted`` may be nested, a JSON string or flattened into ``predicted.*`` keys.
+        A row without ``predicted`` but with labels (``topic``, ``guideline_id``,
+        ``avoidable``) is reported on its labels. Rows with ``status`` ``"error"`` are
+        counted and listed, not analysed.
+    taxonomy : Taxonomy
+        Topic names and the remit / misrouted flags; ``None`` builds one from the topics seen.
+    guidelines : list of Guideline, optional
+        The catalogue, needed for the never-used and near-duplicate tables.
+    period_from, period_to : date, optional
+        Inclusive bounds on the request's Helsinki calendar date. When either is given,
+        rows without a send time are left out (and counted); by default the period runs
+        from the first to the last dated request.
+    granularity : {"month", "week"}
+        Buckets of the volume table and of the trend comparison (ISO weeks).
+    opening_hours : (time, time)
+        The back office's weekday phone hours, start inclusive, end exclusive.
+    lang : {"fi", "en"}
+        Language of the written report.
+    duplicate_threshold : float
+        TF-IDF cosine (title + body) from which two guidelines are near-duplicates.
+    trend_ratio, trend_min_increase : float, int
+        A topic is rising when its last-period count is at least ``trend_ratio`` times
+        the previous period's and at least ``trend_min_increase`` higher (a topic absent
+        the period before needs only the increase).
+    max_clusters : int
+        At most this many text clusters per gap topic (KMeans, fixed ``random_state``).
+    n_examples, example_chars : int
+        Example texts per gap topic and cluster, and their length.
+    calibration : dict, optional
+        The model's held-out ``(p, y)`` calibration pairs (``matcher.avoidable_calibration``
+        in ``model.json``): the avoidable estimates' intervals resample them as well as the
+        requests. Without them only the requests are resampled.
+    reviewed : mapping, optional
+        Request id -> reviewed row (:func:`classifier.estimate.read_reviewed`). The random
+        queue's reviews give corrected estimates (prediction-powered inference): a ``ppi``
+        row in ``avoidable_overall`` and the ``review_*`` tables.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    ReportError
+        An argument is out of range (granularity, language, empty period, opening hours).
+    """
+    if granularity not in GRANULARITIES:
+        raise ReportError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    if lang not in LANGS:
+        raise ReportError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    if period_from and period_to and period_from > period_to:
+        raise ReportError(f"period_from {period_from} is after period_to {period_to}")
+    if len(opening_hours) != 2 or not opening_hours[0] < opening_hours[1]:
+        raise ReportError(f"opening_hours must be (start, end) with start < end, got {opening_hours!r}")
+    if not 0.0 < duplicate_threshold <= 1.0:
+        raise ReportError(f"duplicate_threshold must be in (0, 1], got {duplicate_threshold}")
+    if isinstance(period_from, dt.datetime):
+        period_from = period_from.date()
+    if isinstance(period_to, dt.datetime):
+        period_to = period_to.date()
+
+    raw = list(rows)
+    n_rows = len(raw)
+    errors: list[dict[str, Any]] = []
+    candidates: list[tuple[dict[str, Any], dict[str, Any], dt.datetime | None]] = []
+    for i, row in enumerate(raw):
+        rid = str(row.get("id") if row.get("id") is not None else f"#{i + 1}")
+        try:
+            r = _normalise_row(row)
+        except ValueError as e:
+            errors.append({"id": rid, "source": row.get("source"), "sent_at": row.get("sent_at"), "error": str(e)})
+            continue
+        try:
+            ts = parse_datetime(r.get("sent_at"))
+        except (ValueError, TypeError):
+            ts = None
+        local = ts.astimezone(HELSINKI) if ts else None
+        pred = r["predicted"]
+        if pred is None and r["status"] != "error" and _clean_str(r.get("topic")):
+            pred = {"topic": _clean_str(r.get("topic")), "guideline_id": _clean_str(r.get("guideline_id")),
+                    "avoidable": _to_bool_or_none(r.get("avoidable")), "reason": None, "later_guideline_id": None}
+        if r["status"] == "error" or pred is None or pred.get("topic") is None:
+            err = _clean_str(r.get("error")) or ("no prediction in the row" if r["status"] != "error" else "error")
+            if local is not None and ((period_from and local.date() < period_from) or
+                                      (period_to and local.date() > period_to)):
+                continue
+            errors.append({"id": rid, "source": r.get("source"), "sent_at": local.isoformat() if local else None,
+                           "error": err})
+            continue
+        candidates.append((r, pred, local))
+
+    if taxonomy is None:
+        taxonomy = Taxonomy.from_labels(p["topic"] for _, p, _ in candidates if p["topic"] != UNCERTAIN)
+
+    bounded = period_from is not None or period_to is not None
+    dated = [loc.date() for _, _, loc in candidates if loc is not None]
+    start = period_from or (min(dated) if dated else None)
+    end = period_to or (max(dated) if dated else None)
+    if start and end and start > end:  # one open bound beyond the data
+        start, end = (start, start) if period_from else (end, end)
+
+    items: list[_Row] = []
+    n_undated = n_outside = 0
+    for r, pred, local in candidates:
+        if local is None:
+            n_undated += 1
+            if bounded:
+                continue
+        elif (start and local.date() < start) or (end and local.date() > end):
+            n_outside += 1
+            continue
+        topic = pred["topic"]
+        avoidable = pred.get("avoidable")
+        reason = pred.get("reason")
+        if reason is None:
+            reason = _derive_reason(topic, avoidable, pred.get("guideline_id"), taxonomy)
+        if avoidable is None and reason is not None and reason not in UNDECIDED_REASONS:
+            avoidable = reason in AVOIDABLE_REASONS
+        try:
+            n_msg = int(r.get("n_messages") or 1)
+        except (TypeError, ValueError):
+            n_msg = 1
+        text = r.get("text")
+        items.append(_Row(id=str(r.get("id")), channel=r["channel"], local=local, topic=topic,
+                          guideline_id=pred.get("guideline_id"), avoidable=avoidable, reason=reason,
+                          later_guideline_id=pred.get("later_guideline_id"),
+                          text=str(text) if _clean_str(text) else None, n_messages=n_msg,
+                          avoidable_probability=_prob_or_none(pred.get("avoidable_probability")),
+                          **_service_of(r)))
+
+    chan_count = Counter(r.channel for r in items)
+    channels = tuple([c for c in CHANNELS if c in chan_count] + sorted(c for c in chan_count if c not in CHANNELS))
+    order = _topic_order([r.topic for r in items] + list(taxonomy.ids), taxonomy)
+    ctx = _Context(items=items, taxonomy=taxonomy, lang=lang, channels=channels, order=order,
+                   start=start, end=end, granularity=granularity, calibration=calibration)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    columns: dict[str, tuple[str, ...]] = {}
+    for part in (_volume_tables(ctx), _topic_tables(ctx), _send_time_tables(ctx, opening_hours),
+                 _avoidable_tables(ctx),
+                 _gap_tables(ctx, max_clusters, random_state, n_examples, example_chars),
+                 _guideline_tables(ctx, guidelines, duplicate_threshold),
+                 _trend_tables(ctx, trend_ratio, trend_min_increase),
+                 _service_tables(ctx, opening_hours)):
+        for name, (cols, rows_) in part.items():
+            tables[name], columns[name] = rows_, cols
+    tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
+    tables.update(_review_tables(ctx, candidates, reviewed, tables, columns))
+
+    return Report(
+        period_from=start, period_to=end, granularity=granularity, lang=lang,
+        opening_hours=(opening_hours[0], opening_hours[1]), channels=channels, n_rows=n_rows,
+        n_errors=len(errors), n_analysed=len(items), n_undated=n_undated, n_outside_period=n_outside,
+        n_messages=sum(r.n_messages for r in items), n_with_text=sum(1 for r in items if r.text),
+        n_by_channel={c: chan_count[c] for c in channels}, catalogue_given=guidelines is not None,
+        columns=columns,
+        settings={"duplicate_threshold": duplicate_threshold, "trend_ratio": trend_ratio,
+                  "trend_min_increase": trend_min_increase, "max_clusters": max_clusters,
+                  "n_examples": n_examples, "example_chars": example_chars, "random_state": random_state},
+        **tables,
+    )
+
+
+def _service_of(r: dict[str, Any]) -> dict[str, Any]:
+    """The service fields of a labelled row (``first_reply_*``, ``service_flags``, ``repeat_of``) for a _Row."""
+    flags = _maybe_json(r.get("service_flags"))
+    out: dict[str, Any] = {"repeat_of": _clean_str(r.get("repeat_of"))}
+    if isinstance(flags, list):  # a list, even empty, marks a mail thread whose first reply was looked for
+        try:
+            minutes = float(r.get("first_reply_working_minutes"))
+            minutes = None if math.isnan(minutes) else minutes
+        except (TypeError, ValueError):
+            minutes = None
+        out.update(thread=True, first_reply=_clean_str(r.get("first_reply_at")) is not None,
+                   reply_minutes=minutes, service_flags=tuple(str(f) for f in flags))
+    return out
+
+
+def _prob_or_none(v: Any) -> float | None:
+    """A probability in [0, 1] from a row value, else None."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if 0.0 <= f <= 1.0 else None
+
+
+def _to_bool_or_none(v: Any) -> bool | None:
+    """A boolean label, or None when missing or unreadable."""
+    try:
+        return _to_bool(v)
+    except ValueError:
+        return None
