@@ -30,8 +30,12 @@ from classifier.report import wilson_interval  # noqa: E402
 
 
 def label(path: Path, out: Path) -> dict[str, dict]:
-    subprocess.run([sys.executable, "-m", "classifier", "label", str(path), "--out", str(out)], check=True,
-                   cwd=REPO, capture_output=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    """Label a gold set with the shipped model, against the catalogue beside it (a transfer set has its own)."""
+    cat = path.parent / "guidelines.jsonl"
+    extra = ["--guidelines", str(cat)] if path.parent.name == "transfer" and cat.exists() else []
+    subprocess.run([sys.executable, "-m", "classifier", "label", str(path), "--out", str(out), *extra], check=True,
+                   cwd=REPO, capture_output=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
+                                                       "TUKIPYYNTO_ID_KEY": "benchmark"})
     return {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
 
 
