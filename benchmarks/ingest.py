@@ -609,8 +609,9 @@ class TreeSampler(threading.Thread):
 
 def run_label(mbox: Path, out: Path, jobs: int, workdir: Path, model_dir: str | None = None) -> dict[str, Any]:
     """Time one ``tukipyynto label`` run as a subprocess."""
-    exe = shutil.which("tukipyynto", path=str(Path(sys.executable).parent)) or "tukipyynto"
-    cmd = [exe, "label", str(mbox), "--out", str(out), "--jobs", str(jobs)]
+    # ``python -m classifier`` of this interpreter: the library on its path (PYTHONPATH, a worktree), not
+    # whichever copy a ``tukipyynto`` script on PATH was installed from
+    cmd = [sys.executable, "-m", "classifier", "label", str(mbox), "--out", str(out), "--jobs", str(jobs)]
     if model_dir:
         cmd += ["--model", model_dir]
     if out.exists():
@@ -640,7 +641,7 @@ def run_label(mbox: Path, out: Path, jobs: int, workdir: Path, model_dir: str | 
     cpu_sampled = sum(sampler.cpu.values())
     main_cpu = sampler.cpu.get(p.pid, 0.0)
     return {
-        "jobs": jobs, "command": " ".join(["tukipyynto", *cmd[1:]]), "wall_s": round(wall, 2),
+        "jobs": jobs, "command": " ".join(["tukipyynto", *cmd[3:]]), "wall_s": round(wall, 2),
         "cpu_user_s": round(ru.ru_utime, 2), "cpu_sys_s": round(ru.ru_stime, 2),
         "cpu_s": round(max(cpu_wait4, cpu_sampled), 2), "cpu_s_wait4": round(cpu_wait4, 2),
         "cpu_s_sampled_tree": round(cpu_sampled, 2), "cpu_s_main_process": round(main_cpu, 2),
@@ -801,13 +802,16 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
 
     # ---- parse + clean, on the whole mailbox -------------------------------------------------
     T = StageTimer()
+    # classifier.ingest is a package of stage modules: patch each function where its callers look it up
     T.patch(ing._ThreadIndex, "add", "ingest: mbox split, thread index, contact assembly")
-    T.patch(ing, "_head_of_raw", "ingest: pass 1 header scan")
     T.patch(ing._ThreadIndex, "plan", "ingest: thread plan")
-    T.patch(ing, "_parse_raw", "ingest: pass 2 header re-scan")
-    T.patch(ing, "_parse_mime", "ingest: pass 2 MIME parse + charset decode")
-    T.patch(ing, "_html_to_text", "ingest: HTML to text")
-    T.patch(ing, "_clean", "clean: quotes, signatures, footers")
+    for mod in (ing.mbox, ing.files):
+        T.patch(mod, "_head_of_raw", "ingest: pass 1 header scan")
+        T.patch(mod, "_parse_raw", "ingest: pass 2 header re-scan")
+    T.patch(ing.mime, "_parse_mime", "ingest: pass 2 MIME parse + charset decode")
+    for mod in (ing.mime, ing.msg):
+        T.patch(mod, "_html_to_text", "ingest: HTML to text")
+    T.patch(ing.mail, "_clean", "clean: quotes, signatures, footers")
     tally = ing.IngestTally()
     contacts = []
     try:
@@ -960,8 +964,8 @@ def code_hash() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for f in sorted((ROOT / "classifier").glob("*.py")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for f in sorted((ROOT / "classifier").rglob("*.py")):
+        h.update(str(f.relative_to(ROOT / "classifier")).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
