@@ -30,6 +30,7 @@ One module per stage; this package re-exports their names (the public ones in ``
 - :mod:`.threads`: threading (union-find, subject fallback, the request of each thread)
 - :mod:`.mail`: contact assembly per thread (pass 2)
 - :mod:`.tables`: JSONL / CSV / Parquet records
+- :mod:`.parallel`: :func:`iter_contacts_parallel`, the same contacts with mbox files parsed in worker processes
 - :mod:`.contact`: :class:`Contact`, :class:`ThreadMessage`, summaries, shared helpers
 """
 
@@ -200,6 +201,7 @@ from .sources import (  # noqa: F401
     _sniff,
     iter_contacts,
 )
+from .parallel import iter_contacts_parallel  # noqa: F401
 from ..records import HELSINKI  # noqa: F401  (tests and callers read it from here)
 
 __all__ = [
@@ -210,6 +212,7 @@ __all__ = [
     "QUOTE_MARKER",
     "clean_email_text",
     "iter_contacts",
+    "iter_contacts_parallel",
     "normalise_subject",
     "summarise",
 ]

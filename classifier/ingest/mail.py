@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email
 from typing import Any, Iterator
 
 from ..repair import repair_text
@@ -95,24 +94,41 @@ def _with_replies(c: Contact, replies: dict[int, str], members: list[int]) -> Co
 def _contact_from_body(pos: int, root: int, body: _Body, plan: _ThreadPlan, where: str, position: int,
                        keep_stripped: bool) -> Contact:
     """The contact of a thread from its first message's parsed body."""
+    return _assemble_contact(body, where, position, *_request_facts(pos, root, plan),
+                             thread=_thread_of(plan, plan.members[root]), keep_stripped=keep_stripped)
+
+
+def _request_facts(pos: int, root: int, plan: _ThreadPlan) -> tuple[str | None, tuple[str, ...], int, bool, bool]:
+    """What a request's contact takes from the thread plan: its Message-ID, the thread's ids, its size,
+    whether the id is a duplicate and whether the thread took in a message by subject alone."""
     members = plan.members[root]
     ids = tuple(plan.msgids[p] for p in members if plan.msgids[p])
+    return plan.msgids[pos], ids, len(members), pos in plan.duplicates, root in plan.by_subject
+
+
+def _thread_of(plan: _ThreadPlan, members: list[int]) -> tuple[ThreadMessage, ...]:
+    """The thread's messages as the service analytics see them, in time order."""
+    return tuple(ThreadMessage(sent_at=plan.dates[p], sender=plan.senders[p], recipients=plan.recipients[p],
+                               is_reply=bool(plan.replyish[p])) for p in members) if plan.dates else ()
+
+
+def _assemble_contact(body: _Body, where: str, position: int, msgid: str | None, ids: tuple[str, ...],
+                      n_messages: int, duplicate: bool, by_subject: bool, thread: tuple[ThreadMessage, ...] = (),
+                      keep_stripped: bool = False) -> Contact:
+    """The contact of a thread from its request's parsed body and the facts :func:`_request_facts` gives."""
     head = body.head
-    msgid = plan.msgids[pos]
     flags = set(body.flags)
-    if pos in plan.duplicates:
+    if duplicate:
         msgid = None  # the id is another message's: this contact gets its own stable id
         flags.add("duplicate_message_id")
     if head is not None:
         flags.update(head.flags)
-    if root in plan.by_subject:
+    if by_subject:
         flags.add("threaded_by_subject")
-    thread = tuple(ThreadMessage(sent_at=plan.dates[p], sender=plan.senders[p], recipients=plan.recipients[p],
-                                 is_reply=bool(plan.replyish[p])) for p in members) if plan.dates else ()
     base = dict(
         id=msgid or _stable_id(where, position), source=where, position=position, channel="email",
         sent_at=head.date if head else None, subject=head.subject if head else None,
-        n_messages=len(members), message_ids=ids, attachments=tuple(body.attachments), thread=thread,
+        n_messages=n_messages, message_ids=ids, attachments=tuple(body.attachments), thread=thread,
     )
     if body.error is not None:
         return Contact(text="", flags=tuple(sorted(flags)), error=body.error,

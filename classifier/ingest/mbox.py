@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import mmap
 import re
+from array import array
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from .headers import _BLANK_RE, _Head, _head_of_raw
 from .mime import _Body, _parse_raw
@@ -116,17 +117,8 @@ class _MboxReader:
         try:
             lines = _Lines(mm)
             size = len(mm)
-            for pos, (start, end, off, is_msg) in enumerate(_mbox_chunks(mm)):
-                if not is_msg:
-                    yield _Head(where=self.src, error=self._garbage(end, size))
-                    continue
-                label = _MboxPlace(self.src, lines, off, pos)
-                if mm[start:start + 1] == b"\n" or mm[start:start + 2] == b"\r\n":
-                    head_bytes, complete = b"", True
-                else:
-                    m = _BLANK_RE.search(mm, start, end)
-                    head_bytes, complete = (mm[start:end], False) if m is None else (mm[start:m.start()], True)
-                yield _head_of_raw(head_bytes, complete, self.src, label)
+            for pos, chunk in enumerate(_mbox_chunks(mm)):
+                yield self._head_at(mm, lines, size, pos, chunk)
         finally:
             self._close(fh, mm)
 
@@ -136,22 +128,78 @@ class _MboxReader:
         try:
             lines = _Lines(mm)
             size = len(mm)
-            for pos, (start, end, off, is_msg) in enumerate(_mbox_chunks(mm)):
+            for pos, chunk in enumerate(_mbox_chunks(mm)):
                 if wanted is not None and pos not in wanted:
                     continue
-                if not is_msg:
-                    yield pos, _Body(error=self._garbage(end, size))
-                    continue
-                label = _MboxPlace(self.src, lines, off, pos)
-                raw = mm[start:end]
-                if b">From " in raw:
-                    raw = _MBOXRD_RE.sub(rb"\1", raw)
-                body = _parse_raw(raw, self.src, label)
-                if end == size and raw and not raw.endswith(b"\n") and body.error is None:
-                    body.flags.add("truncated")  # an mbox writer ends every message with a newline
-                yield pos, body
+                yield pos, self._body_at(mm, lines, size, pos, chunk)
         finally:
             self._close(fh, mm)
+
+    # -- byte ranges, for readers in other processes (classifier.ingest.parallel) ----------
+
+    def chunks(self) -> tuple[array, array, array, set[int], int]:
+        """Pass 0, a byte scan: start, end and ``From``-line offset of every chunk (in compact arrays),
+        the positions of chunks that are not messages, and the file size."""
+        starts, ends, offs, garbage = array("q"), array("q"), array("q"), set()
+        fh, mm = self._open()
+        try:
+            for pos, (start, end, off, is_msg) in enumerate(_mbox_chunks(mm)):
+                starts.append(start)
+                ends.append(end)
+                offs.append(off)
+                if not is_msg:
+                    garbage.add(pos)
+            return starts, ends, offs, garbage, len(mm)
+        finally:
+            self._close(fh, mm)
+
+    def heads_at(self, first: int, chunks: Sequence[tuple[int, int, int, bool]], size: int) -> list[_Head]:
+        """Pass 1 over some chunks (positions ``first``, ``first + 1``, ...) of :meth:`chunks`."""
+        fh, mm = self._open()
+        try:
+            lines = _Lines(mm)
+            return [self._head_at(mm, lines, size, first + i, c) for i, c in enumerate(chunks)]
+        finally:
+            self._close(fh, mm)
+
+    def bodies_at(self, items: Sequence[tuple[int, tuple[int, int, int, bool]]], size: int) -> Iterator[tuple[int, "_Body"]]:
+        """Pass 2 over ``(position, chunk)`` pairs of :meth:`chunks`."""
+        fh, mm = self._open()
+        try:
+            lines = _Lines(mm)
+            for pos, chunk in items:
+                yield pos, self._body_at(mm, lines, size, pos, chunk)
+        finally:
+            self._close(fh, mm)
+
+    # -- one chunk ------------------------------------------------------------------------
+
+    def _head_at(self, mm: Any, lines: _Lines, size: int, pos: int, chunk: tuple[int, int, int, bool]) -> _Head:
+        """Pass 1's ``_Head`` of one chunk."""
+        start, end, off, is_msg = chunk
+        if not is_msg:
+            return _Head(where=self.src, error=self._garbage(end, size))
+        label = _MboxPlace(self.src, lines, off, pos)
+        if mm[start:start + 1] == b"\n" or mm[start:start + 2] == b"\r\n":
+            head_bytes, complete = b"", True
+        else:
+            m = _BLANK_RE.search(mm, start, end)
+            head_bytes, complete = (mm[start:end], False) if m is None else (mm[start:m.start()], True)
+        return _head_of_raw(head_bytes, complete, self.src, label)
+
+    def _body_at(self, mm: Any, lines: _Lines, size: int, pos: int, chunk: tuple[int, int, int, bool]) -> "_Body":
+        """Pass 2's parsed ``_Body`` of one chunk."""
+        start, end, off, is_msg = chunk
+        if not is_msg:
+            return _Body(error=self._garbage(end, size))
+        label = _MboxPlace(self.src, lines, off, pos)
+        raw = mm[start:end]
+        if b">From " in raw:
+            raw = _MBOXRD_RE.sub(rb"\1", raw)
+        body = _parse_raw(raw, self.src, label)
+        if end == size and raw and not raw.endswith(b"\n") and body.error is None:
+            body.flags.add("truncated")  # an mbox writer ends every message with a newline
+        return body
 
     def _garbage(self, end: int, size: int) -> str:
         """The error of bytes that precede the first ``From`` line."""

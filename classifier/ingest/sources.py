@@ -68,6 +68,13 @@ def iter_contacts(
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    column_map = _check_column_map(column_map)
+    sources = _plan_sources(inputs)
+    return _iter_sources(sources, column_map, keep_stripped, notes if notes is not None else [])
+
+
+def _check_column_map(column_map: dict[str, str] | None) -> dict[str, str]:
+    """A copy of ``column_map``; ``IngestError`` when a column maps to something that is not a request field."""
     column_map = dict(column_map or {})
     bad = [k for k, v in column_map.items() if v not in REQUEST_FIELDS]
     if bad:
@@ -75,8 +82,7 @@ def iter_contacts(
             f"column_map: {bad[0]!r} maps to {column_map[bad[0]]!r}, which is not a request field; "
             f"expected one of {', '.join(REQUEST_FIELDS)}"
         )
-    sources = _plan_sources(inputs)
-    return _iter_sources(sources, column_map, keep_stripped, notes if notes is not None else [])
+    return column_map
 
 
 def _iter_sources(sources: list["_Source"], column_map: dict[str, str], keep_stripped: bool,
