@@ -515,6 +515,8 @@ def label_inputs(
         writer = _Writer(out, fmt, append=resume)
     except OSError as e:
         raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    notes: list[str] = []
+    pool = head_pool = early = None
     try:
         if parallel and not forked:
             # the workers load the model; here only check that they will be able to (fail early,
@@ -522,18 +524,22 @@ def label_inputs(
             summary.warnings.extend(_preflight(mdir, gl))
             assessor = None
         else:
+            if forked:
+                # a helper forked before the model loads reads the first mbox's header blocks meanwhile
+                head_pool = _fork_pool(1)
+                early = iter_contacts_parallel(inputs, lambda fn, *a: pool.submit(fn, *a), jobs,
+                                               column_map=column_map, notes=notes, head_submit=head_pool.submit)
             assessor = _get_assessor(mdir, gl, mode)
             summary.warnings.extend(assessor.warnings)
     except BaseException:
         writer.close()
+        if head_pool is not None:
+            head_pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool = _fork_pool(jobs) if forked else None
 
-    notes: list[str] = []
-
     def contacts():
-        read = (iter_contacts(inputs, column_map=column_map, notes=notes) if pool is None else
-                iter_contacts_parallel(inputs, pool.submit, jobs, column_map=column_map, notes=notes))
+        read = early if early is not None else iter_contacts(inputs, column_map=column_map, notes=notes)
         for c in read:
             summary.contacts += 1
             summary.merged_messages += max(0, c.n_messages - 1)
@@ -574,8 +580,9 @@ def label_inputs(
             if progress:
                 progress(n_done)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for p in (pool, head_pool):
+            if p is not None:
+                p.shutdown(wait=True, cancel_futures=True)
         try:
             writer.close()
         except OSError:
@@ -598,7 +605,18 @@ def _fork_pool(jobs: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_one_thread_each)
+
+
+def _one_thread_each() -> None:
+    """In a forked worker: one BLAS / OpenMP thread (as joblib gives its workers), not one per core each."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl missing or a library it cannot control: run as we are
+        pass
 
 
 def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b""):

@@ -49,6 +49,7 @@ def iter_contacts_parallel(
     notes: list[str] | None = None,
     heads_per_task: int = 4000,
     requests_per_task: int = 300,
+    head_submit: Callable[..., Any] | None = None,
 ) -> Iterator[Contact]:
     """Read inputs into contacts as :func:`~classifier.ingest.iter_contacts` does, parsing mbox files in workers.
 
@@ -63,6 +64,11 @@ def iter_contacts_parallel(
         about two tasks per worker are kept in flight in pass 2.
     heads_per_task, requests_per_task : int
         Messages per pass-1 task, thread requests per pass-2 task.
+    head_submit : callable, optional
+        Another pool's ``submit`` for pass 1 of the first mbox: its offsets are found and its
+        header blocks handed to that pool at once, when this function is called, so that they
+        are read while the caller gets ready (loads a model) before it iterates. ``submit`` is
+        not called before the iteration starts.
 
     Raises
     ------
@@ -76,36 +82,55 @@ def iter_contacts_parallel(
     notes = notes if notes is not None else []
     workers = max(1, int(workers))
 
+    early: dict[int, _Pass1] = {}
+    if head_submit is not None:
+        first = next((i for i, src in enumerate(sources) if src.kind == "mbox"), None)
+        if first is not None:
+            early[first] = _start_pass1(sources[first].paths[0], head_submit, 1, heads_per_task)
+
     def gen() -> Iterator[Contact]:
-        for src in sources:
+        for i, src in enumerate(sources):
             if src.kind == "table":
                 yield from _table_contacts(src.paths[0], column_map, False, notes)
             elif src.kind == "mbox":
-                yield from _mbox_contacts(src.paths[0], submit, workers, heads_per_task, requests_per_task)
+                pass1 = early.pop(i, None) or _start_pass1(src.paths[0], submit, workers, heads_per_task)
+                yield from _mbox_contacts(pass1, submit, workers, requests_per_task)
             else:
                 yield from _mail_contacts(src, False)
 
     return gen()
 
 
-def _mbox_contacts(path: Path, submit: Callable[..., Any], workers: int, heads_per_task: int,
-                   requests_per_task: int) -> Iterator[Contact]:
-    """One mbox: offsets here, header blocks in the workers, thread plan here, requests in the workers."""
-    src = str(path)
-    starts, ends, offs, garbage, size = _MboxReader(path).chunks()
-    n = len(starts)
+class _Pass1:
+    """An mbox's byte ranges (pass 0, done) and the futures of its header blocks (pass 1, under way)."""
 
-    def chunk(pos: int) -> Chunk:
-        return starts[pos], ends[pos], offs[pos], pos not in garbage
+    def __init__(self, src: str, starts: Any, ends: Any, offs: Any, garbage: set[int], size: int) -> None:
+        self.src, self.starts, self.ends, self.offs, self.garbage, self.size = src, starts, ends, offs, garbage, size
+        self.futures: list[Any] = []
 
-    # pass 1: header blocks, in at least `workers` tasks
+    def chunk(self, pos: int) -> Chunk:
+        """``(start, end, offset, is_message)`` of the chunk at ``pos``."""
+        return self.starts[pos], self.ends[pos], self.offs[pos], pos not in self.garbage
+
+
+def _start_pass1(path: Path, submit: Callable[..., Any], workers: int, heads_per_task: int) -> _Pass1:
+    """Pass 0 here (the offsets), then pass 1 handed to ``submit`` in at least ``workers`` tasks."""
+    p = _Pass1(str(path), *_MboxReader(path).chunks())
+    n = len(p.starts)
     k = max(1, min(heads_per_task, -(-n // workers)))
-    futures = [submit(_heads_task, src, i, [chunk(p) for p in range(i, min(n, i + k))], size) for i in range(0, n, k)]
+    p.futures = [submit(_heads_task, p.src, i, [p.chunk(q) for q in range(i, min(n, i + k))], p.size)
+                 for i in range(0, n, k)]
+    return p
+
+
+def _mbox_contacts(p: _Pass1, submit: Callable[..., Any], workers: int, requests_per_task: int) -> Iterator[Contact]:
+    """One mbox: header blocks (pass 1) from the workers into the thread plan here, then the requests in the workers."""
+    src, size, chunk = p.src, p.size, p.chunk
     index = _ThreadIndex()
-    for f in futures:
+    for f in p.futures:
         for head in f.result():
             index.add(head)
-    del futures
+    p.futures = []
     plan = index.plan()
     del index
 
@@ -115,7 +140,7 @@ def _mbox_contacts(path: Path, submit: Callable[..., Any], workers: int, heads_p
     def tasks() -> Iterator[tuple[list[int], Any]]:
         for i in range(0, len(order), requests_per_task):
             positions = order[i:i + requests_per_task]
-            items = [(p, chunk(p), *_request_facts(p, plan.request_of[p], plan)) for p in positions]
+            items = [(q, chunk(q), *_request_facts(q, plan.request_of[q], plan)) for q in positions]
             yield positions, submit(_requests_task, src, items, size)
 
     pending: deque = deque()
