@@ -1142,6 +1142,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
                     f"{e['loadavg_before'][0]} → {e['loadavg_after'][0]} |")
             L.append("")
             for e in r["end_to_end"]:
+                if e.get("runs", 1) > 1:
+                    L.append(f"jobs {e['jobs']}: fastest of {e['runs']} runs shown; wall times of all runs "
+                             f"{', '.join(f'{w:.1f}' for w in e['wall_s_all_runs'])} s; peak RSS of the largest process "
+                             f"{', '.join(f'{m:,.0f}' for m in e['maxrss_largest_process_mb_all_runs'])} MB.")
+            for e in r["end_to_end"]:
                 if len(e.get("peak_anon_mb_per_process", [])) > 1:
                     L.append(f"jobs {e['jobs']}, per process: peak anonymous memory "
                              f"{', '.join(f'{x:,.0f}' for x in e['peak_anon_mb_per_process'])} MB; CPU "
@@ -1273,6 +1278,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Contacts to run the assessment stages on in-process (0: all); parse+clean always reads the "
                          "whole mailbox. Default 20000.")
     ap.add_argument("--batch-size", type=int, default=1000, help="Batch size of the in-process stages (label's default).")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="End-to-end runs per jobs value (alternating); the fastest is reported, all wall times kept.")
     ap.add_argument("--no-stages", action="store_true", help="Skip the in-process stage split.")
     ap.add_argument("--no-end-to-end", action="store_true", help="Skip the subprocess runs.")
     ap.add_argument("--results", type=Path, default=RESULTS, help="Folder for ingest.md / ingest.json.")
@@ -1329,9 +1336,23 @@ def main(argv: list[str] | None = None) -> int:
                 s = run_label(tiny, workdir / f"startup-jobs{j}.jsonl", j, workdir, model_dir)
                 s["messages"] = 10
                 run["startup"].append(s)
+            # on a shared machine other jobs come and go: with --repeat R each jobs value runs R times
+            # (alternating), and the fastest run of each is reported; every run's wall time is kept
+            tries: dict[int, list[dict[str, Any]]] = {j: [] for j in jobs}
+            for rep in range(max(1, args.repeat)):
+                for j in jobs:
+                    print(f"end to end: tukipyynto label {mbox.name} --jobs {j} (run {rep + 1} of {args.repeat}) ...",
+                          flush=True)
+                    e = run_label(mbox, workdir / f"labelled-jobs{j}.jsonl", j, workdir, model_dir)
+                    tries[j].append(e)
+                    print(f"  wall {e['wall_s']} s, CPU {e['cpu_s']} s, {mbox_info['messages'] / e['wall_s']:,.0f} msg/s, "
+                          f"maxrss {e['maxrss_largest_process_mb']} MB, tree RSS {e['peak_tree_rss_mb']} MB, load "
+                          f"{e['loadavg_before'][0]}→{e['loadavg_after'][0]}; {e['cli_summary'][0]}", flush=True)
             for j in jobs:
-                print(f"end to end: tukipyynto label {mbox.name} --jobs {j} ...", flush=True)
-                e = run_label(mbox, workdir / f"labelled-jobs{j}.jsonl", j, workdir, model_dir)
+                e = dict(min(tries[j], key=lambda x: x["wall_s"]))
+                e["runs"] = len(tries[j])
+                e["wall_s_all_runs"] = [x["wall_s"] for x in tries[j]]
+                e["maxrss_largest_process_mb_all_runs"] = [x["maxrss_largest_process_mb"] for x in tries[j]]
                 e["messages_per_s"] = round(mbox_info["messages"] / e["wall_s"], 1)
                 e["contacts_per_s"] = round(e["rows_written"] / e["wall_s"], 1)
                 e["cpu_ms_per_message"] = round(e["cpu_s"] / mbox_info["messages"] * 1000, 3)
@@ -1341,10 +1362,9 @@ def main(argv: list[str] | None = None) -> int:
                 if base is not None and j != 1:
                     e["speedup_vs_jobs1"] = round(base["wall_s"] / e["wall_s"], 2)
                 run["end_to_end"].append(e)
-                print(f"  wall {e['wall_s']} s, CPU {e['cpu_s']} s, {e['messages_per_s']} msg/s"
+                print(f"jobs {j}: fastest of {e['runs']}: wall {e['wall_s']} s, {e['messages_per_s']:,.0f} msg/s"
                       + (f" (×{e['speedup_vs_jobs1']} vs jobs 1)" if "speedup_vs_jobs1" in e else "")
-                      + f", maxrss {e['maxrss_largest_process_mb']} MB, tree RSS {e['peak_tree_rss_mb']} MB; "
-                      f"{e['cli_summary'][0]}", flush=True)
+                      + f", maxrss {e['maxrss_largest_process_mb']} MB", flush=True)
         if not args.no_stages:
             print("stages in-process ...", flush=True)
             sample = args.stage_sample if args.stage_sample > 0 else 1 << 62
