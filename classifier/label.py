@@ -525,8 +525,8 @@ def label_inputs(
             assessor = None
         else:
             if forked:
-                # a helper forked before the model loads reads the first mbox's header blocks meanwhile
-                head_pool = _fork_pool(1)
+                # helpers forked before the model loads read the first mbox's header blocks meanwhile
+                head_pool = _fork_pool(jobs)
                 early = iter_contacts_parallel(inputs, lambda fn, *a: pool.submit(fn, *a), jobs,
                                                column_map=column_map, notes=notes, head_submit=head_pool.submit)
             assessor = _get_assessor(mdir, gl, mode)

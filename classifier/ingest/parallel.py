@@ -86,7 +86,7 @@ def iter_contacts_parallel(
     if head_submit is not None:
         first = next((i for i, src in enumerate(sources) if src.kind == "mbox"), None)
         if first is not None:
-            early[first] = _start_pass1(sources[first].paths[0], head_submit, 1, heads_per_task)
+            early[first] = _start_pass1(sources[first].paths[0], head_submit, workers, heads_per_task)
 
     def gen() -> Iterator[Contact]:
         for i, src in enumerate(sources):

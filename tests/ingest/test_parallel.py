@@ -13,8 +13,8 @@ import pytest
 from classifier.ingest import iter_contacts, iter_contacts_parallel
 from classifier.label import label_inputs
 
-from .conftest import CORPUS, TINY_TEXTS, write_jsonl
-from .test_ingest import SEP, T0, mail, write_mbox
+from ..conftest import CORPUS, TINY_TEXTS, write_jsonl
+from .helpers import SEP, T0, mail, write_mbox
 
 
 def inline_submit(fn, *args):
