@@ -449,7 +449,9 @@ def label_inputs(
     with_text : bool
         Add the cleaned, redacted request text to each row (the raw text is never written).
     jobs : int
-        Worker processes on this machine (joblib).
+        Worker processes on this machine: forked once the model is loaded (where fork exists; joblib
+        workers elsewhere); they parse mbox files (:func:`classifier.ingest.iter_contacts_parallel`)
+        and assess batches, while this process plans threads, computes service fields and writes.
     engine, scheduler : str
         ``engine="dask"`` with a scheduler address spreads batches over a Dask cluster.
     resume : bool
@@ -478,7 +480,7 @@ def label_inputs(
     """
     from dataclasses import replace
 
-    from .ingest import iter_contacts
+    from .ingest import iter_contacts, iter_contacts_parallel
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     out = Path(out)
@@ -505,28 +507,40 @@ def label_inputs(
         summary.warnings.append(key_warning)
     mdir = str(model_dir) if model_dir else None
     gl = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
+    # local workers are forked from this process once the model is loaded here (they share it);
+    # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
+    forked = engine != "dask" and bool(jobs and jobs > 1) and _can_fork()
     parallel = engine == "dask" or (jobs and jobs > 1)
     try:
         writer = _Writer(out, fmt, append=resume)
     except OSError as e:
         raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    notes: list[str] = []
+    pool = head_pool = early = None
     try:
-        if parallel:
+        if parallel and not forked:
             # the workers load the model; here only check that they will be able to (fail early,
             # before reading input) without holding a second copy of the model in this process
             summary.warnings.extend(_preflight(mdir, gl))
             assessor = None
         else:
+            if forked:
+                # helpers forked before the model loads read the first mbox's header blocks meanwhile
+                head_pool = _fork_pool(jobs)
+                early = iter_contacts_parallel(inputs, lambda fn, *a: pool.submit(fn, *a), jobs,
+                                               column_map=column_map, notes=notes, head_submit=head_pool.submit)
             assessor = _get_assessor(mdir, gl, mode)
             summary.warnings.extend(assessor.warnings)
     except BaseException:
         writer.close()
+        if head_pool is not None:
+            head_pool.shutdown(wait=True, cancel_futures=True)
         raise
-
-    notes: list[str] = []
+    pool = _fork_pool(jobs) if forked else None
 
     def contacts():
-        for c in iter_contacts(inputs, column_map=column_map, notes=notes):
+        read = early if early is not None else iter_contacts(inputs, column_map=column_map, notes=notes)
+        for c in read:
             summary.contacts += 1
             summary.merged_messages += max(0, c.n_messages - 1)
             # every contact, resumed ones too, so that later contacts link to them as repeats
@@ -541,6 +555,8 @@ def label_inputs(
         batches = _batches(contacts(), batch_size)
         if engine == "dask":
             results = _run_dask(batches, scheduler, mdir, gl, mode, with_text, redactor, key)
+        elif pool is not None:
+            results = _run_pool(pool, jobs, batches, mdir, gl, mode, with_text, redactor, key)
         elif jobs and jobs > 1:
             from joblib import Parallel, delayed
 
@@ -564,6 +580,9 @@ def label_inputs(
             if progress:
                 progress(n_done)
     finally:
+        for p in (pool, head_pool):
+            if p is not None:
+                p.shutdown(wait=True, cancel_futures=True)
         try:
             writer.close()
         except OSError:
@@ -572,6 +591,44 @@ def label_inputs(
         if analyser.note():
             summary.notes.append(analyser.note())
     return summary
+
+
+def _can_fork() -> bool:
+    """True where worker processes can be forked (Linux, most Unixes)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _fork_pool(jobs: int):
+    """A pool of ``jobs`` worker processes forked from this one (so they share its loaded model)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_one_thread_each)
+
+
+def _one_thread_each() -> None:
+    """In a forked worker: one BLAS / OpenMP thread (as joblib gives its workers), not one per core each."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl missing or a library it cannot control: run as we are
+        pass
+
+
+def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b""):
+    """Yield results of batches assessed in the forked pool, in input order, a bounded window at a time."""
+    window = 2 * jobs
+    pending = []
+    for b in batches:
+        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key))
+        if len(pending) >= window:
+            yield pending.pop(0).result()
+    for f in pending:
+        yield f.result()
 
 
 def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b""):

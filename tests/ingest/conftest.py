@@ -1,0 +1,15 @@
+"""Fixtures of the ingest tests."""
+
+import pytest
+
+import classifier.ingest as ingest
+
+
+@pytest.fixture(params=["fast", "stdlib"])
+def parser(request, monkeypatch):
+    """Run a test with fast-mail-parser and again with the stdlib compat32 fallback."""
+    if request.param == "stdlib":
+        monkeypatch.setattr(ingest, "_FMP", None)
+    elif ingest._fast_parser() is None:
+        pytest.skip("fast-mail-parser not installed")
+    return request.param
