@@ -18,12 +18,11 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from .errors import CatalogueError
 from .records import Guideline, Request, Taxonomy, local_date, parse_datetime
 from .rules import REASONS, UNDECIDED_REASONS, avoidable_reason
-from .text import passthrough
+from .predictor import tfidf_rows
 
 __all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "UNDECIDED_REASONS", "FEATURES", "fit_matcher"]
 
@@ -41,6 +40,38 @@ COVERAGE_FEATURES = ("score", "margin", "covered_share", "cosine", "bm25_z", "bm
 DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0, 3.0, 1.0, 1.0, 2.0], "intercept": -8.0,
                    "coverage_threshold": 0.5}
 
+
+
+class _TermIndex:
+    """Vocabulary of pre-tokenised documents and their count matrices (what CountVectorizer does, without it)."""
+
+    def __init__(self, docs: Sequence[Sequence[str]]) -> None:
+        vocab: dict[str, int] = {}
+        for d in docs:
+            for t in d:
+                if t not in vocab:
+                    vocab[t] = len(vocab)
+        self.vocabulary_ = vocab
+
+    def _rows(self, docs: Sequence[Sequence[str]]) -> tuple[list[int], list[int]]:
+        """CSR row pointers and column indices of the known tokens (repeats kept)."""
+        vocab, indptr, indices = self.vocabulary_, [0], []
+        for d in docs:
+            indices.extend(j for t in d if (j := vocab.get(t)) is not None)
+            indptr.append(len(indices))
+        return indptr, indices
+
+    def transform(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Token counts, shape (n_docs, n_terms), float32."""
+        indptr, indices = self._rows(docs)
+        m = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int64),
+                           np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(self.vocabulary_)))
+        m.sum_duplicates()
+        return m
+
+    def tfidf(self, docs: Sequence[Sequence[str]], idf: np.ndarray) -> sp.csr_matrix:
+        """Sublinear-tf, idf-weighted, l2-normalised rows."""
+        return tfidf_rows(*self._rows(docs), idf)
 
 
 class Catalogue:
@@ -78,8 +109,8 @@ class Catalogue:
             return
         title_toks = [processor.tokens(g.title) for g in self.guidelines]
         docs = [t * 2 + processor.tokens(g.body) for t, g in zip(title_toks, self.guidelines)]
-        self._count = CountVectorizer(analyzer=passthrough)
-        tf = self._count.fit_transform(docs).astype(np.float32).tocsr()
+        self._count = _TermIndex(docs)
+        tf = self._count.transform(docs)
         n = tf.shape[0]
         df = np.asarray((tf > 0).sum(axis=0)).ravel()
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
@@ -89,8 +120,9 @@ class Catalogue:
         denom = tf.data + k1 * (1 - b + b * dl[tf.row] / avgdl)
         w = idf[tf.col] * tf.data * (k1 + 1) / denom
         self._bm25 = sp.csr_matrix((w, (tf.row, tf.col)), shape=tf.shape)
-        self._tfidf = TfidfVectorizer(analyzer=passthrough, sublinear_tf=True)
-        self._tfidf_docs = self._tfidf.fit_transform(docs)
+        # TF-IDF as scikit-learn's TfidfVectorizer(sublinear_tf=True) computes it (smooth idf, l2 norm)
+        self._tfidf_idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        self._tfidf_docs = self._count.tfidf(docs, self._tfidf_idf)
         self._presence = (self._bm25 > 0).astype(np.float32).T.tocsr()  # vocab x guidelines
         # title words as a vocab x guidelines 0/1 matrix: overlap with a request is one sparse product
         tp = self._count.transform(title_toks)
@@ -140,7 +172,7 @@ class Catalogue:
         q.data[:] = 1.0
         bm = np.asarray((q @ self._bm25.T).todense(), dtype=np.float32)
         qlen = np.maximum(1.0, np.asarray(q.sum(axis=1)).ravel())[:, None]
-        cos = np.asarray((self._tfidf.transform(toks) @ self._tfidf_docs.T).todense(), dtype=np.float32)
+        cos = np.asarray((self._count.tfidf(toks, self._tfidf_idf) @ self._tfidf_docs.T).todense(), dtype=np.float32)
         bmax = np.maximum(bm.max(axis=1, keepdims=True), 1e-6)
         ranks = np.argsort(np.argsort(-bm, axis=1), axis=1) + 1
         out[:, :, 0] = bm / bmax

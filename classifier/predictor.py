@@ -61,7 +61,7 @@ class Prediction:
                 "language": self.language, "flags": list(self.flags)}
 
 
-def _tfidf(indptr: list[int], indices: list[int], idf: np.ndarray) -> sp.csr_matrix:
+def tfidf_rows(indptr: list[int], indices: list[int], idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear-tf, idf-weighted, l2-normalised rows: what a fitted ``TfidfVectorizer`` computes."""
     n_rows = len(indptr) - 1
     m = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
@@ -182,10 +182,10 @@ class LinearTopicModel:
             w_ind.extend(j for t in with_ngrams(toks, n) if (j := widx.get(t)) is not None)
             w_ptr.append(len(w_ind))
             c_ptr.append(len(c_ind))
-        W = _tfidf(w_ptr, w_ind, self.word_idf)
+        W = tfidf_rows(w_ptr, w_ind, self.word_idf)
         if cidx is None:
             return W
-        return sp.hstack([W, _tfidf(c_ptr, c_ind, self.char_idf)], format="csr")
+        return sp.hstack([W, tfidf_rows(c_ptr, c_ind, self.char_idf)], format="csr")
 
     def margins(self, x) -> np.ndarray:
         """Linear margins with one column per class (a two-class model's single margin split in two)."""
