@@ -1112,7 +1112,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         L.append(f"- git commit: `{g['commit']}`{dirty}")
         L.append(f"- library source sha256 `{r.get('code_sha256', '?')}`" + (f" — **{r['warning']}**" if r.get("warning") else ""))
         L.append(f"- model: {r['model'].get('dir')}, copied at the start of the run and loaded by every process of it "
-                 f"(classifier.joblib sha256 `{r['model'].get('classifier_joblib_sha256', '?')}`, created "
+                 f"(weights.npz sha256 `{r['model'].get('classifier_joblib_sha256', '?')}`, created "
                  f"{r['model'].get('created', '?')}, {r['model'].get('parameters', {})}); "
                  f"{r.get('stages', {}).get('n_guidelines', '?')} guidelines")
         mb = r["mbox"]
