@@ -213,6 +213,9 @@ def test_broken_mime(parser):
     assert "boundary_not_found" in c.flags and c.text
     c = cs["mail__raw_email_with_illegal_boundary.eml"]
     assert c.text == "Hello\nThis is an outlook test\n\nSo there."
+    # an invalid Content-Type (no subtype) is text/plain for both parsers; with a file name it is an attachment
+    c = cs["mimekit__missing-subtype.eml"]
+    assert c.attachments == ("document.xml.gz",) and "empty_text" in c.flags
     c = cs["flanker__false-multipart.eml"]  # multipart with no parts: a row without text
     assert c.error is None and "empty_text" in c.flags
     assert "broken_headers" in cs["mimekit__issue358.eml"].flags

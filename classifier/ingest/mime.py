@@ -147,8 +147,9 @@ class _FastPart:
         self.n = n
 
     def ctype(self) -> str:
-        """The lower-case content type."""
-        return (self.n.content_type or "text/plain").lower()
+        """The lower-case content type; an invalid one (no subtype) is text/plain (RFC 2045 5.2), as the stdlib reads it."""
+        ct = (self.n.content_type or "text/plain").lower()
+        return ct if "/" in ct else "text/plain"
 
     def children(self) -> list["_FastPart"] | None:
         """Child parts of a multipart or message part; None for a leaf."""
