@@ -14,26 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import classifier.ingest as ingest
 from classifier.cli import main
 from classifier.ingest import QUOTE_MARKER, iter_contacts, summarise
 from classifier.label import label_inputs
 
-REALWORLD = Path(__file__).resolve().parent / "data" / "realworld"
+REALWORLD = Path(__file__).resolve().parent.parent / "data" / "realworld"
 FILES = sorted(p for d in ("eml", "msg") for p in (REALWORLD / d).iterdir() if p.is_file())
 BROKEN_MSG = "poi__clusterfuzz-testcase-minimized-POIHSMFFuzzer-4735011465854976.msg"
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # extract-msg warns about unusual .msg properties
-
-
-@pytest.fixture(params=["fast", "stdlib"])
-def parser(request, monkeypatch):
-    """Run a test with fast-mail-parser and again with the stdlib compat32 fallback."""
-    if request.param == "stdlib":
-        monkeypatch.setattr(ingest, "_FMP", None)
-    elif ingest._fast_parser() is None:
-        pytest.skip("fast-mail-parser not installed")
-    return request.param
 
 
 def by_name(contacts) -> dict:
