@@ -15,14 +15,13 @@ and ``ppi_py.ppi_mean_pointestimate`` (a test checks it when ``ppi-python`` is i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 

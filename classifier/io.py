@@ -12,7 +12,6 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import CatalogueError, CorpusError, TaxonomyError
 from .records import (
-    FAMILIES,
     Category,
     Guideline,
     Request,

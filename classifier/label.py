@@ -22,10 +22,13 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import OutputError, TukipyyntoError
 from .redact import Redactor
+
+if TYPE_CHECKING:  # service is imported when a run needs it
+    from .service import ServiceSettings
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
            "OUTPUT_FORMATS"]
@@ -431,7 +434,7 @@ def label_inputs(
     progress: Callable[[int], None] | None = None,
     overwrite: bool = False,
     id_key: bytes | str | None = None,
-    service: "ServiceSettings | None" = None,
+    service: ServiceSettings | None = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path

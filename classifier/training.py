@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
@@ -15,7 +14,7 @@ from .classify import TopicClassifier
 from .errors import CorpusError
 from .guidelines import REASONS, Assessor, Catalogue, fit_matcher
 from .io import expand_paths, read_guidelines, read_requests, read_taxonomy
-from .model import Model, save_model
+from .model import Model
 from .records import Request, Taxonomy
 
 __all__ = ["discover_corpus", "train_model", "evaluate_model", "classification_metrics", "expected_calibration_error"]

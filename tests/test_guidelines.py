@@ -1,12 +1,11 @@
 import datetime as dt
 import json
 
-import numpy as np
 import pytest
 
 from classifier.errors import CatalogueError
 from classifier.guidelines import MATCH_FEATURES, REASONS, Assessor, Catalogue, fit_matcher
-from classifier.io import read_guidelines, read_taxonomy
+from classifier.io import read_guidelines
 from classifier.model import load
 from classifier.records import Request, parse_datetime
 

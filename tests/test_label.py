@@ -99,7 +99,6 @@ def test_model_in_other_taxonomy_skips_matching_with_one_warning(records, tmp_pa
 # --------------------------------------------------------------------------- issue 15: nothing lost, nothing leaked
 
 import csv as _csv
-import email.utils
 from pathlib import Path
 
 from classifier.errors import OutputError, TukipyyntoError

@@ -6,7 +6,6 @@ import datetime as dt
 import http.client
 import json
 import threading
-from pathlib import Path
 
 import pytest
 

@@ -417,7 +417,6 @@ def test_service_section_written_in_finnish_and_english(tmp_path):
 
 def test_service_section_from_csv_rows(tmp_path):
     """The label CSV carries the service fields as text: the section reads them back alike."""
-    import csv
 
     from classifier.label import _Writer
     from classifier.report import build_report, read_labelled

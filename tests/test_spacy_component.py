@@ -1,4 +1,3 @@
-import pytest
 
 from classifier.text import make_tokenizer
 

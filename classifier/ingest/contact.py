@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field

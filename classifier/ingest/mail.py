@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..repair import repair_text
 from .contact import Contact, QUOTE_MARKER, ThreadMessage, _error_contact, _replace, _stable_id
@@ -11,6 +11,9 @@ from .mbox import _MboxReader
 from .files import _FileSetReader
 from .clean import _JUNK_RE, _clean
 from .threads import _ThreadIndex, _ThreadPlan
+
+if TYPE_CHECKING:  # sources imports this module
+    from .sources import _Source
 
 
 # --------------------------------------------------------------------------- mail contacts

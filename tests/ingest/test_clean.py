@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
-import random
-import re
-from email.message import EmailMessage
-from email.parser import HeaderParser
-from email.policy import compat32
-from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 
-import classifier.ingest as ingest
-from classifier.errors import IngestError
 from classifier.ingest import (
     QUOTE_MARKER,
-    Contact,
-    IngestTally,
     clean_email_text,
     iter_contacts,
-    normalise_subject,
-    summarise,
 )
 
 from .helpers import CORPUS, ROWS, SEP, T0, TZ, mail, one, raw_mail, write_csv, write_mbox  # noqa: F401

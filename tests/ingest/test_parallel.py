@@ -14,7 +14,7 @@ from classifier.ingest import iter_contacts, iter_contacts_parallel
 from classifier.label import label_inputs
 
 from ..conftest import CORPUS, TINY_TEXTS, write_jsonl
-from .helpers import SEP, T0, mail, write_mbox
+from .helpers import SEP, T0, mail
 
 
 def inline_submit(fn, *args):
