@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import CatalogueError
-from .records import Guideline, Request, Taxonomy, local_date, parse_datetime
+from .records import Guideline, Request, Taxonomy, parse_datetime
 from .rules import REASONS, UNDECIDED_REASONS, avoidable_reason
 from .predictor import tfidf_rows
 
@@ -155,6 +155,14 @@ class Catalogue:
         from .io import read_guidelines
 
         return cls(read_guidelines(path, taxonomy), processor, taxonomy)
+
+    def topic_mask(self, topic: str) -> np.ndarray:
+        """Boolean mask of the guidelines tagged with ``topic`` (computed once per topic)."""
+        masks = self.__dict__.setdefault("_topic_masks", {})
+        got = masks.get(topic)
+        if got is None:
+            got = masks[topic] = np.array([topic in ts for ts in self._topic_sets], dtype=bool)
+        return got
 
     def in_force_mask(self, day: dt.date) -> np.ndarray:
         """Boolean mask of guidelines in force on ``day``."""
@@ -622,14 +630,13 @@ class Assessor:
         cov = np.zeros(len(reqs))
         best_old = np.full(len(reqs), -1)
         if scores is not None:
-            pools = np.array([cat.in_force_mask(d) for d in days])
+            pools = np.array([cat.in_force_mask(d) for d in days])  # in force on each request's day
             best_old, X_old = coverage_features(feats, scores, pools)
             cov = np.where(best_old >= 0, self._coverage_prob(X_old), 0.0)
             later_pool = np.array([cat._published > d.toordinal() for d in days])
             best_new, X_new = coverage_features(feats, scores, later_pool)
             cov_new = np.where(best_new >= 0, self._coverage_prob(X_new), 0.0)
-        p_avoid_nocov = avoidable_probability(proba, classes, tax, cov)
-        p_avoid = p_avoid_nocov if have_catalogue else None
+        p_avoid = avoidable_probability(proba, classes, tax, cov)
         thr = float(self.settings.get("coverage_threshold", 0.5))
         out = []
         for i, (r, p) in enumerate(zip(reqs, preds)):
@@ -651,14 +658,13 @@ class Assessor:
                     # instruction for this topic, preferring one in force that day; for remit
                     # topics an instruction about handing the request over comes before
                     # guidelines that explain the subject (training material, error codes)
-                    tagged = np.array([topic in ts for ts in cat._topic_sets])
-                    in_force = cat.in_force_mask(day)
-                    rank = s + in_force + (2.0 * cat.handoff if cinfo.back_office_remit else 0.0)
-                    rank = np.where(tagged, rank, -np.inf)
+                    rank = s + pools[i] + (2.0 * cat.handoff if cinfo.back_office_remit else 0.0)
+                    rank = np.where(cat.topic_mask(topic), rank, -np.inf)
                     order = [j for j in np.argsort(-rank) if np.isfinite(rank[j])]
                     if order:
                         gid, gscore = cat.guidelines[order[0]].id, float(s[order[0]])
-                    rest = [j for j in np.argsort(-s) if j not in set(order)]
+                    named = set(order)
+                    rest = [j for j in np.argsort(-s) if j not in named]
                     top = tuple((cat.guidelines[j].id, float(s[j])) for j in (order + rest)[:3])
                 else:
                     top = tuple((cat.guidelines[j].id, float(s[j])) for j in np.argsort(-s)[:3])
@@ -671,8 +677,6 @@ class Assessor:
                 avoidable, reason, gid, later, top = None, "no_text", None, None, ()
             elif p.status == "uncertain" and not have_catalogue:
                 avoidable, reason = None, "no_catalogue"
-            elif p.status == "uncertain" and scores is None:
-                avoidable, reason = bool(p_avoid_nocov[i] >= 0.5), "uncertain_topic"
             elif p.status == "uncertain":
                 # no topic: decide by the probability mass of the topics under which it is avoidable
                 avoidable, reason = bool(p_avoid[i] >= 0.5), "uncertain_topic"
@@ -685,7 +689,7 @@ class Assessor:
                 reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
                 flags=tuple(flags),
                 coverage_probability=None if not have_catalogue or undecided else float(cov[i]),
-                avoidable_probability=None if p_avoid is None or undecided else float(p_avoid[i])))
+                avoidable_probability=None if not have_catalogue or undecided else float(p_avoid[i])))
         return out
 
     def _coverage_prob(self, X: np.ndarray) -> np.ndarray:
