@@ -42,7 +42,7 @@ CORPUS = ROOT / "corpus"
 
 def _agent(topic, tax) -> bool:
     ci = tax[topic] if topic in tax else None
-    return ci is not None and not ci.misrouted and not ci.back_office_remit
+    return ci is not None and ci.agents_own
 
 
 def _score_subset(model: Model, reqs, catalogue, tax, subset) -> dict:

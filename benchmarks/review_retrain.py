@@ -80,7 +80,7 @@ def main() -> None:
                 reqs = read_requests([tmp / f"reviewed{k}.jsonl"])
                 pred = model.predictor
                 proba = pred.predict_proba([r.model_input for r in reqs])
-                agent = [not tax[r.topic].back_office_remit and not tax[r.topic].misrouted for r in reqs]
+                agent = [tax[r.topic].agents_own for r in reqs]
                 model.meta["matcher"] = fit_matcher(
                     Catalogue(cat, pred.processor_, tax, term_weights=pred.term_weights()),
                     [r.model_input for r in reqs], [r.guideline_id for r in reqs], proba,

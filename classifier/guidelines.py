@@ -485,7 +485,7 @@ def avoidable_probability(topic_proba: np.ndarray, classes: Sequence[str], taxon
     """
     info = [taxonomy[c] if c in taxonomy else None for c in classes]
     mis = np.array([ci is not None and ci.misrouted for ci in info], dtype=float)
-    agent = np.array([ci is None or (not ci.misrouted and not ci.back_office_remit) for ci in info], dtype=float)
+    agent = np.array([ci is None or ci.agents_own for ci in info], dtype=float)
     return np.clip(topic_proba @ mis + (topic_proba @ agent) * np.asarray(coverage, dtype=float), 0.0, 1.0)
 
 
@@ -653,7 +653,7 @@ class Assessor:
             covers = bool(cov[i] >= thr)
             if scores is not None:
                 s = scores[i]
-                if cinfo is not None and (cinfo.misrouted or cinfo.back_office_remit):
+                if cinfo is not None and not cinfo.agents_own:
                     # the spec's convention: name the hand-off (remit) or routing (misrouted)
                     # instruction for this topic, preferring one in force that day; for remit
                     # topics an instruction about handing the request over comes before

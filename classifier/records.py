@@ -92,6 +92,11 @@ class Category:
     back_office_remit: bool = False
     misrouted: bool = False
 
+    @property
+    def agents_own(self) -> bool:
+        """The first line's own task: neither back-office remit nor misrouted (a guideline decides it)."""
+        return not self.back_office_remit and not self.misrouted
+
 
 @dataclass(frozen=True)
 class Taxonomy:

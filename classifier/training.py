@@ -187,8 +187,7 @@ def train_model(
         if any(r.guideline_id for r in match):
             progress(f"learning guideline matcher on {len(match)} records")
             cat = Catalogue(gl, clf.processor_, taxonomy, term_weights=clf.term_weights())
-            agent = [r.topic in taxonomy and not taxonomy[r.topic].back_office_remit and not taxonomy[r.topic].misrouted
-                     for r in match]
+            agent = [r.topic in taxonomy and taxonomy[r.topic].agents_own for r in match]
             meta["matcher"] = fit_matcher(cat, _texts(match), [r.guideline_id for r in match], proba,
                                           [str(c) for c in clf.classes_], days=[r.local_date for r in match],
                                           agent_topic=agent, taxonomy=taxonomy,
@@ -316,7 +315,7 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
     cov = []
     for r, a in zip(has_g, res):
         ci = tax[r.topic] if r.topic in tax else None
-        if ci is None or ci.misrouted or ci.back_office_remit or r.local_date is None or a.coverage_probability is None:
+        if ci is None or not ci.agents_own or r.local_date is None or a.coverage_probability is None:
             continue
         g = gmap.get(r.guideline_id) if r.guideline_id else None
         cov.append((a.coverage_probability >= 0.5, bool(g is not None and g.in_force(r.local_date))))

@@ -139,7 +139,7 @@ def test_transfer_set_labels_follow_the_rule_and_its_own_catalogue():
         assert r["guideline_id"] is None or g is not None, r["id"]
         day = local_date(parse_datetime(r["sent_at"]))
         assert r["avoidable"] == expected_avoidable(r["topic"], g, day, tax), r["id"]
-        agent = not tax[r["topic"]].back_office_remit and not tax[r["topic"]].misrouted
+        agent = tax[r["topic"]].agents_own
         n_uncovered += agent and g is None
         n_later += agent and g is not None and day < g.published
     assert n_uncovered >= 10 and n_later >= 10

@@ -25,7 +25,7 @@ def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None,
     if topic == UNCERTAIN:
         return "uncertain_topic"
     cat = taxonomy[topic] if topic in taxonomy else None
-    if avoidable is None and not (cat is not None and (cat.misrouted or cat.back_office_remit)):
+    if avoidable is None and (cat is None or cat.agents_own):
         return None
     return avoidable_reason(cat, avoidable, bool(guideline_id))[1]
 
