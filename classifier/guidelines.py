@@ -500,6 +500,10 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> 
                  / len(p))
 
 
+NO_CATALOGUE_WARNING = ("the model was trained without a guideline catalogue and none was given (--guidelines): "
+                        "avoidable decisions that depend on a guideline are null with reason no_catalogue")
+
+
 def catalogue_mismatch(guidelines: Iterable[Guideline], labels: Iterable[str]) -> str | None:
     """The warning to give when a catalogue's topics are outside a model's label set, else None."""
     known = set(labels)
@@ -578,6 +582,8 @@ class Assessor:
                 catalogue = list(model.catalogue)
             else:
                 catalogue = model.catalogue_path or False
+                if catalogue is False:
+                    self.warnings.append(NO_CATALOGUE_WARNING)
         if catalogue is False:
             self.catalogue = None
         elif isinstance(catalogue, Catalogue):

@@ -86,7 +86,7 @@ def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: st
 
 def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str]:
     """Check the model directory and the catalogue's topics without unpickling; return warnings."""
-    from .guidelines import catalogue_mismatch
+    from .guidelines import NO_CATALOGUE_WARNING, catalogue_mismatch
     from .io import read_guidelines
     from .model import CATALOGUE, verify
 
@@ -95,8 +95,7 @@ def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str
         return []
     if guidelines is None:
         if not (d / CATALOGUE).exists():
-            return [f"{d}: the model was trained without a guideline catalogue and none was given (--guidelines): "
-                    "avoidable decisions that depend on a guideline are null with reason no_catalogue"]
+            return [f"{d}: {NO_CATALOGUE_WARNING}"]
         guidelines = d / CATALOGUE
     mismatch = catalogue_mismatch(read_guidelines(guidelines, None), meta.get("labels") or [])
     return [mismatch] if mismatch else []

@@ -149,3 +149,11 @@ def test_model_without_catalogue_makes_no_avoidable_claim(saved):
     assert m.catalogue_path is None
     res = Assessor(m).assess([Request(id="1", text="Pankki nosti korkoa taas tänään")])
     assert res[0].avoidable is None and res[0].reason == "no_catalogue" and res[0].guideline_id is None
+
+
+def test_labelling_with_a_model_without_catalogue_warns_once(saved, tmp_path):
+    from classifier.label import label_inputs
+
+    (tmp_path / "in.jsonl").write_text('{"id": "1", "text": "Pankki nosti korkoa taas tänään"}\n', encoding="utf-8")
+    s = label_inputs([tmp_path / "in.jsonl"], tmp_path / "out.jsonl", str(saved[1]), None)
+    assert sum("trained without a guideline catalogue" in w for w in s.warnings) == 1
