@@ -810,7 +810,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
         T.patch(mod, "_parse_raw", "ingest: pass 2 header re-scan")
     T.patch(ing.mime, "_parse_mime", "ingest: pass 2 MIME parse + charset decode")
     for mod in (ing.mime, ing.msg):
-        T.patch(mod, "_html_to_text", "ingest: HTML to text")
+        T.patch(mod, "html_to_text", "ingest: HTML to text")
     T.patch(ing.mail, "_clean", "clean: quotes, signatures, footers")
     tally = ing.IngestTally()
     contacts = []

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .errors import TukipyyntoError
+from .version import __version__
 
 
 def _say(msg: str) -> None:

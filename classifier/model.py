@@ -54,7 +54,7 @@ def _versions() -> dict[str, str]:
     """Versions of the library and of what trained the model."""
     import numpy
 
-    from . import __version__
+    from .version import __version__
 
     out = {"tukipyynto": __version__, "numpy": numpy.__version__, "python": platform.python_version()}
     try:

@@ -13,8 +13,9 @@ An mbox is memory-mapped and split on its ``From`` lines here rather than by
 :mod:`mailbox`, which builds a table of contents in memory first. MIME structure comes
 from fast-mail-parser (Rust) when it is installed, else from the standard library's
 ``compat32`` parser (five times faster than ``policy.default``, and the fallback for any
-message the fast parser rejects); either way this module decodes charsets, header
-words and HTML itself, so both give the same text.
+message the fast parser rejects); either way this package decodes charsets and header
+words itself and converts HTML with :func:`classifier.repair.html_to_text`, so both give
+the same text.
 
 One module per stage; this package re-exports their names (the public ones in ``__all__``):
 
@@ -25,7 +26,6 @@ One module per stage; this package re-exports their names (the public ones in ``
 - :mod:`.headers`: header-block scan, threading fields, subject normalisation
 - :mod:`.charset`: charsets, RFC 2047 words, Message-IDs and dates
 - :mod:`.mime`: MIME bodies (fast-mail-parser or compat32)
-- :mod:`.html`: HTML to text
 - :mod:`.clean`: quoted history, signatures, disclaimers, footers
 - :mod:`.threads`: threading (union-find, subject fallback, the request of each thread)
 - :mod:`.mail`: contact assembly per thread (pass 2)
@@ -80,12 +80,6 @@ from .headers import (  # noqa: F401
     _scan_header_block,
     _split_raw,
     normalise_subject,
-)
-from .html import (  # noqa: F401
-    _BLOCK_TAGS,
-    _SKIP_TAGS,
-    _WS_RE,
-    _html_to_text,
 )
 from .mime import (  # noqa: F401
     _Body,

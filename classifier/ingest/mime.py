@@ -8,10 +8,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..repair import html_to_text
 from .contact import _brief
 from .charset import _decode_bytes, _header_str
 from .headers import _Head, _head_from_fields, _scan_header_block, _split_raw
-from .html import _html_to_text
 
 
 # --------------------------------------------------------------------------- MIME bodies
@@ -79,7 +79,7 @@ def _raw_body_fallback(block: bytes, rest: bytes, body: _Body) -> None:
         return  # the structure is there; the parts are just empty
     text, repaired = _decode_bytes(rest, _param(value, "charset"))
     if _HTML_HINT_RE.search(text):
-        text = _html_to_text(text)
+        text = html_to_text(text)
         body.flags.add("html_converted")
     if repaired:
         body.flags.add("charset_repaired")
@@ -270,7 +270,7 @@ def _collect(part: Any, out: _Body, depth: int) -> None:
     if any(p.strip() for p in plains):
         out.text = "\n\n".join(p for p in plains if p.strip())
     elif htmls:
-        out.text = "\n\n".join(_html_to_text(h) for h in htmls)
+        out.text = "\n\n".join(html_to_text(h) for h in htmls)
         out.flags.add("html_converted")
 
 
