@@ -803,8 +803,8 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     # ---- parse + clean, on the whole mailbox -------------------------------------------------
     T = StageTimer()
     # classifier.ingest is a package of stage modules: patch each function where its callers look it up
-    T.patch(ing._ThreadIndex, "add", "ingest: mbox split, thread index, contact assembly")
-    T.patch(ing._ThreadIndex, "plan", "ingest: thread plan")
+    T.patch(ing.threads._ThreadIndex, "add", "ingest: mbox split, thread index, contact assembly")
+    T.patch(ing.threads._ThreadIndex, "plan", "ingest: thread plan")
     for mod in (ing.mbox, ing.files):
         T.patch(mod, "_head_of_raw", "ingest: pass 1 header scan")
         T.patch(mod, "_parse_raw", "ingest: pass 2 header re-scan")

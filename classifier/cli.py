@@ -12,6 +12,8 @@ import click
 from .errors import TukipyyntoError
 from .version import __version__
 
+__all__ = ["main"]
+
 
 def _say(msg: str) -> None:
     """Progress to stderr, so stdout stays machine-readable."""

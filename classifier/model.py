@@ -32,9 +32,10 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION"]
+__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION", "CATALOGUE", "TAXONOMY"]
 
 FORMAT_VERSION = 2
+# the files of a model directory: its weights and vocabulary, the catalogue and taxonomy it was trained with
 WEIGHTS, VOCAB, CATALOGUE, TAXONOMY = "weights.npz", "vocab.json", "guidelines.jsonl", "taxonomy.json"
 LEGACY_ARTEFACT = "classifier.joblib"
 _ALLOWED_PREFIXES = ("sklearn.", "numpy", "scipy.", "classifier.", "collections", "copyreg", "_codecs",

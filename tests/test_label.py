@@ -486,3 +486,19 @@ def test_write_counts_rows_by_status_and_close_redacts_the_notes(tmp_path):
     assert [json.loads(l)["key"] for l in run.out.read_text().splitlines()] == ["a", "b", "c", "d"]
     assert len(s.notes) == 1 and "matti.meikalainen" not in s.notes[0]
     assert run.writer.fh.closed
+
+
+def test_service_section_from_csv_rows(tmp_path):
+    """The label CSV carries the service fields as text: the section reads them back alike."""
+
+    from classifier.report import build_report, read_labelled
+
+    from .test_service import _service_rows, _tax
+
+    w = _Writer(tmp_path / "l.csv", "csv", append=False)
+    w.write(_service_rows())
+    w.close()
+    rows = read_labelled(tmp_path / "l.csv")
+    a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
+    assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
+    assert a.service_repeats == b.service_repeats

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,23 +201,20 @@ def _param(value: str | None, name: str) -> str | None:
 
 
 _UNSET = object()
-_FMP: Any = _UNSET  # the package's ``_FMP`` starts as this; see _fast_parser
+_FMP: Any = _UNSET  # the parser chosen on first use (see _fast_parser); tests set None to force compat32
 
 
 def _fast_parser() -> Any:
     """The fast-mail-parser module when installed (its Rust MIME parser is ~20x faster than compat32), else None."""
-    # The choice is kept as ``classifier.ingest._FMP`` (the package, not this module), where
-    # callers and tests set it (None: always use the compat32 parser).
-    pkg = sys.modules[__package__]
-    fmp = getattr(pkg, "_FMP", _UNSET)
-    if fmp is _UNSET:
+    global _FMP
+    if _FMP is _UNSET:
         try:
             import fast_mail_parser
         except ImportError:
             fast_mail_parser = None
         # Versions before 0.10 have no MIME tree: their flattened result hides which part is which.
-        fmp = pkg._FMP = fast_mail_parser if hasattr(fast_mail_parser, "parse_email_tree") else None
-    return fmp
+        _FMP = fast_mail_parser if hasattr(fast_mail_parser, "parse_email_tree") else None
+    return _FMP
 
 
 def _parse_mime(raw: bytes, body: _Body) -> None:
