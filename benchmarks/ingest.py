@@ -778,6 +778,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     t_imp = time.perf_counter()
     import classifier.classify as cl
     import classifier.guidelines as gl
+    import classifier.guidelines.assess as gl_assess
     import classifier.ingest as ing
     import classifier.label as lab
     import classifier.redact as rd
@@ -841,7 +842,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     T2.patch(cl.TopicClassifier, "predict_proba", "classify: vectorize")
     T2.patch(cl.TopicClassifier, "predict_detailed", "classify: abstention + language check")
     T2.patch(gl.Catalogue, "features", "match: Catalogue.features")
-    T2.patch(gl, "_score", "match: _score")
+    T2.patch(gl_assess, "_score", "match: _score")
     T2.patch(gl.Assessor, "assess", "match: coverage + avoidable decision")
     T2.patch(gl.Assessment, "to_dict", "write: row assembly")
     T2.patch(lab, "_contact_row", "write: row assembly")
