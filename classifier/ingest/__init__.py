@@ -18,7 +18,7 @@ words and HTML itself, so both give the same text.
 
 One module per stage; this package re-exports their names (the public ones in ``__all__``):
 
-- :mod:`.sources`: :func:`iter_contacts`, input planning (files, folders, globs) and sniffing
+- :mod:`.sources`: :func:`iter_contacts`, input planning (:func:`plan_inputs`: files, folders, globs) and sniffing
 - :mod:`.mbox`: mbox splitting into byte ranges (offsets), both passes over an mbox
 - :mod:`.files`: both passes over a set of ``.eml`` / ``.msg`` files
 - :mod:`.msg`: Outlook ``.msg`` files
@@ -199,7 +199,9 @@ from .sources import (  # noqa: F401
     _plan_dir,
     _plan_sources,
     _sniff,
+    is_answer_key,
     iter_contacts,
+    plan_inputs,
 )
 from .parallel import iter_contacts_parallel  # noqa: F401
 from ..records import HELSINKI  # noqa: F401  (tests and callers read it from here)
@@ -213,6 +215,8 @@ __all__ = [
     "clean_email_text",
     "iter_contacts",
     "iter_contacts_parallel",
+    "is_answer_key",
     "normalise_subject",
+    "plan_inputs",
     "summarise",
 ]
