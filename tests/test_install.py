@@ -42,7 +42,8 @@ def installed(tmp_path_factory):
     import tarfile
 
     with tarfile.open(dist / sdist) as tf:
-        tf.extractall(tmp / "src", filter="data")
+        # the safe "data" filter where this Python has it (3.11.4 and later; Debian 12 ships 3.11.2)
+        tf.extractall(tmp / "src", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     src = next((tmp / "src").iterdir())
     wheel_cmd = "import sys; from setuptools import build_meta as b; print(b.build_wheel(sys.argv[1]))"
     whl = _run([sys.executable, "-c", wheel_cmd, str(dist)], cwd=src).stdout.strip().splitlines()[-1]
