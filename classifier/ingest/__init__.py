@@ -20,7 +20,7 @@ the same text.
 One module per stage; the package offers the public names below (its ``__all__``). The
 modules share private helpers among themselves; nothing private leaves the package:
 
-- :mod:`.sources`: :func:`iter_contacts`, input planning (files, folders, globs) and sniffing
+- :mod:`.sources`: :func:`iter_contacts`, input planning (:func:`plan_inputs`: files, folders, globs) and sniffing
 - :mod:`.mbox`: mbox splitting into byte ranges (offsets), both passes over an mbox
 - :mod:`.files`: both passes over a set of ``.eml`` / ``.msg`` files
 - :mod:`.msg`: Outlook ``.msg`` files
@@ -41,7 +41,7 @@ from .clean import clean_email_text
 from .contact import QUOTE_MARKER, Contact, IngestSummary, IngestTally, ThreadMessage, summarise
 from .headers import normalise_subject
 from .parallel import iter_contacts_parallel
-from .sources import iter_contacts
+from .sources import is_answer_key, iter_contacts, plan_inputs
 
 __all__ = [
     "Contact",
@@ -52,6 +52,8 @@ __all__ = [
     "clean_email_text",
     "iter_contacts",
     "iter_contacts_parallel",
+    "is_answer_key",
     "normalise_subject",
+    "plan_inputs",
     "summarise",
 ]
