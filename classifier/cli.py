@@ -79,21 +79,24 @@ def validate(paths, taxonomy, guidelines):
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file; without it the label set is taken from the labels.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue to learn guideline matching on (needs guideline_id labels).")
-@click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) for threshold and matcher (default: *dev* files of a corpus folder, else a 15 % hold-out).")
+@click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) (default: *dev* files of a corpus folder). Trained on by default; held out for the threshold and matcher with --calibration-data dev (else a 15 % hold-out).")
 @click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
 @click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the topic label.")
 @click.option("--out", "out_dir", default="model", show_default=True, type=click.Path(file_okay=False), help="Model directory to write.")
-@click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3.")
+@click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3 (generated files train only when given a weight; 0 leaves a file out).")
+@click.option("--calibration-data", type=click.Choice(["oof", "dev"]), default="oof", show_default=True, help="Where the probability temperature, review threshold and guideline matcher are fitted: out-of-fold predictions of all labelled records (leave-one-writer-out when records name a writer; dev files are trained on), or the dev files held out of the model (the older way).")
+@click.option("--group-field", default="writer", show_default=True, help="Field naming each record's writer, for leave-one-writer-out folds (records without it: stratified folds).")
+@click.option("--class-weight", type=click.Choice(["balanced", "none"]), default=None, help="SVM class weights (default balanced).")
 @click.option("--char-ngrams/--no-char-ngrams", default=None, help="Add character n-gram features.")
 @click.option("--lemmatizer", type=click.Choice(["simplemma", "prefix", "none"]), default=None, help="How words are reduced to their base form (default simplemma).")
 @click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
-@click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
-@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
+@click.option("--search", is_flag=True, help="Select C and class weights, then the generated data's weight, by leave-one-writer-out macro-F1 (with --calibration-data dev: C and char n-grams by dev macro-F1). Slow: one model per writer per setting.")
+@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Held-out accuracy (out-of-fold, or dev with --calibration-data dev) the review threshold aims for.")
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, calibration_data, group_field, class_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
@@ -103,6 +106,8 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
     from .training import TrainingConfig, train_from_corpus
 
     params = {k: v for k, v in (("char_ngrams", char_ngrams), ("lemmatizer", lemmatizer), ("C", C)) if v is not None}
+    if class_weight is not None:
+        params["class_weight"] = None if class_weight == "none" else class_weight
     weights = {}
     for fw in file_weight:
         name, _, w = fw.partition("=")
@@ -112,7 +117,8 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
             raise click.BadParameter(f"expected NAME=WEIGHT such as generated.jsonl=0.3, found {fw!r}",
                                      param_hint="--file-weight") from None
     config = TrainingConfig(params=params, file_weights=weights, target_accuracy=target_accuracy, search=search,
-                            cv_folds=kfold, text_field=text_field, label_field=label_field)
+                            cv_folds=kfold, text_field=text_field, label_field=label_field,
+                            calibration_data=calibration_data, group_field=group_field or None)
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
@@ -120,14 +126,26 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
-    m = model.meta["dev_metrics"]
     if "test_metrics" in model.meta:
         t = model.meta["test_metrics"]["topic"]
         click.echo(f"held-out test split: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
         if "avoidable" in model.meta["test_metrics"]:
             g, a = model.meta["test_metrics"]["guidelines"], model.meta["test_metrics"]["avoidable"]
             click.echo(f"  guideline top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}; avoidable accuracy {a['accuracy']}, F1 {a['f1']}")
-    click.echo(f"model written to {out_dir}: dev accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+    if "transfer_metrics" in model.meta:
+        t = model.meta["transfer_metrics"]["topic"]
+        click.echo(f"transfer set: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
+    if "oof_metrics" in model.meta:
+        m = model.meta["oof_metrics"]
+        w = m.get("writers")
+        by_writer = (f"; macro-F1 per held-out writer: mean {w['macro_f1_mean']:.4f}, lowest {w['macro_f1_min']:.4f} "
+                     f"({w['worst_writer']})") if w else ""
+        click.echo(f"out-of-fold ({m['scheme']}): accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}{by_writer}")
+        where = "out-of-fold"
+    else:
+        m = model.meta["dev_metrics"]
+        where = "dev"
+    click.echo(f"model written to {out_dir}: {where} accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
                f"ECE {m['ece']:.4f}, threshold {m['threshold']:.3f} (abstains on {m['abstention_rate']:.1%})")
     if "matcher" in model.meta:
         fr = model.meta["matcher"]["fit_report"]

@@ -57,7 +57,7 @@ def corpus_model(tmp_path_factory):
     from classifier.training import train_model
 
     model = train_model([CORPUS / "train.jsonl"], [CORPUS / "dev.jsonl"], CORPUS / "taxonomy.json",
-                        CORPUS / "guidelines.jsonl", target_accuracy=0.9)
+                        CORPUS / "guidelines.jsonl", target_accuracy=0.9, calibration_data="dev")
     out = tmp_path_factory.mktemp("model")
     save_model(model, out)
     return out
