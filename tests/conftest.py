@@ -76,6 +76,34 @@ TINY_TEXTS = {
 }
 
 
+SIGNS = {"a": "t. Anna", "b": "-Pekka / asiakaspalvelu", "c": "Ystävällisin terveisin Kaisa"}
+GID = {"uusi": "G-1", "vahvistus": "G-2", "vaara": "G-3"}
+
+
+def writer_rows(writer: str, labelled: bool) -> list[dict]:
+    """Every tiny text once, signed by ``writer``; labelled against the catalogue or with a topic only."""
+    rows = []
+    for topic, texts in TINY_TEXTS.items():
+        for k, t in enumerate(texts):
+            r = {"id": f"{writer}-{topic}-{k}", "writer": writer, "channel": "email",
+                 "sent_at": "2016-09-05T10:00:00+03:00", "subject": None, "text": f"{t}. {SIGNS[writer]}", "topic": topic}
+            if labelled:
+                # a guideline for half of them, none for the other half (uncovered)
+                r["guideline_id"] = GID[topic] if k % 2 == 0 else None
+                r["avoidable"] = topic == "vaara" or (topic == "uusi" and k % 2 == 0)
+            rows.append(r)
+    return rows
+
+
+@pytest.fixture
+def writers_dir(tiny_dir):
+    """A tiny corpus of three writers: two labelled against the catalogue (train, dev), one with topics only."""
+    write_jsonl(tiny_dir / "train.jsonl", writer_rows("a", True))
+    write_jsonl(tiny_dir / "dev.jsonl", writer_rows("b", True))
+    write_jsonl(tiny_dir / "train_topic_only.jsonl", writer_rows("c", False))
+    return tiny_dir
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A small model over the three test topics, with the test taxonomy stored in it."""

@@ -30,55 +30,40 @@ def test_corpus_model_beats_chance_on_dev_and_reports_guidelines(corpus_model):
 
 @pytest.mark.slow
 def test_retraining_reproduces_the_shipped_card(tmp_path):
+    """The shipped model's command, rerun: same data, same out-of-fold, test-split and transfer figures."""
+    from classifier.card import model_card
+    from classifier.training import TrainingConfig, train_from_corpus
+
     meta_file = default_model_dir() / "model.json"
-    if not meta_file.exists() or not (CORPUS / "generated.jsonl").exists():
+    if not meta_file.exists() or not (CORPUS / "train.jsonl").exists():
         pytest.skip("no shipped model or corpus")
     shipped = json.loads(meta_file.read_text())
-    found = discover_corpus([CORPUS])
-    model = train_model(found["train"], found["dev"], CORPUS / "taxonomy.json", CORPUS / "guidelines.jsonl",
-                        params={k: v for k, v in shipped["params"].items()},
-                        file_weights=shipped["training_data"]["file_weights"],
-                        target_accuracy=shipped["target_accuracy"])
+    tc = shipped["training_config"]
+    config = TrainingConfig(params=tc["params"], file_weights=tc["file_weights"], target_accuracy=tc["target_accuracy"],
+                            calibration_data=tc["calibration_data"], group_field=tc["group_field"])
+    model = train_from_corpus([CORPUS], config, transfer_dir=CORPUS / "transfer")
     assert model.meta["training_data"]["sha256"] == shipped["training_data"]["sha256"]
+    assert model.meta["training_data"]["files"] == shipped["training_data"]["files"]
+    oof, want = model.meta["oof_metrics"], shipped["oof_metrics"]
     for key in ("accuracy", "macro_f1", "threshold"):
-        assert model.meta["dev_metrics"][key] == pytest.approx(shipped["dev_metrics"][key], abs=0.005), key
-    test = evaluate_model(model, found["test"])
-    for key in ("accuracy", "macro_f1"):
-        assert test["topic"][key] == pytest.approx(shipped["test_metrics"]["topic"][key], abs=0.005), key
-    assert test["avoidable"]["accuracy"] == pytest.approx(shipped["test_metrics"]["avoidable"]["accuracy"], abs=0.01)
+        assert oof[key] == pytest.approx(want[key], abs=0.005), key
+    assert oof["writers"]["macro_f1_mean"] == pytest.approx(want["writers"]["macro_f1_mean"], abs=0.005)
+    assert model.classifier.temperature_ == pytest.approx(shipped["temperature"], rel=0.02)
+    for split in ("test_metrics", "transfer_metrics"):
+        for key in ("accuracy", "macro_f1"):
+            assert model.meta[split]["topic"][key] == pytest.approx(shipped[split]["topic"][key], abs=0.005), (split, key)
+        assert model.meta[split]["avoidable"]["accuracy"] == pytest.approx(shipped[split]["avoidable"]["accuracy"],
+                                                                           abs=0.01), split
+    # the card states these figures
+    card = (default_model_dir() / "README.md").read_text(encoding="utf-8")
+    for line in ("## Out-of-fold figures (leave-one-writer-out", f"macro-F1 {want['macro_f1']}",
+                 f"macro-F1 {shipped['test_metrics']['topic']['macro_f1']}",
+                 f"macro-F1 {shipped['transfer_metrics']['topic']['macro_f1']}"):
+        assert line in card, line
+    assert model_card(model).splitlines()[:3] == card.splitlines()[:3]
 
 
 FAST = {"lemmatizer": "none", "char_ngrams": False, "cv": 2}
-SIGNS = {"a": "t. Anna", "b": "-Pekka / asiakaspalvelu", "c": "Ystävällisin terveisin Kaisa"}
-GID = {"uusi": "G-1", "vahvistus": "G-2", "vaara": "G-3"}
-
-
-def _writer_rows(writer: str, labelled: bool) -> list[dict]:
-    """Every tiny text once, signed by ``writer``; labelled against the catalogue or with a topic only."""
-    from .conftest import TINY_TEXTS
-
-    rows = []
-    for topic, texts in TINY_TEXTS.items():
-        for k, t in enumerate(texts):
-            r = {"id": f"{writer}-{topic}-{k}", "writer": writer, "channel": "email",
-                 "sent_at": "2016-09-05T10:00:00+03:00", "subject": None, "text": f"{t}. {SIGNS[writer]}", "topic": topic}
-            if labelled:
-                # a guideline for half of them, none for the other half (uncovered)
-                r["guideline_id"] = GID[topic] if k % 2 == 0 else None
-                r["avoidable"] = topic == "vaara" or (topic == "uusi" and k % 2 == 0)
-            rows.append(r)
-    return rows
-
-
-@pytest.fixture
-def writers_dir(tiny_dir):
-    """A tiny corpus of three writers: two labelled against the catalogue (train, dev), one with topics only."""
-    from .conftest import write_jsonl
-
-    write_jsonl(tiny_dir / "train.jsonl", _writer_rows("a", True))
-    write_jsonl(tiny_dir / "dev.jsonl", _writer_rows("b", True))
-    write_jsonl(tiny_dir / "train_topic_only.jsonl", _writer_rows("c", False))
-    return tiny_dir
 
 
 def test_guideline_labelled_tells_topic_only_records_from_uncovered_ones():
@@ -120,9 +105,9 @@ def test_out_of_fold_training_uses_dev_files_leaves_writers_out_and_keeps_topic_
 
 
 def test_out_of_fold_folds_are_stratified_without_writers(tiny_dir):
-    from .conftest import write_jsonl
+    from .conftest import write_jsonl, writer_rows
 
-    rows = [{k: v for k, v in r.items() if k != "writer"} for w in ("a", "b") for r in _writer_rows(w, True)]
+    rows = [{k: v for k, v in r.items() if k != "writer"} for w in ("a", "b") for r in writer_rows(w, True)]
     write_jsonl(tiny_dir / "train.jsonl", rows)
     model = train_model([tiny_dir / "train.jsonl"], params=FAST, target_accuracy=0.9, oof_folds=3)
     assert model.meta["oof_metrics"]["scheme"] == "3-fold stratified" and "writers" not in model.meta["oof_metrics"]
@@ -141,9 +126,9 @@ def test_dev_calibration_keeps_the_dev_split_out_of_the_model(writers_dir):
 def test_generated_files_train_only_when_given_a_weight(writers_dir):
     from classifier.training import TrainingConfig, train_from_corpus
 
-    from .conftest import write_jsonl
+    from .conftest import write_jsonl, writer_rows
 
-    gen = [{**r, "id": "g" + r["id"], "writer": None} for r in _writer_rows("a", True)]
+    gen = [{**r, "id": "g" + r["id"], "writer": None} for r in writer_rows("a", True)]
     write_jsonl(writers_dir / "generated.jsonl", gen)
     cfg = TrainingConfig(params=FAST, target_accuracy=0.9)
     default = train_from_corpus([writers_dir], cfg)
