@@ -12,7 +12,7 @@ the pooled out-of-fold macro-F1 and the lowest writer are shown beside it.
 
 Two stages, as ``tukipyynto train --search`` does them:
 
-1. ``C`` in (0.25, 0.5, 1.0) x class weights (balanced, none), without generated data;
+1. ``C`` in (0.25, 0.5, 1.0, 2.0) x class weights (balanced, none), without generated data;
 2. the best of stage 1 with ``corpus/generated.jsonl`` at weight 0.1 and 0.3.
 
 Results are written after every candidate (JSON + Markdown), so an interrupted run keeps what

@@ -645,7 +645,7 @@ class TrainingConfig:
 
     SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "char_ngrams": ch} for c in (0.25, 0.5, 1.0)
                                                     for ch in (False, True))
-    WRITER_SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "class_weight": cw} for c in (0.25, 0.5, 1.0)
+    WRITER_SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "class_weight": cw} for c in (0.25, 0.5, 1.0, 2.0)
                                                            for cw in ("balanced", None))
     GENERATED_WEIGHTS: ClassVar[tuple[float, ...]] = (0.1, 0.3)
 

@@ -44,6 +44,8 @@ def test_compare_quick_corpus(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_learning_curve_and_model_selection_run_on_a_tiny_corpus(writers_dir, tmp_path):
     """Both scripts end to end on three writers: every size, arm and evaluation gets a figure."""
+    from classifier.training import TrainingConfig
+
     from .conftest import write_jsonl, writer_rows
 
     write_jsonl(writers_dir / "test.jsonl", [{**r, "id": "t" + r["id"]} for r in writer_rows("b", True)])
@@ -63,5 +65,5 @@ def test_learning_curve_and_model_selection_run_on_a_tiny_corpus(writers_dir, tm
                            "--out", str(tmp_path / "sel")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads((tmp_path / "sel.json").read_text(encoding="utf-8"))["rows"]
-    assert len(rows) == 6 + 2 and {r["file_weights"].get("generated.jsonl", 0) for r in rows} == {0, 0.1, 0.3}
+    assert len(rows) == len(TrainingConfig.WRITER_SEARCH_GRID) + 2 and {r["file_weights"].get("generated.jsonl", 0) for r in rows} == {0, 0.1, 0.3}
     assert "**(selected)**" in (tmp_path / "sel.md").read_text(encoding="utf-8")
