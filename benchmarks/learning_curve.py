@@ -129,7 +129,9 @@ def main() -> None:
            "n_writers": len(writers), "files": [f for f in HAND if (corpus / f).exists()], "n_generated": len(gen),
            "generated_weight": a.generated_weight, "params": params, "seed": a.seed, "sizes": sizes, "rows": []}
     if a.resume and out.with_suffix(".json").exists():
-        res["rows"] = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["rows"]
+        prev = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+        res["rows"] = prev["rows"]
+        t0 -= prev.get("seconds", 0)  # the time of the earlier run counts too
     done = {(r["size"], r["generated"], r["eval"]) for r in res["rows"]}
 
     def save(row: dict) -> None:

@@ -7,8 +7,9 @@ train_topic_only.jsonl: eleven writers); the test split and the transfer set tak
 For each candidate, every writer is held out in turn, a model is trained on the other ten
 (and on the generated data when the candidate gives it a weight; generated records only ever
 train) and the held-out writer's requests are predicted. The figure that selects is the
-macro-F1 averaged over the held-out writers (each writer counts once, whatever their size);
-the pooled out-of-fold macro-F1 and the lowest writer are shown beside it.
+macro-F1 averaged over the held-out writers (each writer counts once, whatever their size;
+a tie goes to the candidate listed first); the pooled out-of-fold macro-F1 and the lowest
+writer are shown beside it.
 
 Two stages, as ``tukipyynto train --search`` does them:
 
@@ -56,7 +57,8 @@ def _markdown(res: dict) -> str:
              f"`python benchmarks/model_selection.py` on {res['date']} ({res['seconds']} s, {res['host_note']}). "
              f"Training writers only ({', '.join(writers)}; {rows[0]['n'] if rows else '?'} hand-written requests "
              "of train.jsonl, dev.jsonl and train_topic_only.jsonl); the test split and the transfer set took no part. "
-             "Each writer is held out in turn; the selecting figure is the macro-F1 averaged over held-out writers.", "",
+             "Each writer is held out in turn; the selecting figure is the macro-F1 averaged over held-out writers "
+             "(a tie goes to the candidate listed first: the smaller C, balanced class weights, less generated data).", "",
              "| settings | macro-F1 mean over writers | lowest writer | pooled macro-F1 | accuracy | ECE |",
              "|---|---|---|---|---|---|"]
     for r in rows:
@@ -70,8 +72,10 @@ def _markdown(res: dict) -> str:
     if best:
         p = best["params"]
         gen = best["file_weights"].get("generated.jsonl", 0)
-        cmd = (f"tukipyynto train corpus/ --C {p.get('C', 0.5)} --class-weight {p.get('class_weight') or 'none'}"
-               + (f" --file-weight generated.jsonl={gen:g}" if gen else "") + " --transfer corpus/transfer --out models/default")
+        cmd = ("tukipyynto train corpus/ --out models/default"
+               + (f" --file-weight generated.jsonl={gen:g}" if gen else "")
+               + ("" if p.get("class_weight", "balanced") == "balanced" else " --class-weight none")
+               + f" --C {p.get('C', 0.5)} --transfer corpus/transfer")
         lines += ["", f"Selected: {_label(best)}. The shipped model is trained with:", "", f"    {cmd}", ""]
     return "\n".join(lines)
 
@@ -91,7 +95,9 @@ def main() -> None:
     res = {"date": dt.date.today().isoformat(), "seconds": 0, "host_note": "2-core machine shared with other jobs",
            "files": list(HAND), "rows": []}
     if a.resume and out.with_suffix(".json").exists():
-        res["rows"] = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["rows"]
+        prev = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+        res["rows"] = prev["rows"]
+        t0 -= prev.get("seconds", 0)  # the time of the earlier run counts too
     done = {_key(r) for r in res["rows"]}
 
     def run(cands: list[dict], use: list[Path]) -> None:

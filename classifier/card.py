@@ -31,6 +31,10 @@ def model_card(model) -> str:
         "`tukipyynto train`; load with `classifier.load(PATH)`.",
         "",
         "## Training data",
+    ]
+    if m.get("command"):
+        lines.append(f"- command: `{m['command']}`")
+    lines += [
         f"- files: {', '.join(td.get('files', []))}; dev: "
         + (f"{', '.join(td.get('dev_files', []))} (held out)" if td.get("dev_files") else
            ("none held out (dev files are training data)" if oof else "hold-out")),

@@ -32,6 +32,28 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def _command_line(ctx: click.Context) -> str:
+    """The command as a canonical line: the arguments, then every option that differs from its default."""
+    import shlex
+
+    parts = [f"tukipyynto {ctx.info_name}"]
+    args, opts = [], []
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if isinstance(p, click.Argument):
+            args += [shlex.quote(str(x)) for x in (v if isinstance(v, (list, tuple)) else [v])]
+        elif v is None or v == p.get_default(ctx) or (p.multiple and not v):
+            continue
+        elif p.is_flag and p.secondary_opts:
+            opts.append(p.opts[0] if v else p.secondary_opts[0])
+        elif p.is_flag:
+            opts.append(p.opts[0])
+        else:
+            for x in (v if p.multiple else [v]):
+                opts += [p.opts[0], shlex.quote(str(x))]
+    return " ".join(parts + args + opts)
+
+
 def _fail(e: Exception) -> None:
     """Turn a library error into the one CLI error type."""
     raise UserError(str(e)) from None
@@ -123,6 +145,7 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
                                   reviewed_weight=reviewed_weight, progress=_say)
+        model.meta["command"] = _command_line(click.get_current_context())
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)

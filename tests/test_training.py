@@ -165,6 +165,8 @@ def test_train_command_card_shows_the_writer_held_out_figures_or_the_dev_figures
     assert "out-of-fold (leave-one-writer-out)" in r.output
     card = (tmp_path / "oof" / "README.md").read_text(encoding="utf-8")
     assert "## Out-of-fold figures (leave-one-writer-out" in card and "| held-out writer |" in card
+    assert (f"- command: `tukipyynto train {writers_dir} --out {tmp_path / 'oof'} --no-char-ngrams --lemmatizer none "
+            "--target-accuracy 0.9`") in card
     r = CliRunner().invoke(main, base + ["--calibration-data", "dev", "--class-weight", "none", "--out", str(tmp_path / "dev")])
     assert r.exit_code == 0, r.output
     meta = json.loads((tmp_path / "dev" / "model.json").read_text())
