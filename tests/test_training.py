@@ -31,7 +31,6 @@ def test_corpus_model_beats_chance_on_dev_and_reports_guidelines(corpus_model):
 @pytest.mark.slow
 def test_retraining_reproduces_the_shipped_card(tmp_path):
     """The shipped model's command, rerun: same data, same out-of-fold, test-split and transfer figures."""
-    from classifier.card import model_card
     from classifier.training import TrainingConfig, train_from_corpus
 
     meta_file = default_model_dir() / "model.json"
@@ -60,7 +59,7 @@ def test_retraining_reproduces_the_shipped_card(tmp_path):
                  f"macro-F1 {shipped['test_metrics']['topic']['macro_f1']}",
                  f"macro-F1 {shipped['transfer_metrics']['topic']['macro_f1']}"):
         assert line in card, line
-    assert model_card(model).splitlines()[:3] == card.splitlines()[:3]
+    assert f"- command: `{shipped['command']}`" in card
 
 
 FAST = {"lemmatizer": "none", "char_ngrams": False, "cv": 2}
