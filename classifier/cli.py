@@ -91,7 +91,8 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
+@click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic or guideline (each named with its line) instead of stopping.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
@@ -114,7 +115,7 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
-                                  reviewed_weight=reviewed_weight, progress=_say)
+                                  reviewed_weight=reviewed_weight, skip_invalid=skip_invalid, progress=_say)
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
@@ -350,8 +351,8 @@ def _with_report_options(f):
 
 
 def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
-                  model_dir=None, reviewed=None):
-    """Build and write the report; return the written paths."""
+                  model_dir=None, reviewed_files=(), skip_invalid=False):
+    """Build and write the report; return the written paths. Reviewed files are checked against its taxonomy and catalogue."""
     from .io import read_guidelines, read_taxonomy
     from .model import CATALOGUE, TAXONOMY, verify
     from .report import build_report, write_report
@@ -364,9 +365,19 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
         gl = read_guidelines(guidelines)
     else:
         gl = read_guidelines(d / CATALOGUE) if (d / CATALOGUE).exists() else None
+    reviewed = None
+    if reviewed_files:
+        from .reviewed import read_reviewed_files
+
+        reviewed = read_reviewed_files(list(reviewed_files), tax, gl, skip_invalid=skip_invalid)
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
                        calibration=calibration, reviewed=reviewed)
+    for note in rep.review.get("notes", ()):
+        click.echo(f"note: {note}", err=True)
+    if rep.review.get("needed"):
+        click.echo(f"note: {rep.review['n_reviewed']} reviewed requests of the sample: the corrected estimates need at least "
+                   f"{rep.review['min_reviews']} ({rep.review['needed']} more)", err=True)
     return write_report(rep, Path(out_dir))
 
 
@@ -375,26 +386,25 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model that labelled the rows: its taxonomy, catalogue and calibration data (default: the shipped model).")
-@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the random sample corrects the estimates (PPI).")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the reviewed sample corrects the estimates (PPI).")
+@click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic, guideline or queue (each named with its line) instead of stopping.")
 @_with_report_options
-def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+def report(labelled, out_dir, guidelines, model_dir, reviewed_files, skip_invalid, period_from, period_to, granularity, lang,
+           opening_hours, taxonomy):
     """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
 
     Markdown, a self-contained HTML page with plots, and a CSV of every table. With
-    --reviewed, the reviewed random sample and the predictions on every row give corrected
-    shares with 95 % intervals (prediction-powered inference) and the model's measured accuracy.
+    --reviewed, the reviewed sample (random or tilted queue) and the predictions on every
+    row give corrected shares with 95 % intervals (prediction-powered inference) and the
+    model's measured accuracy; each reviewed file's rows that are not used are counted and
+    named.
     """
     from .report import read_labelled
 
     try:
         rows = read_labelled(labelled)
-        reviewed = None
-        if reviewed_files:
-            from .estimate import read_reviewed
-
-            reviewed = read_reviewed(list(reviewed_files))
         paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                              opening_hours, model_dir, reviewed)
+                              opening_hours, model_dir, reviewed_files, skip_invalid)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
@@ -407,19 +417,24 @@ def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model for the words behind a topic and runner-up guidelines (default: the shipped one).")
 @click.option("--no-model", is_flag=True, help="Show only what the labelled file holds (no explanation, no runner-ups).")
-@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the random sample (the queue the estimates use).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sample; keep it for the whole review.")
+@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the sample the estimates use (with --tilted: the number of draws).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample; keep it for the whole review (the file records it).")
+@click.option("--tilted", is_flag=True, help="Draw the sample with known probabilities tilted toward uncertain requests (the report weights each review by its inverse probability): narrower intervals for the same number of reviews.")
+@click.option("--new-sample", is_flag=True, help="Start a new sample (another --seed, --sample or design) in an --out that holds decisions of an earlier one.")
 @click.option("--reviewer", default=None, help="Name written into every decision (default: the login name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any other than loopback requires the printed access token.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port (0: any free port).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
-def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, reviewer, host, port, no_browser, lang):
+def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, tilted, new_sample, reviewer, host, port,
+           no_browser, lang):
     """Review labelled requests in a local web page: confirm or correct topic and guideline.
 
-    Two queues: a seeded random sample (the only one `report --reviewed` uses for estimates)
-    and an uncertainty-first queue (for retraining). Every decision is appended to OUT at once.
-    Stop with Ctrl+C; run the same command again to resume.
+    Two queues: a seeded sample (random, or with --tilted drawn toward uncertain requests
+    with known probabilities; the only queue `report --reviewed` uses for estimates) and an
+    uncertainty-first queue (for retraining). Every decision is appended to OUT at once,
+    with the sample's seed and size. Stop with Ctrl+C; run the same command again to
+    resume. One session at a time per OUT.
     """
     import getpass
 
@@ -431,14 +446,21 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
         reviewer = "reviewer"
     try:
         session = load_session(labelled, out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
-                               use_model=not no_model)
-        srv = make_server(session, host, port)
+                               use_model=not no_model, design="tilted" if tilted else "random", new_sample=new_sample)
     except TukipyyntoError as e:
         _fail(e)
+    try:
+        srv = make_server(session, host, port)
     except OSError as e:
-        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        session.close()
+        _fail(TukipyyntoError(f"cannot listen on {host}:{port}: {e.strerror or e}"
+                              + ("; is another program using the port? Try --port 0" if port else "")))
+    session.log.announce(srv.url.split("?")[0])
+    for n in session.notes:
+        click.echo(f"note: {n}", err=True)
     st = session.state()["progress"]
-    _say(f"{len(session.by_id)} requests: random sample {st['random']['done']}/{st['random']['total']} reviewed, "
+    sq = session.sample_queue
+    _say(f"{len(session.by_id)} requests: {sq} sample {st[sq]['done']}/{st[sq]['total']} reviewed, "
          f"uncertainty queue {st['uncertain']['done']}/{st['uncertain']['total']}; decisions -> {out}")
     if srv.require_token:
         click.echo(f"access token: {srv.token}", err=True)

@@ -86,11 +86,11 @@ def _avoidable_tables(ctx: _Context) -> _Tables:
 
 
 def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict[str, Any]:
-    """Section: corrected estimates from a reviewed random sample; adds the ``ppi`` row to ``avoidable_overall``."""
+    """Section: corrected estimates from a reviewed sample; adds the ``ppi`` row to ``avoidable_overall``."""
     from ...estimate import review_estimates
 
     names = {"review_avoidable": ("group_kind", "label", "model_share", "estimate", "ci_low", "ci_high", "reviews_estimate",
-                                  "reviews_ci_low", "reviews_ci_high", "method", "n_reviewed"),
+                                  "reviews_ci_low", "reviews_ci_high", "method", "n_reviewed", "needed"),
              "review_topics": ("topic", "label", "model_share", "model_hard_share", "reviewed_n", "estimate", "ci_low",
                                "ci_high", "reviews_ci_low", "reviews_ci_high", "method", "n_reviewed"),
              "review_accuracy": ("measure", "label", "n", "correct", "share", "ci_low", "ci_high"),
@@ -111,12 +111,15 @@ def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict
     for r in est["review_accuracy"]:
         r["label"] = text.get(r["measure"], r["measure"])
     out.update({k: est[k] for k in names})
-    out["review"] = {"n_reviewed": est["n_reviewed"], "n_total": est["n_total"],
-                     "n_other": est["n_reviewed_other_queue"], "n_unknown": est["n_reviewed_unknown"]}
+    out["review"] = {"n_reviewed": est["n_reviewed"], "n_total": est["n_total"], "design": est["design"],
+                     "needed": est["needed"], "min_reviews": est["min_reviews"], "skipped": est["skipped"],
+                     "n_other": est["n_reviewed_other_queue"], "n_no_queue": est["n_reviewed_no_queue"],
+                     "n_other_sample": est["n_reviewed_other_sample"], "n_unknown": est["n_reviewed_unknown"],
+                     "notes": est["notes"]}
     e = est["avoidable"]
     if e is not None and tables.get("avoidable_overall"):
         tables["avoidable_overall"].append({
             "label": text["ppi_row"], "n": est["n_total"], "n_avoidable": None, "share": e.estimate,
-            "ci_low": e.ci_low, "ci_high": e.ci_high, "estimate": e.estimate, "method": "ppi",
+            "ci_low": e.ci_low, "ci_high": e.ci_high, "estimate": e.estimate, "method": e.method,
             "n_reviewed": e.n_reviewed})
     return out
