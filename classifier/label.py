@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
-           "OUTPUT_FORMATS"]
+           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -338,14 +338,21 @@ def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
     return keys
 
 
+#: The ``predicted`` block of a row as flat columns (CSV, Parquet, :class:`DatasetLabeler`): every key it has.
+PREDICTED_COLUMNS = ("predicted.topic", "predicted.status", "predicted.confidence", "predicted.candidates",
+                     "predicted.guideline_id", "predicted.guideline_score", "predicted.avoidable", "predicted.reason",
+                     "predicted.later_guideline_id", "predicted.coverage_probability",
+                     "predicted.avoidable_probability", "predicted.assessed_on", "predicted.flags")
+
+
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
-                  "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
-                  "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
-                  "repeat_of", "service_flags", "text")
+                  *PREDICTED_COLUMNS, "topic", "guideline_id", "avoidable", "first_reply_at",
+                  "first_reply_working_minutes", "repeat_of", "service_flags", "text")
+    FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
+                    "predicted.avoidable_probability", "first_reply_working_minutes")
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
@@ -357,6 +364,12 @@ class _Writer:
             self.fh = open(path, "a" if append else "w", encoding="utf-8")
         elif fmt == "csv":
             new = not (append and path.exists() and path.stat().st_size > 0)
+            if not new:
+                with open(path, encoding="utf-8", newline="") as fh:
+                    header = next(csv.reader(fh), [])
+                if tuple(header) != self.CSV_FIELDS:  # appended rows would go under other columns
+                    raise OutputError(f"{path}: its columns differ from this version's (written by another version?); "
+                                      "cannot resume, use --overwrite to start again")
             self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")
             self.csv = csv.DictWriter(self.fh, fieldnames=self.CSV_FIELDS, extrasaction="ignore")
             if new:
@@ -395,10 +408,7 @@ class _Writer:
             flat = [self.flat(r) for r in rows]
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
-            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
-                                                          "first_reply_working_minutes")
-                                 else pa.int64() if c == "n_messages"
-                                 else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
+            schema = pa.schema([(c, _column_type(c)) for c in self.CSV_FIELDS])
             for c in cols:
                 if schema.field(c).type == pa.string():
                     cols[c] = [None if v is None else str(v) for v in cols[c]]
@@ -583,6 +593,8 @@ def _open(run: _Run) -> None:
 
     try:
         run.writer = _Writer(run.out, run.fmt, append=run.resume)
+    except OutputError:
+        raise
     except OSError as e:
         raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     if run.parallel and not run.forked:
@@ -737,10 +749,18 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
 
 
 class DatasetLabeler:
-    """Label a ``datasets.Dataset`` in place of files: ``ds.map(DatasetLabeler(), batched=True)``.
+    """Label a ``datasets.Dataset`` in place of files (:func:`label_dataset` runs it with the right column types).
 
-    Adds columns ``predicted_topic``, ``confidence``, ``predicted_guideline_id``, ``guideline_score``,
-    ``predicted_avoidable`` and ``reason``. Reads ``text``, and ``sent_at`` and ``subject`` when present.
+    ``ds.map(labeler, batched=True, features=labeler.features(ds.features))``.
+
+    Adds the columns ``label`` writes for a row's outcome, flat as in its CSV and Parquet output:
+    ``status`` (``ok``, or ``no_text`` for a row without text, which is not assessed) and
+    :data:`PREDICTED_COLUMNS` (``predicted.topic``, ``predicted.status``, ``predicted.confidence``,
+    ``predicted.candidates`` and ``predicted.flags`` as JSON text, ``predicted.guideline_id``,
+    ``predicted.avoidable``, ``predicted.reason``, ``predicted.coverage_probability``,
+    ``predicted.avoidable_probability``, ...), so :func:`classifier.report.read_labelled` and
+    ``tukipyynto report`` read a labelled dataset saved as JSONL, CSV or Parquet like ``label``'s
+    output. Reads ``text`` (``text_field``), and ``sent_at`` and ``subject`` when present.
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
@@ -758,9 +778,63 @@ class DatasetLabeler:
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n
         subj = batch.get("subject") or [None] * n
-        reqs = [Request(id=str(i), text=t or "", sent_at=parse_datetime(s), subject=sj)
-                for i, (t, s, sj) in enumerate(zip(texts, sent, subj))]
-        res = a.assess(reqs)
-        return {"predicted_topic": [r.topic for r in res], "confidence": [r.confidence for r in res],
-                "predicted_guideline_id": [r.guideline_id for r in res], "guideline_score": [r.guideline_score for r in res],
-                "predicted_avoidable": [r.avoidable for r in res], "reason": [r.reason for r in res]}
+        todo = [i for i, t in enumerate(texts) if t is not None and str(t).strip() and str(t).strip() != "[LAINAUS]"]
+        reqs = [Request(id=str(i), text=str(texts[i]), sent_at=parse_datetime(sent[i]), subject=subj[i]) for i in todo]
+        done = dict(zip(todo, a.assess(reqs))) if reqs else {}
+        flat = [_Writer.flat({"predicted": done[i].to_dict()}) if i in done else {} for i in range(n)]
+        return {"status": ["ok" if i in done else "no_text" for i in range(n)],
+                **{c: [f.get(c) for f in flat] for c in PREDICTED_COLUMNS}}
+
+    def features(self, input_features):
+        """The ``features`` to give ``Dataset.map`` with this labeller: the input's and the added columns' types.
+
+        Without them ``map`` fixes a column's type from its first batch, and a batch in which every
+        ``predicted.later_guideline_id`` (say) is None would make it a null column.
+        """
+        import datasets
+
+        out = datasets.Features(dict(input_features))
+        kinds = {"float": "float64", "bool": "bool", "int": "int64", "str": "string"}
+        out["status"] = datasets.Value("string")
+        for c in PREDICTED_COLUMNS:
+            out[c] = datasets.Value(kinds[_column_kind(c)])
+        return out
+
+
+def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+    """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
+
+    Parameters
+    ----------
+    ds : datasets.Dataset
+        With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
+        (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
+    model_dir, guidelines, text_field, mode
+        As for :class:`DatasetLabeler`.
+    batch_size : int
+        Rows per batch.
+    **map_kwargs
+        Passed to ``Dataset.map`` (``num_proc``, ``load_from_cache_file``, ...).
+
+    Returns
+    -------
+    datasets.Dataset
+        ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
+    """
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
+
+
+def _column_kind(column: str) -> str:
+    """``float``, ``int``, ``bool`` or ``str``: the type of a flat output column."""
+    if column in _Writer.FLOAT_FIELDS:
+        return "float"
+    return "bool" if column == "predicted.avoidable" else "int" if column == "n_messages" else "str"
+
+
+def _column_type(column: str):
+    """The Arrow type of a flat output column (Parquet)."""
+    import pyarrow as pa
+
+    return {"float": pa.float64(), "bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[_column_kind(column)]
