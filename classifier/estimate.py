@@ -35,15 +35,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import TukipyyntoError
-
+from .errors import ReportError, TukipyyntoError
 from .reviewed import (RANDOM_QUEUE, SAMPLE_QUEUES, TILTED_QUEUE, UNCERTAIN_QUEUE, Reviewed, read_reviewed_files,
                        sample_key)
 from .rules import parse_bool
 
 __all__ = ["Estimate", "EstimateError", "MIN_REVIEWS", "RANDOM_QUEUE", "ReviewedSample", "TILTED_QUEUE",
            "UNCERTAIN_QUEUE", "classical_mean", "corrected_mean", "corrected_ratio", "ppi_mean", "ppi_ratio",
-           "read_reviewed", "review_estimates", "reviews_for_margin", "select_sample", "wilson_interval"]
+           "read_reviewed", "review_estimates", "reviews_for_margin", "select_sample", "selection_probabilities",
+           "wilson_interval"]
 
 Z95 = 1.959963984540054
 #: reviews (in all, or in a group) below which no corrected estimate is given
@@ -52,6 +52,36 @@ MIN_REVIEWS = 10
 #: (Agresti and Coull's "add two successes and two failures"); chosen on the dev split, where half an error
 #: left a topic share that the model under-predicts covered in 87 % of samples of 60
 FLOOR_PSEUDO_COUNT = 2.0
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval of a binomial proportion.
+
+    Parameters
+    ----------
+    k : int
+        Successes (for example avoidable contacts).
+    n : int
+        Trials (contacts looked at).
+    z : float
+        Normal quantile; the default gives a 95 % interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, or ``(None, None)`` when ``n`` is 0. ``wilson_interval(3, 40)`` is
+        about ``(0.026, 0.199)``: the thesis's 7.5 % from 40 sampled calls is a rough number.
+    """
+    if n <= 0:
+        return None, None
+    if k < 0 or k > n:  # a ReportError, as when the report's tables held this function
+        raise ReportError(f"wilson_interval: need 0 <= k <= n, got k={k}, n={n}")
+    p = k / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 class EstimateError(TukipyyntoError, ValueError):
@@ -196,41 +226,6 @@ def ppi_ratio(a: Sequence[float], ahat: Sequence[float], ahat_all: Sequence[floa
     z = _z(alpha)
     lo, hi = _clip(r - z * se, r + z * se, clip)
     return Estimate(min(1.0, max(0.0, r)) if clip else r, lo, hi, "ppi_ratio", n, N, 1.0)
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a binomial proportion.
-
-    Parameters
-    ----------
-    k : int
-        Successes (for example avoidable contacts).
-    n : int
-        Trials (contacts looked at).
-    z : float
-        Normal quantile; the default gives a 95 % interval.
-
-    Returns
-    -------
-    tuple of float
-        ``(low, high)``, or ``(None, None)`` when ``n`` is 0. ``wilson_interval(3, 40)`` is
-        about ``(0.026, 0.199)``: the thesis's 7.5 % from 40 sampled calls is a rough number.
-
-    Raises
-    ------
-    EstimateError
-        ``k`` is not between 0 and ``n``.
-    """
-    if n <= 0:
-        return None, None
-    if k < 0 or k > n:
-        raise EstimateError(f"wilson_interval: need 0 <= k <= n, got k={k}, n={n}")
-    p = k / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
-           "OUTPUT_FORMATS"]
+           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -338,14 +338,21 @@ def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
     return keys
 
 
+#: The ``predicted`` block of a row as flat columns (CSV, Parquet, :class:`DatasetLabeler`): every key it has.
+PREDICTED_COLUMNS = ("predicted.topic", "predicted.status", "predicted.confidence", "predicted.candidates",
+                     "predicted.guideline_id", "predicted.guideline_score", "predicted.avoidable", "predicted.reason",
+                     "predicted.later_guideline_id", "predicted.coverage_probability",
+                     "predicted.avoidable_probability", "predicted.assessed_on", "predicted.flags")
+
+
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
-                  "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
-                  "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
-                  "repeat_of", "service_flags", "text")
+                  *PREDICTED_COLUMNS, "topic", "guideline_id", "avoidable", "first_reply_at",
+                  "first_reply_working_minutes", "repeat_of", "service_flags", "text")
+    FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
+                    "predicted.avoidable_probability", "first_reply_working_minutes")
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
@@ -357,6 +364,12 @@ class _Writer:
             self.fh = open(path, "a" if append else "w", encoding="utf-8")
         elif fmt == "csv":
             new = not (append and path.exists() and path.stat().st_size > 0)
+            if not new:
+                with open(path, encoding="utf-8", newline="") as fh:
+                    header = next(csv.reader(fh), [])
+                if tuple(header) != self.CSV_FIELDS:  # appended rows would go under other columns
+                    raise OutputError(f"{path}: its columns differ from this version's (written by another version?); "
+                                      "cannot resume, use --overwrite to start again")
             self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")
             self.csv = csv.DictWriter(self.fh, fieldnames=self.CSV_FIELDS, extrasaction="ignore")
             if new:
@@ -395,10 +408,7 @@ class _Writer:
             flat = [self.flat(r) for r in rows]
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
-            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
-                                                          "first_reply_working_minutes")
-                                 else pa.int64() if c == "n_messages"
-                                 else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
+            schema = pa.schema([(c, _column_type(c)) for c in self.CSV_FIELDS])
             for c in cols:
                 if schema.field(c).type == pa.string():
                     cols[c] = [None if v is None else str(v) for v in cols[c]]
@@ -413,6 +423,44 @@ class _Writer:
             self.fh.close()
         if self._pq is not None:
             self._pq.close()
+
+
+@dataclass
+class _Run:
+    """What one :func:`label_inputs` run carries from step to step.
+
+    :func:`_plan` fills in the settings and what a resume skips; :func:`_open` adds the output
+    writer, the model and the worker pools; the other steps count into ``summary`` and ``notes``.
+    """
+
+    inputs: Sequence[str | Path]
+    out: Path
+    fmt: str
+    resume: bool
+    model_dir: str | None
+    guidelines: str | None | bool
+    mode: str
+    with_text: bool
+    jobs: int
+    engine: str
+    scheduler: str | None
+    column_map: dict[str, str] | None
+    batch_size: int
+    redactor: Redactor
+    id_key: bytes
+    analyser: Any  # a ServiceAnalyser: service is imported when a run needs it
+    done: set[str]  # keys of the rows already in the output (resume)
+    summary: LabelSummary
+    progress: Callable[[int], None] | None = None
+    forked: bool = False  # local workers forked from this process once the model is loaded here
+    parallel: bool = False  # batches assessed in other processes (forked, joblib or Dask)
+    notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
+    writer: _Writer | None = None
+    assessor: Any = None  # None where the workers load their own
+    pool: Any = None
+    head_pool: Any = None
+    early: Iterator | None = None  # contacts the head pool started reading before the model loaded
+    n_done: int = 0
 
 
 def label_inputs(
@@ -479,10 +527,29 @@ def label_inputs(
     ------
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
-    """
-    from dataclasses import replace
 
-    from .ingest import iter_contacts, iter_contacts_parallel
+    Notes
+    -----
+    The run is a pipeline of steps around one run state: :func:`_plan` (check the options and
+    the output, read what a resume skips), :func:`_open` (output, model, workers),
+    :func:`_read` (contacts, mail threaded), :func:`_service_fields`, :func:`_assess` (batches
+    of redacted, assessed rows, here or in the workers) and :func:`_write`; :func:`_close`
+    stops the workers and closes the output whatever happened.
+    """
+    run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
+                batch_size, redactor, progress, overwrite, id_key, service)
+    try:
+        _open(run)
+        for rows in _assess(run, _service_fields(run, _read(run))):
+            _write(run, rows)
+    finally:
+        _close(run)
+    return run.summary
+
+
+def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
+          batch_size, redactor, progress, overwrite, id_key, service) -> _Run:
+    """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     out = Path(out)
@@ -507,92 +574,118 @@ def label_inputs(
     summary = LabelSummary(output=str(out))
     if key_warning:
         summary.warnings.append(key_warning)
-    mdir = str(model_dir) if model_dir else None
-    gl = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
-    # local workers are forked from this process once the model is loaded here (they share it);
-    # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
-    forked = engine != "dask" and bool(jobs and jobs > 1) and _can_fork()
-    parallel = engine == "dask" or (jobs and jobs > 1)
+    return _Run(
+        inputs=inputs, out=out, fmt=fmt, resume=resume,
+        model_dir=str(model_dir) if model_dir else None,
+        guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
+        mode=mode, with_text=with_text, jobs=jobs, engine=engine, scheduler=scheduler, column_map=column_map,
+        batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
+        progress=progress,
+        # local workers are forked from this process once the model is loaded here (they share it);
+        # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
+        forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
+        parallel=engine == "dask" or bool(jobs and jobs > 1))
+
+
+def _open(run: _Run) -> None:
+    """Open the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    from .ingest import iter_contacts_parallel
+
     try:
-        writer = _Writer(out, fmt, append=resume)
-    except OSError as e:
-        raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
-    notes: list[str] = []
-    pool = head_pool = early = None
-    try:
-        if parallel and not forked:
-            # the workers load the model; here only check that they will be able to (fail early,
-            # before reading input) without holding a second copy of the model in this process
-            summary.warnings.extend(_preflight(mdir, gl))
-            assessor = None
-        else:
-            if forked:
-                # helpers forked before the model loads read the first mbox's header blocks meanwhile
-                head_pool = _fork_pool(jobs)
-                early = iter_contacts_parallel(inputs, lambda fn, *a: pool.submit(fn, *a), jobs,
-                                               column_map=column_map, notes=notes, head_submit=head_pool.submit)
-            assessor = _get_assessor(mdir, gl, mode)
-            summary.warnings.extend(assessor.warnings)
-    except BaseException:
-        writer.close()
-        if head_pool is not None:
-            head_pool.shutdown(wait=True, cancel_futures=True)
+        run.writer = _Writer(run.out, run.fmt, append=run.resume)
+    except OutputError:
         raise
-    pool = _fork_pool(jobs) if forked else None
+    except OSError as e:
+        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.parallel and not run.forked:
+        # the workers load the model; here only check that they will be able to (fail early,
+        # before reading input) without holding a second copy of the model in this process
+        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
+        return
+    if run.forked:
+        # helpers forked before the model loads read the first mbox's header blocks meanwhile
+        run.head_pool = _fork_pool(run.jobs)
+        run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
+                                           column_map=run.column_map, notes=run.notes,
+                                           head_submit=run.head_pool.submit)
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode)
+    run.summary.warnings.extend(run.assessor.warnings)
+    if run.forked:
+        run.pool = _fork_pool(run.jobs)
 
-    def contacts():
-        read = early if early is not None else iter_contacts(inputs, column_map=column_map, notes=notes)
-        for c in read:
-            summary.contacts += 1
-            summary.merged_messages += max(0, c.n_messages - 1)
-            # every contact, resumed ones too, so that later contacts link to them as repeats
-            fields = analyser.fields(c, _safe_id(str(c.id), redactor, key))
-            if contact_key(c) in done:
-                summary.skipped_resumed += 1
-                continue
-            yield replace(c, thread=(), service=fields)  # addresses stay in this process
 
-    n_done = 0
+def _read(run: _Run) -> Iterator:
+    """Read and thread: the inputs' contacts in reading order, each counted with the replies merged into it."""
+    from .ingest import iter_contacts
+
+    read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
+                                                                 notes=run.notes)
+    for c in read:
+        run.summary.contacts += 1
+        run.summary.merged_messages += max(0, c.n_messages - 1)
+        yield c
+
+
+def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
+    """Add each contact's service fields (here, in reading order, before redaction); drop and count resumed ones."""
+    from dataclasses import replace
+
+    for c in contacts:
+        # every contact, resumed ones too, so that later contacts link to them as repeats
+        fields = run.analyser.fields(c, _safe_id(str(c.id), run.redactor, run.id_key))
+        if contact_key(c) in run.done:
+            run.summary.skipped_resumed += 1
+            continue
+        yield replace(c, thread=(), service=fields)  # addresses stay in this process
+
+
+def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
+    """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
+    batches = _batches(contacts, run.batch_size)
+    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key)
+    if run.engine == "dask":
+        return _run_dask(batches, run.scheduler, *args)
+    if run.pool is not None:
+        return _run_pool(run.pool, run.jobs, batches, *args)
+    if run.parallel:
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=run.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+            delayed(_assess_batch)(b, *args) for b in batches)
+    return (label_contacts(b, run.assessor, run.with_text, run.redactor, run.id_key) for b in batches)
+
+
+def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
+    """Write a batch of rows, count them by status and report progress."""
     try:
-        batches = _batches(contacts(), batch_size)
-        if engine == "dask":
-            results = _run_dask(batches, scheduler, mdir, gl, mode, with_text, redactor, key)
-        elif pool is not None:
-            results = _run_pool(pool, jobs, batches, mdir, gl, mode, with_text, redactor, key)
-        elif jobs and jobs > 1:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(_assess_batch)(b, mdir, gl, mode, with_text, redactor, key) for b in batches)
+        run.writer.write(rows)
+    except OSError as e:
+        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    for r in rows:
+        if r["status"] == "ok":
+            run.summary.labelled += 1
+        elif r["status"] == "no_text":
+            run.summary.no_text += 1
         else:
-            results = (label_contacts(b, assessor, with_text, redactor, key) for b in batches)
-        for rows in results:
-            try:
-                writer.write(rows)
-            except OSError as e:
-                raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
-            for r in rows:
-                if r["status"] == "ok":
-                    summary.labelled += 1
-                elif r["status"] == "no_text":
-                    summary.no_text += 1
-                else:
-                    summary.errors += 1
-            n_done += len(rows)
-            if progress:
-                progress(n_done)
-    finally:
-        for p in (pool, head_pool):
-            if p is not None:
-                p.shutdown(wait=True, cancel_futures=True)
+            run.summary.errors += 1
+    run.n_done += len(rows)
+    if run.progress:
+        run.progress(run.n_done)
+
+
+def _close(run: _Run) -> None:
+    """Stop the workers, close the output and add the run's notes, redacted, to its summary."""
+    for p in (run.pool, run.head_pool):
+        if p is not None:
+            p.shutdown(wait=True, cancel_futures=True)
+    if run.writer is not None:
         try:
-            writer.close()
+            run.writer.close()
         except OSError:
             pass
-        summary.notes.extend(redactor.redact(n) for n in dict.fromkeys(notes))
-        if analyser.note():
-            summary.notes.append(analyser.note())
-    return summary
+    run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
+    if run.analyser.note():
+        run.summary.notes.append(run.analyser.note())
 
 
 def _can_fork() -> bool:
@@ -656,10 +749,18 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
 
 
 class DatasetLabeler:
-    """Label a ``datasets.Dataset`` in place of files: ``ds.map(DatasetLabeler(), batched=True)``.
+    """Label a ``datasets.Dataset`` in place of files (:func:`label_dataset` runs it with the right column types).
 
-    Adds columns ``predicted_topic``, ``confidence``, ``predicted_guideline_id``, ``guideline_score``,
-    ``predicted_avoidable`` and ``reason``. Reads ``text``, and ``sent_at`` and ``subject`` when present.
+    ``ds.map(labeler, batched=True, features=labeler.features(ds.features))``.
+
+    Adds the columns ``label`` writes for a row's outcome, flat as in its CSV and Parquet output:
+    ``status`` (``ok``, or ``no_text`` for a row without text, which is not assessed) and
+    :data:`PREDICTED_COLUMNS` (``predicted.topic``, ``predicted.status``, ``predicted.confidence``,
+    ``predicted.candidates`` and ``predicted.flags`` as JSON text, ``predicted.guideline_id``,
+    ``predicted.avoidable``, ``predicted.reason``, ``predicted.coverage_probability``,
+    ``predicted.avoidable_probability``, ...), so :func:`classifier.report.read_labelled` and
+    ``tukipyynto report`` read a labelled dataset saved as JSONL, CSV or Parquet like ``label``'s
+    output. Reads ``text`` (``text_field``), and ``sent_at`` and ``subject`` when present.
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
@@ -677,9 +778,63 @@ class DatasetLabeler:
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n
         subj = batch.get("subject") or [None] * n
-        reqs = [Request(id=str(i), text=t or "", sent_at=parse_datetime(s), subject=sj)
-                for i, (t, s, sj) in enumerate(zip(texts, sent, subj))]
-        res = a.assess(reqs)
-        return {"predicted_topic": [r.topic for r in res], "confidence": [r.confidence for r in res],
-                "predicted_guideline_id": [r.guideline_id for r in res], "guideline_score": [r.guideline_score for r in res],
-                "predicted_avoidable": [r.avoidable for r in res], "reason": [r.reason for r in res]}
+        todo = [i for i, t in enumerate(texts) if t is not None and str(t).strip() and str(t).strip() != "[LAINAUS]"]
+        reqs = [Request(id=str(i), text=str(texts[i]), sent_at=parse_datetime(sent[i]), subject=subj[i]) for i in todo]
+        done = dict(zip(todo, a.assess(reqs))) if reqs else {}
+        flat = [_Writer.flat({"predicted": done[i].to_dict()}) if i in done else {} for i in range(n)]
+        return {"status": ["ok" if i in done else "no_text" for i in range(n)],
+                **{c: [f.get(c) for f in flat] for c in PREDICTED_COLUMNS}}
+
+    def features(self, input_features):
+        """The ``features`` to give ``Dataset.map`` with this labeller: the input's and the added columns' types.
+
+        Without them ``map`` fixes a column's type from its first batch, and a batch in which every
+        ``predicted.later_guideline_id`` (say) is None would make it a null column.
+        """
+        import datasets
+
+        out = datasets.Features(dict(input_features))
+        kinds = {"float": "float64", "bool": "bool", "int": "int64", "str": "string"}
+        out["status"] = datasets.Value("string")
+        for c in PREDICTED_COLUMNS:
+            out[c] = datasets.Value(kinds[_column_kind(c)])
+        return out
+
+
+def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+    """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
+
+    Parameters
+    ----------
+    ds : datasets.Dataset
+        With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
+        (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
+    model_dir, guidelines, text_field, mode
+        As for :class:`DatasetLabeler`.
+    batch_size : int
+        Rows per batch.
+    **map_kwargs
+        Passed to ``Dataset.map`` (``num_proc``, ``load_from_cache_file``, ...).
+
+    Returns
+    -------
+    datasets.Dataset
+        ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
+    """
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
+
+
+def _column_kind(column: str) -> str:
+    """``float``, ``int``, ``bool`` or ``str``: the type of a flat output column."""
+    if column in _Writer.FLOAT_FIELDS:
+        return "float"
+    return "bool" if column == "predicted.avoidable" else "int" if column == "n_messages" else "str"
+
+
+def _column_type(column: str):
+    """The Arrow type of a flat output column (Parquet)."""
+    import pyarrow as pa
+
+    return {"float": pa.float64(), "bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[_column_kind(column)]

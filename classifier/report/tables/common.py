@@ -7,27 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ReportError
-from ...estimate import EstimateError
-from ...estimate import wilson_interval as _wilson
 from ...records import HELSINKI, Taxonomy
 from ...rules import UNCERTAIN
-from ..core import Z95
 from ..texts import TEXT
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a binomial proportion (:func:`classifier.estimate.wilson_interval`).
-
-    Raises
-    ------
-    ReportError
-        ``k`` is not between 0 and ``n``.
-    """
-    try:
-        return _wilson(k, n, z)
-    except EstimateError as e:
-        raise ReportError(str(e)) from None
 
 
 def send_time_category(ts: dt.datetime, opening_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(16, 0)),
