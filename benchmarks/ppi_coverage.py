@@ -49,7 +49,8 @@ def label(path: Path, out: Path) -> list[dict]:
     extra = ["--guidelines", str(cat)] if path.parent.name == "transfer" and cat.exists() else []
     subprocess.run([sys.executable, "-m", "classifier", "label", str(path), "--out", str(out), *extra], check=True,
                    cwd=REPO, capture_output=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
-                                                       "TUKIPYYNTO_ID_KEY": "benchmark"})
+                                                       "TUKIPYYNTO_ID_KEY": "benchmark",
+                                                       "TUKIPYYNTO_TEXT_STORE": str(out.parent / "text-store")})
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 

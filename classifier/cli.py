@@ -269,7 +269,7 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--no-guidelines", is_flag=True, help="Topics only, no guideline matching.")
-@click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text and subject to each row.")
+@click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text to each row. Without it the texts go to a private store (readable by you only, outside --out) from which `review` shows them.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where batches are labelled: local processes (--jobs) or a Dask cluster (--scheduler).")
 @click.option("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
@@ -286,6 +286,8 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
     topic, confidence, guideline, avoidable and reason, or the error that stopped it.
+    The rows carry no request text unless --with-text is given: the redacted texts are
+    kept in a private store for the review page (see `review`).
     """
     from .label import label_inputs
 
@@ -294,7 +296,7 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     try:
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service)
+                               service=service, text_store=True)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -494,16 +496,20 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes on this machine for labelling.")
 @click.option("--overwrite", is_flag=True, help="Write into an --out folder that is not empty, replacing the files of an earlier run.")
+@click.option("--with-text", is_flag=True, help="Put the redacted request texts into labelled.jsonl and text examples of the guideline gaps into the report (without it OUT holds no request text: the texts go to a private store for `review`).")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, period_from, period_to, granularity, lang, opening_hours,
-            taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, period_from, period_to, granularity, lang,
+            opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
     a folder is read as `label` reads it (recursively; answer-key sidecars *.labels.* are
-    skipped). Writes OUT/labelled.jsonl (redacted, with text) and the report in OUT/, and
-    prints the report's headline. An OUT folder that is not empty is refused without --overwrite.
+    skipped). Writes OUT/labelled.jsonl (redacted) and the report in OUT/, and prints the
+    report's headline. OUT holds no request text unless --with-text is given, so it can be
+    shared; `tukipyynto review OUT/labelled.jsonl --out reviewed.jsonl` still shows each
+    request's redacted text (from a private store on this machine). An OUT folder that is
+    not empty is refused without --overwrite.
     """
     from .ingest import plan_inputs
     from .label import label_inputs
@@ -522,8 +528,9 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, period_from
     bar, update = _progress_bar()
     try:
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
-        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
-                         overwrite=True, service=service)  # OUT is analyse's own folder, checked above
+        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=with_text, jobs=jobs,
+                         progress=update, overwrite=True, service=service,  # OUT is analyse's own folder, checked above
+                         text_store=True)
         if bar is not None:
             bar.close()
         for n in s.notes:

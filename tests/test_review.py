@@ -400,3 +400,41 @@ def test_a_silent_client_does_not_hold_a_thread_forever(session):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_the_page_shows_texts_from_the_private_store(tiny_dir, tiny_model_dir, tmp_path, monkeypatch):
+    from classifier.label import label_inputs
+    from classifier.review import load_session
+
+    from .conftest import TINY_TEXTS
+
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "store"))
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": f"{t}-{j}", "text": x + " asnro 1234567", "channel": "email",
+                                               "sent_at": "2016-05-02T10:00:00+03:00"}
+                                              for t, xs in TINY_TEXTS.items() for j, x in enumerate(xs)])
+    out = tmp_path / "shared" / "labelled.jsonl"
+    label_inputs([src], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", text_store=True)
+    assert '"text":' not in out.read_text(encoding="utf-8")
+    moved = tmp_path / "elsewhere.jsonl"                     # the labelled file moved: its rows still name the store
+    out.rename(moved)
+    s = load_session([moved], tmp_path / "reviewed.jsonl", tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json",
+                     use_model=False, sample=5)
+    try:
+        card = s.card(s.next_id("random"))
+        assert card["text"] and "[ASIAKASNRO]" in card["text"] and "1234567" not in card["text"]
+        assert not s.notes
+        s.decide(card["id"], "uusi", None)
+    finally:
+        s.close()
+    import stat
+
+    assert stat.S_IMODE((tmp_path / "reviewed.jsonl").stat().st_mode) == 0o600   # decisions hold the text
+    # on a machine without the store the page says so instead of showing nothing
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "other-machine"))
+    s = load_session([moved], tmp_path / "r2.jsonl", tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json",
+                     use_model=False, sample=5)
+    try:
+        assert s.card(s.next_id("random"))["text"] is None
+        assert any("have no text on this machine" in n for n in s.notes)
+    finally:
+        s.close()

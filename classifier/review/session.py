@@ -137,6 +137,8 @@ class ReviewLog:
                     fh.flush()
                     os.fsync(fh.fileno())
                 self.notes.append(f"{self.path}: the last decision had no newline; added one before appending")
+            if not self.path.exists():  # decisions hold redacted request texts: readable by their owner only
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._fh = open(self.path, "a", encoding="utf-8")
         except OSError as e:
             raise ReviewError(f"cannot write {self.path} ({e.strerror or e}): choose an --out you can write to") from None
@@ -281,6 +283,11 @@ class ReviewSession:
             self.log.close()
             raise
         self.notes = list(self.log.notes)
+        no_text = sum(1 for r in self.by_id.values() if not (isinstance(r.get("text"), str) and r["text"].strip()))
+        if no_text:
+            self.notes.append(f"{no_text} of {len(self.by_id)} requests have no text on this machine: the page shows "
+                              "the texts `label` and `analyse` keep where they ran (or the rows of a file labelled "
+                              "with --with-text)")
         self.skipped: dict[str, list[str]] = {q: [] for q in self.queues}
         self._cards: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
@@ -555,6 +562,24 @@ class ReviewSession:
         self.log.close()
 
 
+def _with_texts(rows: list[dict[str, Any]], labelled: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
+    """Rows with their redacted text: from the row itself, else from the private text store (by the row's key)."""
+    from ..io import expand_paths
+    from ..textstore import read_texts, store_ref
+
+    missing = [r for r in rows if not (isinstance(r.get("text"), str) and r["text"].strip()) and r.get("key")]
+    if not missing:
+        return rows
+    refs = [str(r["text_ref"]) for r in missing if r.get("text_ref")]
+    try:
+        refs += [store_ref(p) for p in expand_paths(labelled)]  # rows written before text_ref existed
+    except TukipyyntoError:
+        pass
+    texts = read_texts(refs)
+    gaps = {id(r) for r in missing}
+    return [{**r, "text": texts[r["key"]]} if id(r) in gaps and r.get("key") in texts else r for r in rows]
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -585,7 +610,7 @@ def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, 
         if _same_file(target, p) or target.resolve() == p.resolve():
             raise ReviewError(f"--out {out} is one of the inputs ({p}); the review writes its decisions to a file of "
                               "its own: give --out a new name such as reviewed.jsonl")
-    rows = read_labelled(labelled)
+    rows = _with_texts(read_labelled(labelled), labelled)
     assessor = None
     tax = read_taxonomy(taxonomy) if taxonomy else None
     if use_model:

@@ -12,7 +12,7 @@
       alltopics: "Kaikki aiheet", none: "Mikään ohje ei kata tätä", save: "Tallenna ja seuraava", skip: "Ohita", undo: "Kumoa",
       predicted: "Malli", confidence: "varmuus", words: "Sanat aiheen puolesta", yours: "Sinun päätöksesi", yes: "kyllä", no: "ei",
       published: "julkaistu", retired: "poistunut", in_force: "voimassa pyynnön päivänä", not_in_force: "ei voimassa pyynnön päivänä",
-      matched: "mallin valinta", notext: "(Tekstiä ei ole merkityssä tiedostossa: merkitse --with-text.)", saved: "Tallennettu",
+      matched: "mallin valinta", notext: "(Pyynnön tekstiä ei ole tällä koneella: sivu näyttää tekstit, jotka label ja analyse säilyttävät koneella, jolla ne ajettiin, tai --with-text-valinnalla merkityn tiedoston tekstit.)", saved: "Tallennettu",
       undone: "Kumottu", skipped: "Ohitettu", done: "Jono on käyty läpi.", nothing_to_undo: "Ei kumottavaa",
       later: "Myöhemmin julkaistu ohje", search: "Hae ohjeista",
       help: "Näppäimet: 1–3 aihe · t kaikki aiheet · a–d ohje · n ei ohjetta · / hae ohjetta · Enter tallenna · s ohita · u kumoa · q vaihda jonoa"},
@@ -24,7 +24,7 @@
       alltopics: "All topics", none: "No guideline covers this", save: "Save and next", skip: "Skip", undo: "Undo",
       predicted: "Model", confidence: "confidence", words: "Words for the topic", yours: "Your decision", yes: "yes", no: "no",
       published: "published", retired: "retired", in_force: "in force on the request's date", not_in_force: "not in force on the request's date",
-      matched: "model's match", notext: "(No text in the labelled file: label with --with-text.)", saved: "Saved",
+      matched: "model's match", notext: "(The request's text is not on this machine: the page shows the texts label and analyse keep where they ran, or those of a file labelled with --with-text.)", saved: "Saved",
       undone: "Undone", skipped: "Skipped", done: "This queue is done.", nothing_to_undo: "Nothing to undo",
       later: "Guideline published later", search: "Search guidelines",
       help: "Keys: 1–3 topic · t all topics · a–d guideline · n no guideline · / search guidelines · Enter save · s skip · u undo · q switch queue"}
