@@ -529,8 +529,9 @@ class ReviewedSample:
             out.append(f"{f['path']}: " + "; ".join(parts))
             out.extend(f["notes"])
         if self.skipped:
-            what = "draws" if self.design == TILTED_QUEUE else "requests"
-            out.append(f"{self.skipped} {what} of the {self.design} sample before the last reviewed one are not "
+            what = ("draw" if self.design == TILTED_QUEUE else "request") + ("s" if self.skipped != 1 else "")
+            verb = "are" if self.skipped != 1 else "is"
+            out.append(f"{self.skipped} {what} of the {self.design} sample before the last reviewed one {verb} not "
                        "reviewed (skipped): review them too, or the sample is no longer random")
         return out
 

@@ -273,3 +273,31 @@ def test_ratio_matches_the_mean_when_the_group_is_everything():
     r = corrected_ratio(y[d], f[d], f, one[d], one[d], one)
     m = corrected_mean(y[d], f[d], f)
     assert r.estimate == pytest.approx(m.estimate) and r.width == pytest.approx(m.width)
+
+
+def test_tilted_reviews_count_once_per_draw_and_report_skipped_draws(tmp_path):
+    from classifier.estimate import select_sample
+
+    rows = _rows(200)
+    ids = [r["id"] for r in rows]
+    rev = {}
+    # draws 1..30: request k drawn at position k, and x0 also at position 5 (drawn twice); position 7 skipped
+    for k in range(1, 31):
+        if k in (5, 7):
+            continue
+        rid = ids[k] if k != 1 else ids[0]
+        pos = [1, 5] if k == 1 else [k]
+        rev[rid] = {"id": rid, "topic": rows[ids.index(rid)]["predicted"]["topic"], "avoidable": True, "guideline_id": None,
+                    "queue": "tilted", "sample_seed": 0, "sample_size": 40, "sample_positions": pos,
+                    "selection_probability": 0.01 if k % 2 else 0.004}
+    s = select_sample(ids, rev)
+    assert s.design == "tilted" and s.n_reviews == 28 and len(s.index) == 29      # x0 counts for two draws
+    assert s.skipped == 1 and any("1 draw of the tilted sample before the last reviewed one is not" in n for n in s.notes())
+    assert sorted(set(np.round(s.weights, 6))) == [100.0, 250.0]
+    est = review_estimates(rows, rev, ["a", "b"])
+    assert est["design"] == "tilted" and est["avoidable"].method == "ppi_weighted" and est["n_reviewed"] == 28
+    rep = build_report(rows, Taxonomy.from_labels(["a", "b"]), reviewed=rev, lang="en")
+    from classifier.report import write_report
+
+    md = write_report(rep, tmp_path)["md"].read_text(encoding="utf-8")
+    assert "tilted sample (uncertain requests are drawn more often" in md
