@@ -407,7 +407,9 @@ def reviews_for_margin(p_all: Sequence[float], margin: float = 0.05, alpha: floa
     Returns
     -------
     int
-        At least :data:`MIN_REVIEWS`; for a random sample at most the number of requests.
+        Requests to review: at least :data:`MIN_REVIEWS`; for a random sample at most the
+        number of requests; for the tilted queue the expected number of distinct requests
+        among the draws needed (a request drawn twice is reviewed once).
     """
     p = np.clip(np.asarray(p_all, dtype=float).ravel(), 0.0, 1.0)
     N = len(p)
@@ -424,9 +426,12 @@ def reviews_for_margin(p_all: Sequence[float], margin: float = 0.05, alpha: floa
         var = max(sigma2, _variance_floor(n))
         fpc = max(0.0, 1 - n / N) if selection is None else 1.0
         if _t(n, alpha) * math.sqrt(fpc * var / n) <= margin:
-            return n
+            break
         n += 1
-    return n
+    if selection is None:
+        return n
+    # n draws with replacement: a request drawn again is not reviewed again, so count the distinct ones
+    return max(MIN_REVIEWS, math.ceil(float(np.sum(1.0 - (1.0 - q) ** n))))
 
 
 # ---------------------------------------------------------------------------------------------

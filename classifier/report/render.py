@@ -25,6 +25,7 @@ from .texts import TEXT
 
 
 _LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason", "review_accuracy": "col_measure",
+                 "avoidable_before_after": "col_measure",
                  "avoidable_by_channel": "col_channel", "send_times": "col_send_time",
                  "service_response_by_channel": "col_channel", "service_response_by_weekday": "col_weekday",
                  "service_quality": "col_category", "service_heatmap": "col_channel_weekday"}
