@@ -123,7 +123,7 @@ def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict
     if e is not None and tables.get("avoidable_overall"):
         tables["avoidable_overall"].append({
             "label": text["ppi_row"], "n": est["n_total"], "n_avoidable": None, "share": e.estimate,
-            "ci_low": e.ci_low, "ci_high": e.ci_high, "estimate": e.estimate, "method": e.method,
+            "ci_low": e.ci_low, "ci_high": e.ci_high, "estimate": e.estimate, "method": "ppi",  # either design
             "n_reviewed": est["n_reviewed"]})
     out["avoidable_before_after"] = _before_after(ctx, tables, est)
     return out
