@@ -159,7 +159,7 @@ def _listing(ids: Sequence[str], limit: int = 12) -> str:
 
 
 def _quote(v: Any) -> str:
-    s = repr(v) if not isinstance(v, str) else repr(v)
+    s = repr(v)
     return s if len(s) <= 60 else s[:57] + "…'"
 
 
@@ -172,7 +172,7 @@ def _int_or_none(row: Mapping[str, Any], key: str, minimum: int) -> int | None:
     return v
 
 
-def normalise_row(row: Any, topics: Sequence[str] | None = None,
+def _normalise_row(row: Any, topics: Sequence[str] | None = None,
                   guidelines: Sequence[str] | None = None) -> dict[str, Any] | None:
     """Check one reviewed row and return it normalised (None for a withdrawal's own fields only).
 
@@ -248,8 +248,13 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
         start = end + 1
 
 
-def _parse(data: bytes, path: str, topics, guidelines, problems: list[str]):
-    """Yield ``(line, row)`` of the complete lines; collect problems; return (torn line, unterminated)."""
+def _parse(data: bytes, path: str, topics, guidelines,
+           problems: list[str]) -> tuple[list[tuple[int, dict[str, Any]]], int | None, bool]:
+    """The checked rows of the complete lines, the torn last line (or None) and whether the last line lacks a newline.
+
+    Each problem is added to ``problems`` as ``FILE:LINE: ...``; its row is left out.
+    """
+    rows: list[tuple[int, dict[str, Any]]] = []
     torn, unterminated = None, False
     for no, raw, newline in _lines(data):
         if not raw.strip():
@@ -269,12 +274,10 @@ def _parse(data: bytes, path: str, topics, guidelines, problems: list[str]):
         if not newline:
             unterminated = True
         try:
-            row = normalise_row(obj, topics, guidelines)
+            rows.append((no, _normalise_row(obj, topics, guidelines)))
         except ValueError as e:
             problems.append(f"{path}:{no}: {e}")
-            continue
-        yield no, row
-    return torn, unterminated
+    return rows, torn, unterminated
 
 
 def _refusal(problems: Sequence[str]) -> str:
@@ -299,14 +302,7 @@ def check_reviewed_bytes(data: bytes, path: str | os.PathLike) -> tuple[list[tup
         Any complete line is not a reviewed decision (the file is then left as it is).
     """
     problems: list[str] = []
-    gen = _parse(data, str(path), None, None, problems)
-    rows = []
-    while True:
-        try:
-            rows.append(next(gen))
-        except StopIteration as stop:
-            torn, _ = stop.value
-            break
+    rows, torn, _ = _parse(data, str(path), None, None, problems)
     if problems:
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise ReviewedFileError(f"{path} is not a reviewed file: {'; '.join(problems[:3])}{more}. Nothing was changed; "
@@ -348,7 +344,7 @@ def read_reviewed_files(paths: str | os.PathLike | Iterable[str | os.PathLike], 
     origin: dict[str, tuple[str, int]] = {}
     per_file: list[dict[str, Any]] = []
     all_problems: list[str] = []
-    for k, p in enumerate(paths):
+    for p in paths:
         path = Path(p)
         if not path.is_file():
             raise ReviewedFileError(f"{path}: reviewed file not found")
@@ -358,13 +354,8 @@ def read_reviewed_files(paths: str | os.PathLike | Iterable[str | os.PathLike], 
             raise ReviewedFileError(f"{path}: cannot read the reviewed file ({e.strerror or e})") from None
         problems: list[str] = []
         info = {"path": str(path), "lines": 0, "superseded": 0, "retracted": 0}
-        gen = _parse(data, str(path), topics, gls, problems)
-        while True:
-            try:
-                no, row = next(gen)
-            except StopIteration as stop:
-                info["torn_line"], info["unterminated"] = stop.value
-                break
+        rows, info["torn_line"], info["unterminated"] = _parse(data, str(path), topics, gls, problems)
+        for no, row in rows:
             info["lines"] += 1
             rid = row["id"]
             if rid in decisions:
