@@ -192,3 +192,22 @@ def test_readme_shell_examples_run_in_order(tmp_path):
     # the reviewed report has the corrected row; the retrained models exist
     assert "ppi" in (tmp_path / "report-reviewed" / "avoidable_overall.csv").read_text(encoding="utf-8")
     assert (tmp_path / "models" / "ours" / "model.json").exists() and (tmp_path / "models" / "mine" / "model.json").exists()
+
+
+def test_readme_small_promises():
+    """Quick: notebooks listed with their extra, no placeholder URL run as a command, the browser tests' need
+    stated beside the test command, and no document citing a file outside the repository."""
+    import tomllib
+
+    text = README.read_text(encoding="utf-8")
+    for nb in sorted((REPO / "notebooks").glob("*.ipynb")):
+        assert f"notebooks/{nb.name}" in text, f"README does not list {nb.name}"
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    wanted = {re.split(r"[<>=\[ ]", d)[0].lower() for d in extras["notebooks"]}
+    assert {"ipykernel", "nbconvert"} <= wanted and '".[notebooks]"' in text
+    commands = " ".join(c for kind, cmds in readme_examples(text) if kind == "run" for c in cmds)
+    assert "example.org" not in commands and "mailbox.mbox" not in commands and "my_corpus" not in commands
+    tests_at = text.index("python3 -m pytest -q")
+    assert "chromium" in text[tests_at:tests_at + 600]
+    for md in [README, *REPO.glob("corpus/**/*.md"), *REPO.glob("models/**/*.md"), *REPO.glob("docs/**/*.md")]:
+        assert "shared/spec" not in md.read_text(encoding="utf-8"), f"{md.relative_to(REPO)} cites shared/spec"
