@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .errors import TukipyyntoError
+from .version import __version__
+
+__all__ = ["main"]
 
 
 def _say(msg: str) -> None:

@@ -84,6 +84,14 @@ def test_wheel_carries_the_default_model_and_catalogue(installed):
         assert f"classifier/default_model/{f}" in names
 
 
+def test_wheel_carries_the_review_page(installed):
+    import zipfile
+
+    names = set(zipfile.ZipFile(installed[3]).namelist())
+    for f in ("index.html", "review.js", "review.css"):
+        assert f"classifier/review/static/{f}" in names
+
+
 def test_installed_library_loads_from_another_directory(installed):
     py, _, work, _ = installed
     code = ("import classifier, json; m = classifier.load(); a = classifier.assess(['Vahvistus ei tullut "
