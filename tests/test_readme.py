@@ -5,7 +5,8 @@ Every ```bash block is run, line by line, in a temporary folder in which ``corpu
 ``notebooks/`` are the repository's; ``tukipyynto`` runs as ``python -m classifier`` of this
 checkout. Two kinds of line are not run: installs (``pip install``: the environment under test is
 already set up) and the test command itself; nor is a block after ``<!-- not run by
-tests/test_readme.py: REASON -->`` (the default model's training: minutes; another test retrains it). ``tukipyynto review`` serves a page for a person; here
+tests/test_readme.py: REASON -->`` (the default model's training, minutes long, and the notebooks: other
+tests run them). ``tukipyynto review`` serves a page for a person; here
 the test is that person: it decides the random sample's requests as the example's answer key says,
 through the same session the page uses. A ```text block after ``<!-- output -->`` must be what the
 command before it printed.
@@ -105,7 +106,8 @@ def _play_reviewer(words: list[str], cwd: Path) -> str:
     from classifier.cli import main
     from classifier.ingest import iter_contacts
     from classifier.label import contact_key
-    from classifier.review import RANDOM_QUEUE, load_session
+    from classifier.estimate import RANDOM_QUEUE
+    from classifier.review import load_session
 
     ctx = main.commands["review"].make_context("review", words[2:])
     p = ctx.params
@@ -157,7 +159,6 @@ def test_readme_shell_examples_run_in_order(tmp_path):
     """Slow (it labels the whole example and trains two models): every shell example, in order."""
     if not (EXAMPLES / "syyskuu-2016.labels.jsonl").exists():
         pytest.skip("corpus/examples not built")
-    pytest.importorskip("nbconvert")
     for name in ("corpus", "notebooks"):
         (tmp_path / name).symlink_to(REPO / name, target_is_directory=True)
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "ignore"}
