@@ -385,6 +385,14 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
     return rep, write_report(rep, Path(out_dir))
 
 
+def _echo_headline(rep) -> None:
+    """Print the report's headline (the share to quote and what it rests on, topics, gaps, first reply, period)."""
+    from .report import headline_lines
+
+    for line in headline_lines(rep):
+        click.echo(line)
+
+
 def _report_count(rep) -> str:
     """What a report covers, in words: the contacts analysed in its period, of the rows read."""
     left = rep.n_rows - rep.n_analysed - rep.n_errors  # out of the period (or undated, when a period is given)
@@ -418,6 +426,7 @@ def report(labelled, out_dir, guidelines, model_dir, reviewed_files, skip_invali
                                    opening_hours, model_dir, reviewed_files, skip_invalid)
     except TukipyyntoError as e:
         _fail(e)
+    _echo_headline(rep)
     click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
 
 
@@ -543,7 +552,8 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
                                    opening_hours, model_dir)
     except TukipyyntoError as e:
         _fail(e)
-    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report of {rep.n_analysed} -> {paths.get('html')}")
+    _echo_headline(rep)
+    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report -> {paths.get('html')}")
 
 
 if __name__ == "__main__":  # pragma: no cover
