@@ -778,6 +778,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     t_imp = time.perf_counter()
     import classifier.classify as cl
     import classifier.guidelines as gl
+    import classifier.guidelines.assess as gl_assess
     import classifier.ingest as ing
     import classifier.label as lab
     import classifier.redact as rd
@@ -803,14 +804,14 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     # ---- parse + clean, on the whole mailbox -------------------------------------------------
     T = StageTimer()
     # classifier.ingest is a package of stage modules: patch each function where its callers look it up
-    T.patch(ing._ThreadIndex, "add", "ingest: mbox split, thread index, contact assembly")
-    T.patch(ing._ThreadIndex, "plan", "ingest: thread plan")
+    T.patch(ing.threads._ThreadIndex, "add", "ingest: mbox split, thread index, contact assembly")
+    T.patch(ing.threads._ThreadIndex, "plan", "ingest: thread plan")
     for mod in (ing.mbox, ing.files):
         T.patch(mod, "_head_of_raw", "ingest: pass 1 header scan")
         T.patch(mod, "_parse_raw", "ingest: pass 2 header re-scan")
     T.patch(ing.mime, "_parse_mime", "ingest: pass 2 MIME parse + charset decode")
     for mod in (ing.mime, ing.msg):
-        T.patch(mod, "_html_to_text", "ingest: HTML to text")
+        T.patch(mod, "html_to_text", "ingest: HTML to text")
     T.patch(ing.mail, "_clean", "clean: quotes, signatures, footers")
     tally = ing.IngestTally()
     contacts = []
@@ -841,7 +842,7 @@ def measure_stages(mbox: Path, workdir: Path, sample: int, batch_size: int, mode
     T2.patch(cl.TopicClassifier, "predict_proba", "classify: vectorize")
     T2.patch(cl.TopicClassifier, "predict_detailed", "classify: abstention + language check")
     T2.patch(gl.Catalogue, "features", "match: Catalogue.features")
-    T2.patch(gl, "_score", "match: _score")
+    T2.patch(gl_assess, "_score", "match: _score")
     T2.patch(gl.Assessor, "assess", "match: coverage + avoidable decision")
     T2.patch(gl.Assessment, "to_dict", "write: row assembly")
     T2.patch(lab, "_contact_row", "write: row assembly")

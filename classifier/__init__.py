@@ -13,8 +13,7 @@ Quick start::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from .version import __version__
 from .errors import CatalogueError, CorpusError, IngestError, ModelError, TaxonomyError, TukipyyntoError
 from .records import Category, Guideline, Request, Taxonomy, expected_avoidable
 from .model import Model, load, save_model

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["model_card"]
+
 
 def model_card(model) -> str:
     """Markdown model card: purpose, training data, dev figures and limits."""

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .errors import TukipyyntoError
+from .version import __version__
+
+__all__ = ["main"]
 
 
 def _say(msg: str) -> None:
@@ -78,12 +80,12 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file; without it the label set is taken from the labels.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue to learn guideline matching on (needs guideline_id labels).")
 @click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) for threshold and matcher (default: *dev* files of a corpus folder, else a 15 % hold-out).")
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--label-field", default="topic", show_default=True)
+@click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
+@click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the topic label.")
 @click.option("--out", "out_dir", default="model", show_default=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3.")
 @click.option("--char-ngrams/--no-char-ngrams", default=None, help="Add character n-gram features.")
-@click.option("--lemmatizer", type=click.Choice(["simplemma", "prefix", "none"]), default=None)
+@click.option("--lemmatizer", type=click.Choice(["simplemma", "prefix", "none"]), default=None, help="How words are reduced to their base form (default simplemma).")
 @click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
 @click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
@@ -138,8 +140,8 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline/avoidable figures (default: the shipped one).")
 @click.option("--no-guidelines", is_flag=True, help="Topic figures only.")
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--label-field", default="topic", show_default=True)
+@click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
+@click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the gold topic.")
 @click.option("--json", "as_json", is_flag=True, help="Print all figures as JSON.")
 def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json):
     """Score a model on labelled files: topics, calibration, abstention, guidelines, avoidable."""
@@ -268,13 +270,13 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
 @click.option("--no-guidelines", is_flag=True, help="Topics only, no guideline matching.")
 @click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text and subject to each row.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where batches are labelled: local processes (--jobs) or a Dask cluster (--scheduler).")
 @click.option("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same inputs and --out.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out (without it or --resume an existing output is refused).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="Output format (default: from the suffix).")
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
-@click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True)
+@click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True, help="pre-select: every Finnish request gets its best topic (status auto when confident, else review); auto-label: below the threshold the topic is 'uncertain'; suggest-only: no topic, only candidates for a person.")
 @click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
@@ -336,7 +338,7 @@ def _opening(value: str):
 _REPORT_OPTIONS = [
     click.option("--from", "period_from", callback=_date, help="First day of the period (YYYY-MM-DD)."),
     click.option("--to", "period_to", callback=_date, help="Last day of the period (YYYY-MM-DD)."),
-    click.option("--granularity", type=click.Choice(["month", "week"]), default="month", show_default=True),
+    click.option("--granularity", type=click.Choice(["month", "week"]), default="month", show_default=True, help="Periods of the volume table and the trend comparison."),
     click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Report language."),
     click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time)."),
     click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's / the shipped one)."),
@@ -351,7 +353,7 @@ def _with_report_options(f):
 
 def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
                   model_dir=None, reviewed=None):
-    """Build and write the report; return the written paths."""
+    """Build and write the report; return it and the written paths."""
     from .io import read_guidelines, read_taxonomy
     from .model import CATALOGUE, TAXONOMY, verify
     from .report import build_report, write_report
@@ -367,7 +369,14 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
                        calibration=calibration, reviewed=reviewed)
-    return write_report(rep, Path(out_dir))
+    return rep, write_report(rep, Path(out_dir))
+
+
+def _report_count(rep) -> str:
+    """What a report covers, in words: the contacts analysed in its period, of the rows read."""
+    left = rep.n_rows - rep.n_analysed - rep.n_errors  # out of the period (or undated, when a period is given)
+    return (f"{rep.n_analysed} contacts {rep.period_from or '–'} – {rep.period_to or '–'} ({rep.n_rows} rows read: "
+            f"{left} outside the period, {rep.n_errors} with errors)")
 
 
 @main.command()
@@ -393,11 +402,11 @@ def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from
             from .estimate import read_reviewed
 
             reviewed = read_reviewed(list(reviewed_files))
-        paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                              opening_hours, model_dir, reviewed)
+        rep, paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
+                                   opening_hours, model_dir, reviewed)
     except TukipyyntoError as e:
         _fail(e)
-    click.echo(f"report of {len(rows)} rows written to {out_dir}: {paths.get('html')}")
+    click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
 
 
 @main.command()
@@ -456,51 +465,43 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
         session.close()
 
 
-def _expand_inputs(inputs) -> list[str]:
-    """Folders become their mail and table files (label sidecars ``*.labels.*`` are not inputs)."""
-    out = []
-    for i in inputs:
-        p = Path(i)
-        if p.is_dir():
-            files = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in
-                           {".mbox", ".jsonl", ".csv", ".parquet", ".eml", ".msg"} and ".labels." not in q.name)
-            mails = [q for q in files if q.suffix.lower() in {".eml", ".msg"}]
-            out.extend(str(q) for q in files if q not in mails)
-            if mails:
-                out.append(str(p))
-            out.extend(str(q) for q in sorted(p.iterdir()) if q.is_dir())
-        else:
-            out.append(str(i))
-    return out
-
-
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for labelled.jsonl and the report.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for labelled.jsonl and the report (new or empty).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
-@click.option("--jobs", type=int, default=1, show_default=True)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes on this machine for labelling.")
+@click.option("--overwrite", is_flag=True, help="Write into an --out folder that is not empty, replacing the files of an earlier run.")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to, granularity, lang, opening_hours, taxonomy,
-            back_office, pseudonym_key, repeat_days, reference_patterns):
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, period_from, period_to, granularity, lang, opening_hours,
+            taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
-    INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them.
-    Writes OUT/labelled.jsonl (redacted, with text) and the report in OUT/.
+    INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
+    a folder is read as `label` reads it (recursively; answer-key sidecars *.labels.* are
+    skipped). Writes OUT/labelled.jsonl (redacted, with text) and the report in OUT/, and
+    prints the report's headline. An OUT folder that is not empty is refused without --overwrite.
     """
+    from .ingest import plan_inputs
     from .label import label_inputs
     from .report import read_labelled
 
     service = _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, reference_patterns)
     out = Path(out_dir)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise UserError(f"{out}: the folder is not empty; name a new or empty folder, or give --overwrite to "
+                        "replace the files of an earlier run in it")
+    try:
+        files = plan_inputs(inputs)
+    except TukipyyntoError as e:
+        _fail(e)
     out.mkdir(parents=True, exist_ok=True)
-    files = _expand_inputs(inputs)
     bar, update = _progress_bar()
     try:
-        _say(f"labelling {len(files)} input(s): {', '.join(Path(f).name for f in files)}")
-        s = label_inputs(files, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
-                         overwrite=True, service=service)  # OUT is analyse's own folder: a rerun replaces its labelled.jsonl
+        _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
+        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
+                         overwrite=True, service=service)  # OUT is analyse's own folder, checked above
         if bar is not None:
             bar.close()
         for n in s.notes:
@@ -509,11 +510,11 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, period_from, period_to
             click.echo(f"warning: {w}", err=True)
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")
         rows = read_labelled([out / "labelled.jsonl"])
-        paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                              opening_hours, model_dir)
+        rep, paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
+                                   opening_hours, model_dir)
     except TukipyyntoError as e:
         _fail(e)
-    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report -> {paths.get('html')}")
+    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report of {rep.n_analysed} -> {paths.get('html')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+__all__ = ["TukipyyntoError", "CorpusError", "TaxonomyError", "CatalogueError", "ModelError", "IngestError",
+           "ReportError", "OutputError", "ValidationIssue"]
+
 
 class TukipyyntoError(Exception):
     """Base class of every error this library raises on purpose."""

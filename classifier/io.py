@@ -21,6 +21,10 @@ from .records import (
 )
 from .rules import parse_bool
 
+__all__ = ["read_taxonomy", "read_guidelines", "read_requests", "write_jsonl", "load_dataset", "guideline_from_row",
+           "request_from_row", "iter_table", "iter_rows", "TableInfo", "table_format", "text_column",
+           "expand_paths", "json_error", "TABLE_SUFFIXES", "TEXT_COLUMNS"]
+
 # Everything runs offline: never let `datasets` reach for the hub.
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -375,14 +379,6 @@ def _as_bool(v: Any) -> bool:
     return bool(parse_bool(v))
 
 
-def _opt_bool(v: Any) -> bool | None:
-    """Read an optional yes/no label."""
-    return parse_bool(v)
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    raise ValueError(f"expected true or false, found {v!r}")
-
-
 def guideline_from_row(row: dict[str, Any], where: str, taxonomy: Taxonomy | None = None) -> Guideline:
     """Build a :class:`Guideline` from a row, raising ``CatalogueError`` that names ``where``."""
     gid = row.get("id")
@@ -472,7 +468,7 @@ def request_from_row(
             f"{where} [sent_at]: request {rid}: bad timestamp {row.get('sent_at')!r}, expected ISO 8601 such as 2016-09-05T10:12:00+03:00"
         ) from None
     try:
-        avoidable = _opt_bool(row.get("avoidable"))
+        avoidable = parse_bool(row.get("avoidable"))
     except ValueError as e:
         raise CorpusError(f"{where} [avoidable]: request {rid}: {e}") from None
     topic = row.get(label_field)

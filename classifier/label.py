@@ -415,6 +415,44 @@ class _Writer:
             self._pq.close()
 
 
+@dataclass
+class _Run:
+    """What one :func:`label_inputs` run carries from step to step.
+
+    :func:`_plan` fills in the settings and what a resume skips; :func:`_open` adds the output
+    writer, the model and the worker pools; the other steps count into ``summary`` and ``notes``.
+    """
+
+    inputs: Sequence[str | Path]
+    out: Path
+    fmt: str
+    resume: bool
+    model_dir: str | None
+    guidelines: str | None | bool
+    mode: str
+    with_text: bool
+    jobs: int
+    engine: str
+    scheduler: str | None
+    column_map: dict[str, str] | None
+    batch_size: int
+    redactor: Redactor
+    id_key: bytes
+    analyser: Any  # a ServiceAnalyser: service is imported when a run needs it
+    done: set[str]  # keys of the rows already in the output (resume)
+    summary: LabelSummary
+    progress: Callable[[int], None] | None = None
+    forked: bool = False  # local workers forked from this process once the model is loaded here
+    parallel: bool = False  # batches assessed in other processes (forked, joblib or Dask)
+    notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
+    writer: _Writer | None = None
+    assessor: Any = None  # None where the workers load their own
+    pool: Any = None
+    head_pool: Any = None
+    early: Iterator | None = None  # contacts the head pool started reading before the model loaded
+    n_done: int = 0
+
+
 def label_inputs(
     inputs: Sequence[str | Path],
     out: str | Path,
@@ -479,10 +517,29 @@ def label_inputs(
     ------
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
-    """
-    from dataclasses import replace
 
-    from .ingest import iter_contacts, iter_contacts_parallel
+    Notes
+    -----
+    The run is a pipeline of steps around one run state: :func:`_plan` (check the options and
+    the output, read what a resume skips), :func:`_open` (output, model, workers),
+    :func:`_read` (contacts, mail threaded), :func:`_service_fields`, :func:`_assess` (batches
+    of redacted, assessed rows, here or in the workers) and :func:`_write`; :func:`_close`
+    stops the workers and closes the output whatever happened.
+    """
+    run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
+                batch_size, redactor, progress, overwrite, id_key, service)
+    try:
+        _open(run)
+        for rows in _assess(run, _service_fields(run, _read(run))):
+            _write(run, rows)
+    finally:
+        _close(run)
+    return run.summary
+
+
+def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
+          batch_size, redactor, progress, overwrite, id_key, service) -> _Run:
+    """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     out = Path(out)
@@ -507,92 +564,116 @@ def label_inputs(
     summary = LabelSummary(output=str(out))
     if key_warning:
         summary.warnings.append(key_warning)
-    mdir = str(model_dir) if model_dir else None
-    gl = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
-    # local workers are forked from this process once the model is loaded here (they share it);
-    # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
-    forked = engine != "dask" and bool(jobs and jobs > 1) and _can_fork()
-    parallel = engine == "dask" or (jobs and jobs > 1)
+    return _Run(
+        inputs=inputs, out=out, fmt=fmt, resume=resume,
+        model_dir=str(model_dir) if model_dir else None,
+        guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
+        mode=mode, with_text=with_text, jobs=jobs, engine=engine, scheduler=scheduler, column_map=column_map,
+        batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
+        progress=progress,
+        # local workers are forked from this process once the model is loaded here (they share it);
+        # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
+        forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
+        parallel=engine == "dask" or bool(jobs and jobs > 1))
+
+
+def _open(run: _Run) -> None:
+    """Open the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    from .ingest import iter_contacts_parallel
+
     try:
-        writer = _Writer(out, fmt, append=resume)
+        run.writer = _Writer(run.out, run.fmt, append=run.resume)
     except OSError as e:
-        raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
-    notes: list[str] = []
-    pool = head_pool = early = None
+        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.parallel and not run.forked:
+        # the workers load the model; here only check that they will be able to (fail early,
+        # before reading input) without holding a second copy of the model in this process
+        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
+        return
+    if run.forked:
+        # helpers forked before the model loads read the first mbox's header blocks meanwhile
+        run.head_pool = _fork_pool(run.jobs)
+        run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
+                                           column_map=run.column_map, notes=run.notes,
+                                           head_submit=run.head_pool.submit)
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode)
+    run.summary.warnings.extend(run.assessor.warnings)
+    if run.forked:
+        run.pool = _fork_pool(run.jobs)
+
+
+def _read(run: _Run) -> Iterator:
+    """Read and thread: the inputs' contacts in reading order, each counted with the replies merged into it."""
+    from .ingest import iter_contacts
+
+    read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
+                                                                 notes=run.notes)
+    for c in read:
+        run.summary.contacts += 1
+        run.summary.merged_messages += max(0, c.n_messages - 1)
+        yield c
+
+
+def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
+    """Add each contact's service fields (here, in reading order, before redaction); drop and count resumed ones."""
+    from dataclasses import replace
+
+    for c in contacts:
+        # every contact, resumed ones too, so that later contacts link to them as repeats
+        fields = run.analyser.fields(c, _safe_id(str(c.id), run.redactor, run.id_key))
+        if contact_key(c) in run.done:
+            run.summary.skipped_resumed += 1
+            continue
+        yield replace(c, thread=(), service=fields)  # addresses stay in this process
+
+
+def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
+    """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
+    batches = _batches(contacts, run.batch_size)
+    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key)
+    if run.engine == "dask":
+        return _run_dask(batches, run.scheduler, *args)
+    if run.pool is not None:
+        return _run_pool(run.pool, run.jobs, batches, *args)
+    if run.parallel:
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=run.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+            delayed(_assess_batch)(b, *args) for b in batches)
+    return (label_contacts(b, run.assessor, run.with_text, run.redactor, run.id_key) for b in batches)
+
+
+def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
+    """Write a batch of rows, count them by status and report progress."""
     try:
-        if parallel and not forked:
-            # the workers load the model; here only check that they will be able to (fail early,
-            # before reading input) without holding a second copy of the model in this process
-            summary.warnings.extend(_preflight(mdir, gl))
-            assessor = None
+        run.writer.write(rows)
+    except OSError as e:
+        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    for r in rows:
+        if r["status"] == "ok":
+            run.summary.labelled += 1
+        elif r["status"] == "no_text":
+            run.summary.no_text += 1
         else:
-            if forked:
-                # helpers forked before the model loads read the first mbox's header blocks meanwhile
-                head_pool = _fork_pool(jobs)
-                early = iter_contacts_parallel(inputs, lambda fn, *a: pool.submit(fn, *a), jobs,
-                                               column_map=column_map, notes=notes, head_submit=head_pool.submit)
-            assessor = _get_assessor(mdir, gl, mode)
-            summary.warnings.extend(assessor.warnings)
-    except BaseException:
-        writer.close()
-        if head_pool is not None:
-            head_pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool = _fork_pool(jobs) if forked else None
+            run.summary.errors += 1
+    run.n_done += len(rows)
+    if run.progress:
+        run.progress(run.n_done)
 
-    def contacts():
-        read = early if early is not None else iter_contacts(inputs, column_map=column_map, notes=notes)
-        for c in read:
-            summary.contacts += 1
-            summary.merged_messages += max(0, c.n_messages - 1)
-            # every contact, resumed ones too, so that later contacts link to them as repeats
-            fields = analyser.fields(c, _safe_id(str(c.id), redactor, key))
-            if contact_key(c) in done:
-                summary.skipped_resumed += 1
-                continue
-            yield replace(c, thread=(), service=fields)  # addresses stay in this process
 
-    n_done = 0
-    try:
-        batches = _batches(contacts(), batch_size)
-        if engine == "dask":
-            results = _run_dask(batches, scheduler, mdir, gl, mode, with_text, redactor, key)
-        elif pool is not None:
-            results = _run_pool(pool, jobs, batches, mdir, gl, mode, with_text, redactor, key)
-        elif jobs and jobs > 1:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(_assess_batch)(b, mdir, gl, mode, with_text, redactor, key) for b in batches)
-        else:
-            results = (label_contacts(b, assessor, with_text, redactor, key) for b in batches)
-        for rows in results:
-            try:
-                writer.write(rows)
-            except OSError as e:
-                raise OutputError(f"{out}: cannot write the output ({e.strerror or type(e).__name__})") from None
-            for r in rows:
-                if r["status"] == "ok":
-                    summary.labelled += 1
-                elif r["status"] == "no_text":
-                    summary.no_text += 1
-                else:
-                    summary.errors += 1
-            n_done += len(rows)
-            if progress:
-                progress(n_done)
-    finally:
-        for p in (pool, head_pool):
-            if p is not None:
-                p.shutdown(wait=True, cancel_futures=True)
+def _close(run: _Run) -> None:
+    """Stop the workers, close the output and add the run's notes, redacted, to its summary."""
+    for p in (run.pool, run.head_pool):
+        if p is not None:
+            p.shutdown(wait=True, cancel_futures=True)
+    if run.writer is not None:
         try:
-            writer.close()
+            run.writer.close()
         except OSError:
             pass
-        summary.notes.extend(redactor.redact(n) for n in dict.fromkeys(notes))
-        if analyser.note():
-            summary.notes.append(analyser.note())
-    return summary
+    run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
+    if run.analyser.note():
+        run.summary.notes.append(run.analyser.note())
 
 
 def _can_fork() -> bool:

@@ -32,9 +32,10 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION"]
+__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION", "CATALOGUE", "TAXONOMY"]
 
 FORMAT_VERSION = 2
+# the files of a model directory: its weights and vocabulary, the catalogue and taxonomy it was trained with
 WEIGHTS, VOCAB, CATALOGUE, TAXONOMY = "weights.npz", "vocab.json", "guidelines.jsonl", "taxonomy.json"
 LEGACY_ARTEFACT = "classifier.joblib"
 _ALLOWED_PREFIXES = ("sklearn.", "numpy", "scipy.", "classifier.", "collections", "copyreg", "_codecs",
@@ -54,7 +55,7 @@ def _versions() -> dict[str, str]:
     """Versions of the library and of what trained the model."""
     import numpy
 
-    from . import __version__
+    from .version import __version__
 
     out = {"tukipyynto": __version__, "numpy": numpy.__version__, "python": platform.python_version()}
     try:

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .rules import UNCERTAIN
 from .text import TextProcessor, bounded_get, detect_language
 
-__all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS"]
+__all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS", "as_texts", "with_ngrams", "tfidf_rows"]
 
 MODES = ("auto-label", "pre-select", "suggest-only")
 CALIBRATIONS = ("temperature", "sigmoid", "isotonic")

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+__all__ = ["Request", "Guideline", "Category", "Taxonomy", "parse_datetime", "parse_date", "local_date",
+           "expected_avoidable", "HELSINKI", "CHANNELS", "FAMILIES"]
+
 HELSINKI = ZoneInfo("Europe/Helsinki")
 CHANNELS = ("email", "phone")
 FAMILIES = ("jarjestelma_ja_prosessi", "tuotteet_ja_hinnastot", "koulutus")

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+__all__ = ["Redactor", "redact", "hetu_is_valid", "luhn_iban_ok", "PLACEHOLDERS", "HETU_CHECK", "HETU_CENTURY"]
+
 HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 # 1800s '+', 1900s '-' and the 2023 additions 'YXWVU', 2000s 'A' and 'BCDEF'.
 HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900,

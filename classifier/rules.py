@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["UNCERTAIN", "REASONS", "AVOIDABLE_REASONS", "GAP_REASONS", "UNDECIDED_REASONS", "avoidable_reason",
-           "parse_bool", "TRUE_WORDS", "FALSE_WORDS"]
+           "parse_bool", "TRUE_WORDS", "FALSE_WORDS", "ROW_STATUSES", "TOPIC_STATUSES", "INPUT_FLAGS", "TOPIC_FLAGS",
+           "ASSESSMENT_FLAGS", "SERVICE_FLAG_CODES", "CODES", "code_base"]
 
 UNCERTAIN = "uncertain"
 REASONS = ("misrouted", "guideline_existed", "back_office_remit", "guideline_came_later", "no_guideline",
@@ -18,6 +19,32 @@ AVOIDABLE_REASONS = ("misrouted", "guideline_existed")
 GAP_REASONS = ("no_guideline", "guideline_came_later")
 # reasons under which no avoidable decision is made (the row's ``avoidable`` is null)
 UNDECIDED_REASONS = ("no_catalogue", "no_text")
+
+# a labelled row's ``status``, and its ``predicted.status`` (the topic's)
+ROW_STATUSES = ("ok", "no_text", "error")
+TOPIC_STATUSES = ("auto", "review", "uncertain")
+# a row's ``flags``: what reading and repairing its input found (ingest, repair, label)
+INPUT_FLAGS = ("bad_date", "bad_encoding", "boundary_not_found", "broken_headers", "caps_normalised", "charset_repaired",
+               "control_chars_removed", "duplicate_message_id", "empty_text", "html_converted", "html_removed",
+               "mojibake_fixed", "no_date", "quote_kept", "spacing_fixed", "threaded_by_subject", "truncated")
+# ``predicted.flags``: the topic model's (``other_language:sv``: a code, a colon and a detail) and the assessment's
+TOPIC_FLAGS = ("no_text", "too_short", "other_language", "below_threshold")
+ASSESSMENT_FLAGS = ("no_sent_at:assessed_against_catalogue_today", "catalogue_has_no_guideline_for_topic")
+# ``service_flags`` (classifier.service.SERVICE_FLAGS, the same codes)
+SERVICE_FLAG_CODES = ("reply_before_request", "first_from_back_office", "request_no_date", "reply_no_date",
+                      "later_messages_not_back_office")
+#: Every code a labelled row can carry, by kind; each has a Finnish and an English text
+#: (:func:`classifier.report.texts.code_text`).
+CODES = {"reason": REASONS, "status": tuple(dict.fromkeys(ROW_STATUSES + TOPIC_STATUSES)),
+         "flag": tuple(dict.fromkeys(INPUT_FLAGS + TOPIC_FLAGS + ASSESSMENT_FLAGS + SERVICE_FLAG_CODES))}
+
+
+def code_base(code: str) -> str:
+    """A code without its detail: ``other_language:sv`` -> ``other_language`` (registered codes are kept whole)."""
+    if code in CODES["flag"]:
+        return code
+    return code.split(":", 1)[0]
+
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "t", "kyllä", "kylla", "k"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "f", "ei", "e"})

@@ -12,7 +12,8 @@ from typing import Iterable, Sequence
 
 from .redact import PLACEHOLDERS, Redactor
 
-__all__ = ["passthrough", "make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS"]
+__all__ = ["passthrough", "make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS",
+           "bounded_get"]
 
 # Abbreviations agents write: spaCy's Finnish rules keep some lower-case ones but split the
 # capitalised forms at the start of a sentence ("Ko." -> "Ko" "."), so add both.

@@ -17,7 +17,8 @@ from .io import expand_paths, read_guidelines, read_requests, read_taxonomy
 from .model import Model
 from .records import Request, Taxonomy
 
-__all__ = ["discover_corpus", "train_model", "evaluate_model", "classification_metrics", "expected_calibration_error"]
+__all__ = ["discover_corpus", "train_model", "evaluate_model", "classification_metrics", "expected_calibration_error",
+           "TrainingConfig", "train_from_corpus"]
 
 Progress = Callable[[str], None]
 

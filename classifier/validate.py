@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import CorpusError, ValidationIssue
-from .io import TABLE_SUFFIXES, iter_rows, iter_table, read_taxonomy, text_column
+from .io import TABLE_SUFFIXES, guideline_from_row, iter_rows, iter_table, read_taxonomy, text_column
 from .redact import redact
 from .records import CHANNELS, FAMILIES, Guideline, Taxonomy, expected_avoidable, local_date, parse_datetime
-from .io import guideline_from_row, _opt_bool
-from .rules import avoidable_reason
+from .rules import avoidable_reason, parse_bool
 
 __all__ = ["validate_paths", "validate_requests", "validate_catalogue", "ValidationReport"]
 
@@ -123,7 +122,7 @@ def validate_requests(
                 else:
                     guideline = catalogue[gid]
             try:
-                avoidable = _opt_bool(row.get("avoidable"))
+                avoidable = parse_bool(row.get("avoidable"))
             except ValueError as e:
                 report.add(path, no, "avoidable", f"request {rid}: {e}")
                 continue

@@ -2,6 +2,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +10,8 @@ from click.testing import CliRunner
 from classifier.cli import main
 
 from .conftest import TINY_TEXTS, write_jsonl
+
+REPO = Path(__file__).resolve().parent.parent
 
 COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model"]
 
@@ -150,3 +153,79 @@ def test_label_reads_finnish_excel_csv_and_says_what_it_assumed(tmp_path, tiny_m
     assert "';'-separated" in r.output and "'viesti' read as the request text" in r.output
     (row,) = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert row["id"] == "1" and row["status"] == "ok" and row["predicted"]["topic"] == "uusi"
+
+
+def test_every_option_has_help():
+    import click
+
+    missing = [(name, p.opts[0]) for name, cmd in main.commands.items() for p in cmd.params
+               if isinstance(p, click.Option) and not p.hidden and not p.help]
+    assert not missing, f"options without a help text: {missing}"
+
+
+def _folder_of_inputs(tmp_path):
+    """A folder as an export lands: requests in two tables (one in a subfolder), an answer key, a note."""
+    d = tmp_path / "in"
+    (d / "older").mkdir(parents=True)
+    texts = [t for ts in TINY_TEXTS.values() for t in ts[:2]]
+    write_jsonl(d / "requests.jsonl", [{"id": f"r{i}", "channel": "email", "sent_at": "2016-09-05T10:00:00+03:00",
+                                        "text": t} for i, t in enumerate(texts)])
+    (d / "older" / "calls.csv").write_text("id,channel,sent_at,text\nc1,phone,2016-08-01T09:00:00+03:00,"
+                                           f"{TINY_TEXTS['uusi'][3]}\n", encoding="utf-8")
+    write_jsonl(d / "requests.labels.jsonl", [{"id": f"r{i}", "topic": "uusi"} for i in range(len(texts))])
+    (d / "README.md").write_text("what these files are\n", encoding="utf-8")
+    return d, len(texts) + 1
+
+
+def test_label_and_analyse_read_a_folder_by_one_rule(tmp_path, tiny_model_dir, tiny_dir):
+    """The answer-key sidecar and the note are not inputs, for label and analyse alike; subfolders are."""
+    from classifier.ingest import plan_inputs
+
+    d, n = _folder_of_inputs(tmp_path)
+    assert [p.name for p in plan_inputs([d])] == ["calls.csv", "requests.jsonl"]
+    opts = ["--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl")]
+    r = CliRunner().invoke(main, ["label", str(d), "--out", str(tmp_path / "l.jsonl"), *opts])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["analyse", str(d), "--out", str(tmp_path / "a"), *opts])
+    assert r.exit_code == 0, r.output
+    labelled = [json.loads(x) for x in (tmp_path / "l.jsonl").read_text(encoding="utf-8").splitlines()]
+    analysed = [json.loads(x) for x in (tmp_path / "a" / "labelled.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(labelled) == n and all(r["status"] == "ok" for r in labelled)
+    assert [(r["key"], r["id"]) for r in labelled] == [(r["key"], r["id"]) for r in analysed]
+
+
+def test_example_folder_plan_skips_the_answer_key():
+    from classifier.ingest import plan_inputs
+
+    examples = REPO / "corpus" / "examples"
+    if not (examples / "syyskuu-2016.labels.jsonl").exists():
+        pytest.skip("corpus/examples not built")
+    assert [p.name for p in plan_inputs([examples])] == [
+        "puhelut-syyskuu-2016.csv", "syyskuu-2016.mbox", "yhteydenotot-2016-02-08.jsonl"]
+    # named on its own, an answer key is read like any table
+    assert [p.name for p in plan_inputs([examples / "syyskuu-2016.labels.jsonl"])] == ["syyskuu-2016.labels.jsonl"]
+
+
+def test_analyse_refuses_a_folder_that_is_not_empty_without_overwrite(tmp_path, tiny_model_dir, tiny_dir):
+    d, _ = _folder_of_inputs(tmp_path)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    opts = ["--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl")]
+    r = CliRunner().invoke(main, ["analyse", str(d), "--out", str(out), *opts])
+    assert r.exit_code == 1 and "not empty" in r.output and "--overwrite" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    r = CliRunner().invoke(main, ["analyse", str(d), "--out", str(out), "--overwrite", *opts])
+    assert r.exit_code == 0, r.output
+    assert (out / "report.html").exists() and (out / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_report_says_how_many_rows_its_period_holds(tmp_path, tiny_model_dir, tiny_dir):
+    d, n = _folder_of_inputs(tmp_path)
+    opts = ["--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl")]
+    r = CliRunner().invoke(main, ["label", str(d), "--out", str(tmp_path / "l.jsonl"), *opts])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "l.jsonl"), "--out", str(tmp_path / "r"), "--from", "2016-09-01",
+                                  "--to", "2016-09-30", *opts])
+    assert r.exit_code == 0, r.output
+    assert f"report of {n - 1} contacts 2016-09-01 – 2016-09-30 ({n} rows read: 1 outside the period" in r.output

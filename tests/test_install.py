@@ -1,11 +1,14 @@
 """The package as a user installs it: a wheel built from an sdist, in a fresh venv, run from elsewhere.
 
-No network: the venv sees this environment's dependencies (``--system-site-packages``) and
-the wheel is installed with ``--no-deps``; the build runs without isolation.
+No network: the test venv sees the dependencies of the environment pytest runs in through a
+``.pth`` file naming that environment's site-packages (a venv's ``--system-site-packages`` would
+name the base interpreter's instead, where a venv user has installed nothing), and the wheel is
+installed with ``--no-deps``; the build runs without isolation.
 """
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -39,17 +42,38 @@ def installed(tmp_path_factory):
     import tarfile
 
     with tarfile.open(dist / sdist) as tf:
-        tf.extractall(tmp / "src", filter="data")
+        # the safe "data" filter where this Python has it (3.11.4 and later; Debian 12 ships 3.11.2)
+        tf.extractall(tmp / "src", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     src = next((tmp / "src").iterdir())
     wheel_cmd = "import sys; from setuptools import build_meta as b; print(b.build_wheel(sys.argv[1]))"
     whl = _run([sys.executable, "-c", wheel_cmd, str(dist)], cwd=src).stdout.strip().splitlines()[-1]
     env_dir = tmp / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
+    _see_running_environment(py)
     _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(dist / whl)])
     work = tmp / "elsewhere"
     work.mkdir()
     return py, env_dir / "bin" / "tukipyynto", work, dist / whl
+
+
+def _running_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests (a venv's own and, if it has them, its base's)."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        dirs.append(site.getusersitepackages())
+    return [d for d in dirs if os.path.isdir(d)]
+
+
+def _see_running_environment(py: Path) -> None:
+    """Let the venv of ``py`` import what the running interpreter has installed, after its own packages.
+
+    Plain folder lines in a ``.pth`` file go to the end of ``sys.path``: the wheel installed into the
+    venv's own site-packages comes first, and an editable install of this checkout (a ``.pth`` hook
+    in the running environment, not processed from a plain folder line) is not seen.
+    """
+    purelib = _run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    Path(purelib, "_running_environment.pth").write_text("\n".join(_running_site_dirs()) + "\n", encoding="utf-8")
 
 
 def test_wheel_carries_the_default_model_and_catalogue(installed):
@@ -58,6 +82,14 @@ def test_wheel_carries_the_default_model_and_catalogue(installed):
     names = set(zipfile.ZipFile(installed[3]).namelist())
     for f in ("model.json", "weights.npz", "vocab.json", "taxonomy.json", "guidelines.jsonl"):
         assert f"classifier/default_model/{f}" in names
+
+
+def test_wheel_carries_the_review_page(installed):
+    import zipfile
+
+    names = set(zipfile.ZipFile(installed[3]).namelist())
+    for f in ("index.html", "review.js", "review.css"):
+        assert f"classifier/review/static/{f}" in names
 
 
 def test_installed_library_loads_from_another_directory(installed):

@@ -411,3 +411,94 @@ def test_resume_recognises_the_same_file_named_differently(tmp_path, tiny_model_
     monkeypatch.chdir(tmp_path)
     s = label_inputs([p.name for p in inputs], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
     assert s.skipped_resumed == 6 and len(out.read_text().splitlines()) == 6
+
+
+# --------------------------------------------------------------------------- label_inputs's steps, one at a time
+
+import inspect
+from types import SimpleNamespace
+
+from classifier.label import _assess, _close, _plan, _read, _service_fields, _write, _Writer, contact_key
+
+
+def _plan_of(inputs, out, **kw):
+    """A run planned from label_inputs's own defaults and the given options."""
+    args = inspect.signature(label_inputs).bind(inputs, out, **kw)
+    args.apply_defaults()
+    return _plan(*args.args)
+
+
+def _three_records(tmp_path):
+    return write_jsonl(tmp_path / "three.jsonl", [
+        {"id": "r1", "text": "Asiakas 131052-308T muuttaa", "sent_at": "2016-05-02T10:00:00+03:00"},
+        {"id": "r2", "text": "Lähettäkää vahvistus matti.meikalainen@example.fi", "sent_at": "2016-05-03T10:00:00+03:00"},
+        {"id": "r3", "text": "Lasku on liian suuri", "sent_at": "2016-05-04T10:00:00+03:00"}])
+
+
+def test_plan_checks_and_decides_but_opens_nothing(tmp_path):
+    run = _plan_of([tmp_path / "in.jsonl"], tmp_path / "sub" / "o.csv", jobs=2, guidelines=False, model_dir=tmp_path)
+    assert run.fmt == "csv" and run.parallel and run.model_dir == str(tmp_path) and run.guidelines is False
+    assert run.writer is None and run.assessor is None and run.pool is None and run.done == set()
+    assert not (tmp_path / "sub").exists()
+    assert not _plan_of([], tmp_path / "o.jsonl").parallel
+    with pytest.raises(TukipyyntoError, match="unknown output format"):
+        _plan_of([], tmp_path / "o.jsonl", fmt="xml")
+
+
+def test_read_and_service_fields_count_every_contact_and_skip_resumed_ones(tmp_path):
+    path = _three_records(tmp_path)
+    first = next(iter(_read(_plan_of([path], tmp_path / "x.jsonl"))))
+    (tmp_path / "o.jsonl").write_text(json.dumps({"key": contact_key(first)}) + "\n", encoding="utf-8")
+    run = _plan_of([path], tmp_path / "o.jsonl", resume=True)
+    assert run.done == {contact_key(first)}
+    todo = list(_service_fields(run, _read(run)))
+    assert [c.id for c in todo] == ["r2", "r3"]
+    assert (run.summary.contacts, run.summary.skipped_resumed) == (3, 1)
+    assert all(c.thread == () and "first_reply_at" in c.service for c in todo)
+
+
+def test_assess_batches_contacts_into_redacted_rows_with_any_assessor(tmp_path):
+    class Echo:
+        def assess(self, reqs):
+            return [SimpleNamespace(to_dict=lambda r=r: {"topic": "uusi", "n_chars": len(r.text)}) for r in reqs]
+
+    run = _plan_of([_three_records(tmp_path)], tmp_path / "o.jsonl", batch_size=2, with_text=True)
+    run.assessor = Echo()
+    batches = list(_assess(run, _read(run)))
+    assert [len(b) for b in batches] == [2, 1]
+    rows = [r for b in batches for r in b]
+    assert [r["predicted"]["topic"] for r in rows] == ["uusi"] * 3
+    assert "131052-308T" not in rows[0]["text"] and "matti.meikalainen" not in rows[1]["text"]
+    # the assessor sees the text before redaction: the row's text is the redacted one
+    assert rows[0]["predicted"]["n_chars"] == len("Asiakas 131052-308T muuttaa")
+
+
+def test_write_counts_rows_by_status_and_close_redacts_the_notes(tmp_path):
+    seen = []
+    run = _plan_of([], tmp_path / "o.jsonl", progress=seen.append)
+    run.writer = _Writer(run.out, run.fmt, append=False)
+    _write(run, [{"key": "a", "status": "ok"}, {"key": "b", "status": "no_text"}, {"key": "c", "status": "error"}])
+    _write(run, [{"key": "d", "status": "ok"}])
+    run.notes += ["luettu: matti.meikalainen@example.fi", "luettu: matti.meikalainen@example.fi"]
+    _close(run)
+    s = run.summary
+    assert (s.labelled, s.no_text, s.errors, seen) == (2, 1, 1, [3, 4])
+    assert [json.loads(l)["key"] for l in run.out.read_text().splitlines()] == ["a", "b", "c", "d"]
+    assert len(s.notes) == 1 and "matti.meikalainen" not in s.notes[0]
+    assert run.writer.fh.closed
+
+
+def test_service_section_from_csv_rows(tmp_path):
+    """The label CSV carries the service fields as text: the section reads them back alike."""
+
+    from classifier.report import build_report, read_labelled
+
+    from .test_service import _service_rows, _tax
+
+    w = _Writer(tmp_path / "l.csv", "csv", append=False)
+    w.write(_service_rows())
+    w.close()
+    rows = read_labelled(tmp_path / "l.csv")
+    a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
+    assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
+    assert a.service_repeats == b.service_repeats

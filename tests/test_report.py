@@ -573,3 +573,15 @@ def test_templates_and_texts_are_package_data():
     for name in ("templates/report.html.j2", "templates/report.md.j2", "templates/report.css", "lang/fi.toml",
                  "lang/en.toml", "lang/stopwords.txt"):
         assert root.joinpath(name).is_file(), name
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_reasons_table_shows_words_not_codes(lang, tmp_path):
+    from classifier.rules import REASONS
+
+    rep = build_report(ROWS, TAXONOMY, GUIDELINES, lang=lang)
+    assert [r["reason"] for r in rep.avoidable_reasons][:len(REASONS)] == list(REASONS)
+    for r in rep.avoidable_reasons:
+        assert r["label"] != r["reason"] and "_" not in r["label"], r
+    md = write_report(rep, tmp_path, formats=("md",))["md"].read_text(encoding="utf-8")
+    assert not any(f"| {code} |" in md for code in REASONS)

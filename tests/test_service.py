@@ -415,21 +415,6 @@ def test_service_section_written_in_finnish_and_english(tmp_path):
     assert "| Email Mon |" in md
 
 
-def test_service_section_from_csv_rows(tmp_path):
-    """The label CSV carries the service fields as text: the section reads them back alike."""
-
-    from classifier.label import _Writer
-    from classifier.report import build_report, read_labelled
-
-    w = _Writer(tmp_path / "l.csv", "csv", append=False)
-    w.write(_service_rows())
-    w.close()
-    rows = read_labelled(tmp_path / "l.csv")
-    a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
-    assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
-    assert a.service_repeats == b.service_repeats
-
-
 @pytest.mark.skipif(not EXAMPLE_MBOX.exists(), reason="corpus/examples not built")
 def test_example_report_shows_the_service_section(tmp_path):
     """The September 2016 example mailbox, labelled with the shipped model: section 8 with its 40 answered threads."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import email
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..repair import html_to_text
 from .contact import _brief
 from .charset import _decode_bytes, _header_str
 from .headers import _Head, _head_from_fields, _scan_header_block, _split_raw
-from .html import _html_to_text
 
 
 # --------------------------------------------------------------------------- MIME bodies
@@ -79,7 +78,7 @@ def _raw_body_fallback(block: bytes, rest: bytes, body: _Body) -> None:
         return  # the structure is there; the parts are just empty
     text, repaired = _decode_bytes(rest, _param(value, "charset"))
     if _HTML_HINT_RE.search(text):
-        text = _html_to_text(text)
+        text = html_to_text(text)
         body.flags.add("html_converted")
     if repaired:
         body.flags.add("charset_repaired")
@@ -202,23 +201,20 @@ def _param(value: str | None, name: str) -> str | None:
 
 
 _UNSET = object()
-_FMP: Any = _UNSET  # the package's ``_FMP`` starts as this; see _fast_parser
+_FMP: Any = _UNSET  # the parser chosen on first use (see _fast_parser); tests set None to force compat32
 
 
 def _fast_parser() -> Any:
     """The fast-mail-parser module when installed (its Rust MIME parser is ~20x faster than compat32), else None."""
-    # The choice is kept as ``classifier.ingest._FMP`` (the package, not this module), where
-    # callers and tests set it (None: always use the compat32 parser).
-    pkg = sys.modules[__package__]
-    fmp = getattr(pkg, "_FMP", _UNSET)
-    if fmp is _UNSET:
+    global _FMP
+    if _FMP is _UNSET:
         try:
             import fast_mail_parser
         except ImportError:
             fast_mail_parser = None
         # Versions before 0.10 have no MIME tree: their flattened result hides which part is which.
-        fmp = pkg._FMP = fast_mail_parser if hasattr(fast_mail_parser, "parse_email_tree") else None
-    return fmp
+        _FMP = fast_mail_parser if hasattr(fast_mail_parser, "parse_email_tree") else None
+    return _FMP
 
 
 def _parse_mime(raw: bytes, body: _Body) -> None:
@@ -270,7 +266,7 @@ def _collect(part: Any, out: _Body, depth: int) -> None:
     if any(p.strip() for p in plains):
         out.text = "\n\n".join(p for p in plains if p.strip())
     elif htmls:
-        out.text = "\n\n".join(_html_to_text(h) for h in htmls)
+        out.text = "\n\n".join(html_to_text(h) for h in htmls)
         out.flags.add("html_converted")
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..records import HELSINKI
+from ..repair import html_to_text
 from .contact import _brief
 from .charset import _decode_bytes, _header_str, _mail_date, _message_ids
 from .headers import _Head, _addresses
-from .html import _html_to_text
 from .mime import _Body
 
 
@@ -82,7 +82,7 @@ def _read_msg(path: Path, headers_only: bool) -> tuple[_Head, "_Body | None"]:
                 if rep:
                     body.flags.add("charset_repaired")
             if html and html.strip():
-                body.text = _html_to_text(html)
+                body.text = html_to_text(html)
                 body.flags.add("html_converted")
         for att in getattr(msg, "attachments", None) or ():
             name = None

@@ -20,6 +20,8 @@ from .tables import REQUEST_FIELDS, _table_contacts
 
 MAIL_SUFFIXES = (".eml", ".msg")
 MBOX_SUFFIXES = (".mbox", ".mbx")
+# ``NAME.labels.jsonl`` beside ``NAME.mbox``: the answer key of an input, never an input itself
+ANSWER_KEY_MARK = ".labels."
 
 # --------------------------------------------------------------------------- entry point
 
@@ -36,9 +38,14 @@ def iter_contacts(
     ----------
     inputs : sequence of paths or glob patterns
         Each is an mbox file (any name; recognised by its first ``From`` line or a
-        ``.mbox`` suffix), an ``.eml`` or Outlook ``.msg`` file, a directory (searched
-        recursively; its ``.eml`` and ``.msg`` files are threaded together), a JSONL / CSV /
-        Parquet export of requests, or a glob pattern of any of these.
+        ``.mbox`` suffix), an ``.eml`` or Outlook ``.msg`` file, a directory, a JSONL / CSV /
+        Parquet export of requests, or a glob pattern of any of these. A directory is read
+        by one rule (:func:`plan_inputs`, the same for ``label`` and ``analyse``): searched
+        recursively, its ``.eml`` and ``.msg`` files are threaded together, each mbox
+        (``.mbox`` / ``.mbx``, or no suffix and a first ``From`` line) and each JSONL / CSV /
+        Parquet file is read, in name order; hidden files and answer-key sidecars
+        (``*.labels.*``, such as ``syyskuu-2016.labels.jsonl``) are skipped. A file named
+        itself is read whatever its name.
     column_map : dict, optional
         Renames table columns to the request fields ``id``, ``channel``, ``sent_at``,
         ``subject`` and ``text``, e.g. ``{"viesti": "text", "pvm": "sent_at"}``. Other
@@ -98,6 +105,34 @@ def _iter_sources(sources: list["_Source"], column_map: dict[str, str], keep_str
 # --------------------------------------------------------------------------- input planning
 
 
+def plan_inputs(inputs: Sequence[str | os.PathLike] | str | os.PathLike) -> list[Path]:
+    """The files :func:`iter_contacts` reads for ``inputs``, in reading order.
+
+    Parameters
+    ----------
+    inputs : sequence of paths or glob patterns
+        As for :func:`iter_contacts`: folders are expanded by its one rule (recursive; mail,
+        mbox and table files by suffix; hidden files and ``*.labels.*`` answer keys skipped).
+
+    Returns
+    -------
+    list of Path
+
+    Raises
+    ------
+    IngestError
+        An input does not exist, a pattern matches nothing, or a named file is of no kind read here.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    return [p for src in _plan_sources(inputs) for p in src.paths]
+
+
+def is_answer_key(path: Path) -> bool:
+    """True for an answer-key sidecar (``NAME.labels.jsonl``): skipped when a folder is read."""
+    return ANSWER_KEY_MARK in path.name
+
+
 @dataclass(frozen=True)
 class _Source:
     """One unit of input: an mbox, a set of .eml/.msg files threaded together, or a table."""
@@ -145,7 +180,7 @@ def _plan_dir(d: Path) -> list[_Source]:
     """Sources found under a directory: its mail files as one thread set, each mbox, each table."""
     mail: list[Path] = []
     rest: list[_Source] = []
-    for f in sorted(q for q in d.rglob("*") if q.is_file() and not q.name.startswith(".")):
+    for f in sorted(q for q in d.rglob("*") if q.is_file() and not q.name.startswith(".") and not is_answer_key(q)):
         kind = _sniff(f, strict=True)
         if kind == "mail":
             mail.append(f)

@@ -39,7 +39,8 @@ from .core import (FORMATS, GRANULARITIES, LANGS, SECTIONS, SEND_TIME_CATEGORIES
                    Report, ReportError)
 from .read import read_labelled
 from .render import write_report
-from .tables.common import send_time_category, wilson_interval
+from ..estimate import wilson_interval
+from .tables.common import send_time_category
 from .tables.service import SERVICE_QUALITY  # noqa: F401
 
 __all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "read_labelled",

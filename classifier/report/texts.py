@@ -30,6 +30,40 @@ STOPWORDS = frozenset(w for line in files(__package__).joinpath("lang", "stopwor
                       .splitlines() for w in line.split("#", 1)[0].split())
 
 
+#: lang -> kind (``status``, ``flag``) -> code -> text; reason codes are in :data:`TEXT`.
+CODE_TEXT = MappingProxyType({lang: MappingProxyType({k: MappingProxyType(v) for k, v in d.get("codes", {}).items()})
+                              for lang, d in _DATA.items()})
+
+
+def code_text(code: str, lang: str, kind: str = "flag") -> str:
+    """The words for a reason, status or flag code of a labelled row.
+
+    Parameters
+    ----------
+    code : str
+        A code from :data:`classifier.rules.CODES`; a flag with a detail (``other_language:sv``)
+        gets its code's words and the detail in brackets.
+    lang : {"fi", "en"}
+    kind : {"reason", "status", "flag"}
+
+    Returns
+    -------
+    str
+        The text; the code itself when it has none (a code from a newer version).
+    """
+    from ..rules import code_base
+
+    if kind == "reason":
+        return TEXT[lang].get(code, code)
+    words = CODE_TEXT[lang].get(kind, {})
+    if code in words:
+        return words[code]
+    base = code_base(code)
+    if base in words:
+        return f"{words[base]} ({code[len(base) + 1:]})" if base != code else words[base]
+    return code
+
+
 def text(lang: str, key: str) -> str:
     """The text ``key`` in ``lang``; the key itself when there is none."""
     return TEXT[lang].get(key, key)

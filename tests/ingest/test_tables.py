@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-import classifier.ingest as ingest
 from classifier.errors import IngestError
 from classifier.ingest import (
     iter_contacts,
     summarise,
 )
+from classifier.records import HELSINKI
 
 from .helpers import CORPUS, ROWS, SEP, T0, TZ, mail, one, raw_mail, write_csv, write_mbox  # noqa: F401
 
@@ -86,7 +86,7 @@ def test_csv_column_map_and_phone_notes(tmp_path):
     cmap = {"tunnus": "id", "kanava": "channel", "pvm": "sent_at", "viesti": "text"}
     cs = list(iter_contacts([p], column_map=cmap))
     assert cs[0].id == "p1" and cs[0].channel == "phone" and cs[0].text == "Asiakas kysyi hinnasta."
-    assert cs[0].sent_at == dt.datetime(2016, 9, 5, 10, 12, tzinfo=ingest.HELSINKI)
+    assert cs[0].sent_at == dt.datetime(2016, 9, 5, 10, 12, tzinfo=HELSINKI)
     assert cs[0].extra == {"text": "vanha sarake", "aihe": "hinta"}
     assert cs[1].error == (f"{p}:3 [pvm]: record p2: bad timestamp '5.9.2016', "
                            "expected ISO 8601 such as 2016-09-05T10:12:00+03:00")

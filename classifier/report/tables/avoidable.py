@@ -6,10 +6,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from ...estimate import wilson_interval
 from ...rules import AVOIDABLE_REASONS, REASONS, UNCERTAIN
 from ..core import _share
 from ..texts import TEXT
-from .common import _bucket_name, _Context, _month_key, _Row, _Tables, wilson_interval
+from .common import _bucket_name, _Context, _month_key, _Row, _Tables
 
 
 def _avoidable_row(rows: Sequence[_Row], extra: dict[str, Any], est: Any = None) -> dict[str, Any]:

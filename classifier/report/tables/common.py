@@ -3,46 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ReportError
 from ...records import HELSINKI, Taxonomy
 from ...rules import UNCERTAIN
-from ..core import Z95
 from ..texts import TEXT
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a binomial proportion.
-
-    Parameters
-    ----------
-    k : int
-        Successes (for example avoidable contacts).
-    n : int
-        Trials (contacts looked at).
-    z : float
-        Normal quantile; the default gives a 95 % interval.
-
-    Returns
-    -------
-    tuple of float
-        ``(low, high)``, or ``(None, None)`` when ``n`` is 0. ``wilson_interval(3, 40)`` is
-        about ``(0.026, 0.199)``: the thesis's 7.5 % from 40 sampled calls is a rough number.
-    """
-    if n <= 0:
-        return None, None
-    if k < 0 or k > n:
-        raise ReportError(f"wilson_interval: need 0 <= k <= n, got k={k}, n={n}")
-    p = k / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def send_time_category(ts: dt.datetime, opening_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(16, 0)),

@@ -1,130 +1,35 @@
-"""A local review page: a person confirms or corrects the model's topic, guideline and avoidable decision.
-
-Two queues: a seeded **random sample** (the only one that feeds the corrected estimates of
-:mod:`classifier.estimate`) and an **uncertainty-first** queue (lowest confidence, smallest
-margin, least certain coverage first) whose reviews are for retraining. Every decision is
-appended to the reviewed file at once (flushed and fsynced), so a closed browser, a killed
-server or a power cut loses at most the decision being made; a restart resumes where the
-reviewer stopped; a later decision on the same request supersedes the earlier line (both
-are kept; the last wins).
-
-The server (standard library ``http.server``) listens on 127.0.0.1 by default. Every API
-call carries the page's token in a header, so other sites cannot write (no cookies, no
-CORS); any other host also requires the token to open the page. All assets are served from
-``classifier/review_static/``: nothing is loaded from the network. The server never logs
-request texts.
-"""
+"""The review session: what the page shows for a request, what a decision writes, undo, resume, and the reviewed file."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-import ipaddress
 import json
-import mimetypes
 import os
-import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
+from ..errors import TukipyyntoError
+from ..estimate import RANDOM_QUEUE, UNCERTAIN_QUEUE
+from ..records import HELSINKI, Guideline, Request, Taxonomy, parse_datetime
+from ..rules import avoidable_reason
+from .queues import QUEUES, _float, build_queues, certainty
 
-from .errors import TukipyyntoError
-from .estimate import RANDOM_QUEUE, UNCERTAIN_QUEUE
-from .records import HELSINKI, Guideline, Request, Taxonomy, parse_datetime
-
-__all__ = ["ReviewError", "ReviewLog", "ReviewSession", "build_queues", "certainty", "decide_avoidable",
-           "make_server", "QUEUES"]
-
-QUEUES = (RANDOM_QUEUE, UNCERTAIN_QUEUE)
-STATIC = Path(__file__).parent / "review_static"
-MAX_BODY = 64 * 1024
-TOKEN_HEADER = "X-Review-Token"
+__all__ = ["ReviewError", "ReviewLog", "ReviewSession", "decide_avoidable", "load_session"]
 
 
 class ReviewError(TukipyyntoError, ValueError):
     """A review request or file is invalid (unknown id, topic or guideline, a bad reviewed file)."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Queues
-
-
-def _float(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
-
-
-def certainty(pred: Mapping[str, Any]) -> float:
-    """How sure the model was of a row, 0 (least) to 1: the smallest of its confidence, its top-2 margin
-    and how far its coverage (or avoidable) probability is from 0.5.
-
-    Parameters
-    ----------
-    pred : mapping
-        The ``predicted`` block of a labelled row.
-    """
-    vals = []
-    conf = _float(pred.get("confidence"))
-    if conf is not None:
-        vals.append(conf)
-    cands = pred.get("candidates") or []
-    probs = sorted((_float(c[1]) or 0.0 for c in cands if isinstance(c, (list, tuple)) and len(c) == 2), reverse=True)
-    if probs:
-        vals.append(probs[0] - (probs[1] if len(probs) > 1 else 0.0))
-    for k in ("coverage_probability", "avoidable_probability"):
-        p = _float(pred.get(k))
-        if p is not None:
-            vals.append(abs(p - 0.5) * 2)
-            break
-    return float(min(vals)) if vals else 0.0
-
-
-def build_queues(rows: Sequence[Mapping[str, Any]], sample: int, seed: int) -> tuple[list[str], list[str]]:
-    """The random sample and the uncertainty-first queue of request ids.
-
-    The random queue is the first ``sample`` ids of a seeded permutation of the rows sorted
-    by id, so the same seed gives the same sample whatever the file order; reviewed in queue
-    order, any prefix of it is a simple random sample. The uncertainty queue holds every
-    other row, least certain (:func:`certainty`) first.
-    """
-    ids = sorted({str(r["id"]) for r in rows})
-    perm = np.random.default_rng(seed).permutation(len(ids))
-    random_ids = [ids[i] for i in perm[:max(0, sample)]]
-    chosen = set(random_ids)
-    rest = [r for r in rows if str(r["id"]) not in chosen]
-    rest.sort(key=lambda r: (certainty(r["predicted"]), _float(r["predicted"].get("confidence")) or 0.0, str(r["id"])))
-    seen: set[str] = set()
-    uncertain = []
-    for r in rest:
-        i = str(r["id"])
-        if i not in seen:
-            seen.add(i)
-            uncertain.append(i)
-    return random_ids, uncertain
-
-
 def decide_avoidable(topic: str, guideline: Guideline | None, day: dt.date, taxonomy: Taxonomy) -> tuple[bool, str]:
     """The spec's avoidable rule for a reviewed topic and covering guideline, with its reason code."""
-    from .rules import avoidable_reason
-
     cat = taxonomy[topic] if topic in taxonomy else None
     covered = guideline is not None and guideline.in_force(day)
     later = guideline is not None and guideline.published > day
     avoidable, reason = avoidable_reason(cat, covered, later)
     return bool(avoidable), reason
-    if avoidable:
-        return avoidable, "guideline_existed"
-    if guideline.published > day:
-        return avoidable, "guideline_came_later"
-    return avoidable, "no_guideline"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +61,7 @@ class ReviewLog:
                     fh.flush()
                     os.fsync(fh.fileno())
                 data = data[:end]
-            from .estimate import reviewed_rows
+            from ..estimate import reviewed_rows
 
             for row in reviewed_rows(data, self.path, ReviewError):
                 self._remember(row)
@@ -260,7 +165,7 @@ class ReviewSession:
         self.skipped: dict[str, list[str]] = {q: [] for q in QUEUES}
         self._cards: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
-        from .report.texts import TEXT
+        from ..report.texts import TEXT
 
         self._words = TEXT.get(self.lang, TEXT["fi"])
 
@@ -490,260 +395,19 @@ class ReviewSession:
         self.log.close()
 
 
-# ---------------------------------------------------------------------------------------------
-# HTTP
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "tukipyynto-review"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    # never log (the URLs of searches hold words of the catalogue, not of requests, but be quiet anyway)
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    # -- responses
-    def _send(self, status: int, body: bytes, ctype: str, extra: Mapping[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Content-Security-Policy",
-                         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, obj: Any) -> None:
-        self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
-
-    def _error(self, status: int, msg: str) -> None:
-        self._json(status, {"error": msg})
-
-    # -- checks
-    @property
-    def app(self) -> "_ReviewServer":
-        return self.server  # type: ignore[return-value]
-
-    def _host_ok(self) -> bool:
-        allowed = self.app.allowed_hosts
-        return allowed is None or (self.headers.get("Host") or "").lower() in allowed
-
-    def _token_ok(self, given: str | None) -> bool:
-        return bool(given) and hmac.compare_digest(str(given).encode(), self.app.token.encode())
-
-    def _origin_ok(self) -> bool:
-        origin = self.headers.get("Origin")
-        if origin is None:
-            return True
-        return origin.lower() == f"http://{(self.headers.get('Host') or '').lower()}"
-
-    def _read_json(self) -> dict[str, Any] | None:
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            self._error(415, "expected Content-Type: application/json")
-            return None
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._error(411, "Content-Length needed")
-            return None
-        if length < 0 or length > MAX_BODY:
-            self._error(413, f"body larger than {MAX_BODY} bytes")
-            self.close_connection = True
-            return None
-        raw = self.rfile.read(length)
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            self._error(400, "body is not JSON")
-            return None
-        if not isinstance(obj, dict):
-            self._error(400, "body must be a JSON object")
-            return None
-        return obj
-
-    # -- dispatch
-    def do_GET(self) -> None:  # noqa: N802
-        self._guard(self._get)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._guard(self._get)
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._guard(self._post)
-
-    def _not_allowed(self) -> None:
-        self._guard(lambda: self._send(405, b"method not allowed\n", "text/plain; charset=utf-8", {"Allow": "GET, POST"}))
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
-
-    def _guard(self, fn) -> None:
-        try:
-            if not self._host_ok():
-                self._error(421, "unexpected Host header")
-                return
-            fn()
-        except ReviewError as e:
-            self._error(400, str(e))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception as e:  # a bug must not take the server (and the reviewer's session) down
-            try:
-                self._error(500, f"internal error: {type(e).__name__}")
-            except OSError:
-                pass
-
-    def _get(self) -> None:
-        url = urlsplit(self.path)
-        q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        path = url.path
-        if path in ("/", "/index.html"):
-            if self.app.require_token and not self._token_ok(q.get("token")):
-                self._error(403, "open the address printed at start (it carries the access token)")
-                return
-            html = (STATIC / "index.html").read_text(encoding="utf-8")
-            html = html.replace("{{TOKEN}}", self.app.token).replace("{{LANG}}", self.app.session.lang)
-            self._send(200, html.encode("utf-8"), "text/html; charset=utf-8")
-            return
-        if path.startswith("/static/"):
-            name = path[len("/static/"):]
-            if name not in self.app.assets:
-                self._error(404, "no such asset")
-                return
-            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            if ctype.startswith("text/") or ctype.endswith("javascript"):
-                ctype += "; charset=utf-8"
-            self._send(200, self.app.assets[name], ctype)
-            return
-        if path == "/favicon.ico":
-            self._send(204, b"", "image/x-icon")
-            return
-        if not path.startswith("/api/"):
-            self._error(404, "not found")
-            return
-        if not self._token_ok(self.headers.get(TOKEN_HEADER)):
-            self._error(403, f"missing or wrong {TOKEN_HEADER} header")
-            return
-        s = self.app.session
-        if path == "/api/state":
-            self._json(200, s.state())
-        elif path == "/api/next":
-            self._json(200, {"id": s.next_id(q.get("queue", RANDOM_QUEUE))})
-        elif path == "/api/card":
-            self._json(200, s.card(q.get("id", "")))
-        elif path == "/api/preview":
-            self._json(200, s.preview(q.get("id", ""), q.get("topic"), q.get("guideline_id") or None))
-        elif path == "/api/guidelines":
-            self._json(200, {"results": s.search(q.get("q", ""), q.get("id") or None)})
-        else:
-            self._error(404, "unknown API path")
-
-    def _post(self) -> None:
-        path = urlsplit(self.path).path
-        if not path.startswith("/api/"):
-            self._error(404, "not found")
-            return
-        if not self._token_ok(self.headers.get(TOKEN_HEADER)) or not self._origin_ok():
-            self._error(403, "cross-site or unauthenticated write refused")
-            return
-        body = self._read_json()
-        if body is None:
-            return
-        s = self.app.session
-        rid = body.get("id")
-        if not isinstance(rid, str):
-            raise ReviewError("'id' must be a string")
-        if path == "/api/decide":
-            self._json(200, s.decide(rid, body.get("topic"), body.get("guideline_id"), body.get("queue")))
-        elif path == "/api/skip":
-            s.skip(rid)
-            self._json(200, {"id": rid, "skipped": True})
-        elif path == "/api/undo":
-            self._json(200, s.undo(rid))
-        else:
-            self._error(404, "unknown API path")
-
-
-class _ReviewServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, addr, session: ReviewSession, token: str, require_token: bool,
-                 allowed_hosts: set[str] | None) -> None:
-        self.session = session
-        self.token = token
-        self.require_token = require_token
-        self.allowed_hosts = allowed_hosts
-        self.assets = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
-        super().__init__(addr, _Handler)
-
-    def handle_error(self, request, client_address) -> None:  # never print tracebacks with request data
-        pass
-
-
-def make_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0,
-                token: str | None = None) -> _ReviewServer:
-    """Bind the review server (not yet serving; call ``serve_forever``).
-
-    Parameters
-    ----------
-    session : ReviewSession
-    host : str
-        127.0.0.1 by default. A host that is not a loopback address requires the access
-        token (``server.token``) to open the page.
-    port : int
-        0 picks a free port (``server.server_address[1]``).
-    token : str, optional
-        The access and write token; a random one by default.
-
-    Returns
-    -------
-    server
-        With ``token``, ``require_token`` and ``url`` (the address to open, with the token
-        when one is required).
-    """
-    token = token or secrets.token_urlsafe(24)
-    loop = _is_loopback(host)
-    srv = _ReviewServer((host, port), session, token, require_token=not loop, allowed_hosts=None)
-    real_port = srv.server_address[1]
-    if loop:
-        names = {host, "localhost", "127.0.0.1", "[::1]"}
-        srv.allowed_hosts = {f"{n}:{real_port}".lower() for n in names}
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    srv.url = f"http://{shown}:{real_port}/" + ("" if loop else f"?token={token}")
-    return srv
-
-
 def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
                  taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
                  reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True) -> ReviewSession:
     """Read labelled files, the catalogue, the taxonomy and (optionally) the model into a session."""
-    from .io import read_guidelines, read_taxonomy
-    from .report import read_labelled
+    from ..io import read_guidelines, read_taxonomy
+    from ..report import read_labelled
 
     rows = read_labelled(list(labelled))
     assessor = None
     tax = read_taxonomy(taxonomy) if taxonomy else None
     if use_model:
-        from .guidelines import Assessor
-        from .model import load
+        from ..guidelines import Assessor
+        from ..model import load
 
         model = load(model_dir)
         tax = tax or model.taxonomy
