@@ -28,7 +28,7 @@ import numpy as np
 from .errors import IngestError, ReportError, TukipyyntoError
 
 __all__ = ["Estimate", "EstimateError", "ppi_mean", "ppi_ratio", "classical_mean", "read_reviewed",
-           "review_estimates", "wilson_interval", "RANDOM_QUEUE", "UNCERTAIN_QUEUE"]
+           "reviewed_rows", "review_estimates", "wilson_interval", "RANDOM_QUEUE", "UNCERTAIN_QUEUE"]
 
 RANDOM_QUEUE = "random"
 UNCERTAIN_QUEUE = "uncertain"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
-           "OUTPUT_FORMATS"]
+           "OUTPUT_FORMATS", "write_rows"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -47,6 +47,8 @@ class LabelSummary:
     merged_messages: int = 0
     skipped_resumed: int = 0
     no_text: int = 0
+    known: int = 0  # with a store: messages and records it already held, skipped before parsing
+    threads_updated: int = 0  # with a store: stored threads that took in new replies
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     output: str = ""
@@ -67,6 +69,7 @@ class LabelSummary:
         return {"contacts": self.contacts, "labelled": self.labelled, "errors": self.errors,
                 "no_text": self.no_text, "merged_messages": self.merged_messages,
                 "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
+                "known": self.known, "threads_updated": self.threads_updated,
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
@@ -344,6 +347,8 @@ class _Writer:
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
                   "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
                   "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
+                  # the calibrated probability: the report's avoidable estimates and intervals need it
+                  "predicted.avoidable_probability",
                   "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
                   "repeat_of", "service_flags", "text")
 
@@ -396,6 +401,7 @@ class _Writer:
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
             schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
+                                                          "predicted.avoidable_probability",
                                                           "first_reply_working_minutes")
                                  else pa.int64() if c == "n_messages"
                                  else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
@@ -415,6 +421,51 @@ class _Writer:
             self._pq.close()
 
 
+def write_rows(rows: Iterable[dict[str, Any]], path: str | Path, fmt: str | None = None, overwrite: bool = False,
+               batch_size: int = 5000) -> int:
+    """Write labelled rows (from a store, say) as ``label`` writes them: JSONL, CSV or Parquet, streaming.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows in the shape :func:`label_inputs` writes.
+    path : path
+        The file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+    overwrite : bool
+        Replace an existing non-empty file (else it is refused).
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    OutputError
+        The file exists (without ``overwrite``) or cannot be written.
+    """
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    if fmt not in OUTPUT_FORMATS:
+        raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; name the output file")
+    if path.exists() and path.stat().st_size > 0 and not overwrite:
+        raise OutputError(f"{path}: already exists; give --overwrite to replace it")
+    n = 0
+    try:
+        writer = _Writer(path, fmt, append=False)
+        try:
+            for batch in _batches(rows, batch_size):
+                writer.write(batch)
+                n += len(batch)
+        finally:
+            writer.close()
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    return n
+
+
 @dataclass
 class _Run:
     """What one :func:`label_inputs` run carries from step to step.
@@ -424,7 +475,7 @@ class _Run:
     """
 
     inputs: Sequence[str | Path]
-    out: Path
+    out: Path | None
     fmt: str
     resume: bool
     model_dir: str | None
@@ -451,11 +502,15 @@ class _Run:
     head_pool: Any = None
     early: Iterator | None = None  # contacts the head pool started reading before the model loaded
     n_done: int = 0
+    store: Path | None = None  # the history store (--store), opened by _open as store_run
+    store_wait: float = 0.0
+    store_run: Any = None  # a classifier.store.run.StoreRun
+    service: Any = None  # the ServiceSettings (the store pseudonymises its addresses)
 
 
 def label_inputs(
     inputs: Sequence[str | Path],
-    out: str | Path,
+    out: str | Path | None,
     model_dir: str | Path | None = None,
     guidelines: str | Path | None | bool = None,
     with_text: bool = False,
@@ -472,6 +527,8 @@ def label_inputs(
     overwrite: bool = False,
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
+    store: str | Path | None = None,
+    store_wait: float = 0.0,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -480,8 +537,9 @@ def label_inputs(
     inputs : paths
         mbox files, folders of ``.eml`` / ``.msg`` files, ``.msg`` files, JSONL / CSV / Parquet
         exports, or globs.
-    out : path
+    out : path or None
         Output file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+        May be None with ``store``.
     model_dir : path, optional
         Model directory; the shipped default model when omitted.
     guidelines : path, None or False
@@ -508,6 +566,13 @@ def label_inputs(
         fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
         ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
         here, in reading order and before redaction; the workers only copy them into the rows.
+    store : path, optional
+        A history store (:mod:`classifier.store`, made when missing): only contacts it does not
+        hold are labelled and added to it, one transaction per batch; stored threads that took
+        in new replies get their service fields updated. ``out``, when given, receives the new
+        contacts' rows too. A rerun after a crash finishes the job (``resume`` is not needed).
+    store_wait : float
+        Seconds to wait for another process writing to the store, instead of failing at once.
 
     Returns
     -------
@@ -517,6 +582,8 @@ def label_inputs(
     ------
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
+    StoreError
+        The store is not a store, is damaged or newer, is being written, or has other keys.
 
     Notes
     -----
@@ -527,31 +594,45 @@ def label_inputs(
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service)
+                batch_size, redactor, progress, overwrite, id_key, service, store, store_wait)
+    ok = False
     try:
         _open(run)
-        for rows in _assess(run, _service_fields(run, _read(run))):
-            _write(run, rows)
+        if run.store_run is None:
+            for rows in _assess(run, _service_fields(run, _read(run))):
+                _write(run, rows)
+        else:
+            # one source at a time, written before the next is read: its lookups see the store as written
+            for src in run.store_run.sources:
+                for rows in _assess(run, _service_fields(run, _read(run, src))):
+                    _write(run, rows)
+                run.store_run.end_source()
+        ok = True
     finally:
-        _close(run)
+        _close(run, ok)
     return run.summary
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, store=None, store_wait=0.0) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
-    out = Path(out)
-    fmt = _format_of(out, fmt)
+    if out is None and store is None:
+        raise TukipyyntoError("no output: give --out FILE, --store FILE or both")
+    if store is not None and resume:
+        raise TukipyyntoError("--resume is for an --out file; a store run needs none: run the same command again "
+                              "and only what the store does not hold yet is labelled")
+    out = Path(out) if out is not None else None
+    fmt = _format_of(out, fmt) if out is not None else (fmt or "jsonl")
     if fmt not in OUTPUT_FORMATS:
         raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
     if resume and overwrite:
         raise TukipyyntoError("--resume and --overwrite contradict each other; give one of them")
-    if out.is_dir():
+    if out is not None and out.is_dir():
         raise OutputError(f"{out}: is a directory; --out names the output file")
     try:
-        exists = out.exists() and out.stat().st_size > 0
+        exists = out is not None and out.exists() and out.stat().st_size > 0
     except OSError:
         exists = False
     if exists and not (resume or overwrite):
@@ -560,8 +641,8 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
     key, key_warning = resolve_id_key(id_key)
     service = service or ServiceSettings()
     analyser = ServiceAnalyser(service, resolve_pseudonym_key(service.pseudonym_key, key), redactor)
-    done = _repair_and_read_keys(out, fmt) if resume else set()
-    summary = LabelSummary(output=str(out))
+    done = _repair_and_read_keys(out, fmt) if resume and out is not None else set()
+    summary = LabelSummary(output=", ".join(str(x) for x in (out, store) if x is not None))
     if key_warning:
         summary.warnings.append(key_warning)
     return _Run(
@@ -574,23 +655,34 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         # local workers are forked from this process once the model is loaded here (they share it);
         # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
-        parallel=engine == "dask" or bool(jobs and jobs > 1))
+        parallel=engine == "dask" or bool(jobs and jobs > 1),
+        store=Path(store) if store is not None else None, store_wait=store_wait, service=service)
 
 
 def _open(run: _Run) -> None:
-    """Open the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    """Open the store and the output, then load the model here (or check it for workers that load their own) and start the workers."""
     from .ingest import iter_contacts_parallel
 
-    try:
-        run.writer = _Writer(run.out, run.fmt, append=run.resume)
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.store is not None:
+        # first: a store another process is writing, or one that cannot be used, fails before anything else
+        from .service import resolve_pseudonym_key
+        from .store.run import StoreRun
+
+        run.store_run = StoreRun(run.store, run.id_key, resolve_pseudonym_key(run.service.pseudonym_key, run.id_key),
+                                 run.service, run.redactor, [str(i) for i in run.inputs], run.model_dir,
+                                 run.guidelines, run.column_map, run.notes, run.store_wait)
+        run.analyser = run.store_run.analyser
+    if run.out is not None:
+        try:
+            run.writer = _Writer(run.out, run.fmt, append=run.resume)
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     if run.parallel and not run.forked:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
         run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
         return
-    if run.forked:
+    if run.forked and run.store_run is None:
         # helpers forked before the model loads read the first mbox's header blocks meanwhile
         run.head_pool = _fork_pool(run.jobs)
         run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
@@ -602,12 +694,15 @@ def _open(run: _Run) -> None:
         run.pool = _fork_pool(run.jobs)
 
 
-def _read(run: _Run) -> Iterator:
-    """Read and thread: the inputs' contacts in reading order, each counted with the replies merged into it."""
+def _read(run: _Run, src: Any = None) -> Iterator:
+    """Read and thread: the inputs' contacts (with a store: one source's new ones) in reading order, each counted with the replies merged into it."""
     from .ingest import iter_contacts
 
-    read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
-                                                                 notes=run.notes)
+    if src is not None:
+        read = run.store_run.contacts(src)
+    else:
+        read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
+                                                                     notes=run.notes)
     for c in read:
         run.summary.contacts += 1
         run.summary.merged_messages += max(0, c.n_messages - 1)
@@ -620,7 +715,8 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 
     for c in contacts:
         # every contact, resumed ones too, so that later contacts link to them as repeats
-        fields = run.analyser.fields(c, _safe_id(str(c.id), run.redactor, run.id_key))
+        rid = _safe_id(str(c.id), run.redactor, run.id_key)
+        fields = run.store_run.fields(c, rid) if run.store_run is not None else run.analyser.fields(c, rid)
         if contact_key(c) in run.done:
             run.summary.skipped_resumed += 1
             continue
@@ -644,11 +740,14 @@ def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
 
 
 def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of rows, count them by status and report progress."""
-    try:
-        run.writer.write(rows)
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    """Write a batch of rows (to the store, one transaction, and the output), count them by status and report progress."""
+    if run.store_run is not None:
+        run.store_run.write(rows)
+    if run.writer is not None:
+        try:
+            run.writer.write(rows)
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     for r in rows:
         if r["status"] == "ok":
             run.summary.labelled += 1
@@ -661,8 +760,8 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
         run.progress(run.n_done)
 
 
-def _close(run: _Run) -> None:
-    """Stop the workers, close the output and add the run's notes, redacted, to its summary."""
+def _close(run: _Run, ok: bool = True) -> None:
+    """Stop the workers, close the output and the store and add the run's notes, redacted, to its summary."""
     for p in (run.pool, run.head_pool):
         if p is not None:
             p.shutdown(wait=True, cancel_futures=True)
@@ -671,6 +770,10 @@ def _close(run: _Run) -> None:
             run.writer.close()
         except OSError:
             pass
+    if run.store_run is not None:
+        counts = run.store_run.counts()
+        run.summary.known, run.summary.threads_updated = counts["known"], counts["updated"]
+        run.store_run.close(ok)
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
     if run.analyser.note():
         run.summary.notes.append(run.analyser.note())

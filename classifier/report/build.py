@@ -18,6 +18,7 @@ from .tables.common import _Context, _Row, _topic_order
 from .tables.counts import _send_time_tables, _topic_tables, _trend_tables, _volume_tables
 from .tables.gaps import _gap_tables, _guideline_tables
 from .tables.service import _service_tables
+from .tables.trends import _monthly_tables
 
 
 def _derive_reason(topic: str, avoidable: bool | None, guideline_id: str | None, taxonomy: Taxonomy) -> str | None:
@@ -43,6 +44,7 @@ def build_report(
     duplicate_threshold: float = 0.5,
     trend_ratio: float = 1.5,
     trend_min_increase: int = 5,
+    alert_alpha: float = 0.05,
     max_clusters: int = 4,
     n_examples: int = 3,
     example_chars: int = 200,
@@ -80,6 +82,10 @@ def build_report(
         A topic is rising when its last-period count is at least ``trend_ratio`` times
         the previous period's and at least ``trend_min_increase`` higher (a topic absent
         the period before needs only the increase).
+    alert_alpha : float
+        The ``alerts`` table lists the changes of the period's last month (each topic's share
+        and the avoidable share, against the month and the quarter before; Fisher's exact
+        test) whose Holm-corrected p-value is below this (:mod:`classifier.report.tables.trends`).
     max_clusters : int
         At most this many text clusters per gap topic (KMeans, fixed ``random_state``).
     n_examples, example_chars : int
@@ -198,6 +204,7 @@ def build_report(
                  _gap_tables(ctx, max_clusters, random_state, n_examples, example_chars),
                  _guideline_tables(ctx, guidelines, duplicate_threshold),
                  _trend_tables(ctx, trend_ratio, trend_min_increase),
+                 _monthly_tables(ctx, alert_alpha),
                  _service_tables(ctx, opening_hours)):
         for name, (cols, rows_) in part.items():
             tables[name], columns[name] = rows_, cols
@@ -212,7 +219,7 @@ def build_report(
         n_by_channel={c: chan_count[c] for c in channels}, catalogue_given=guidelines is not None,
         columns=columns,
         settings={"duplicate_threshold": duplicate_threshold, "trend_ratio": trend_ratio,
-                  "trend_min_increase": trend_min_increase, "max_clusters": max_clusters,
+                  "trend_min_increase": trend_min_increase, "alert_alpha": alert_alpha, "max_clusters": max_clusters,
                   "n_examples": n_examples, "example_chars": example_chars, "random_state": random_state},
         **tables,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import IngestError
@@ -99,6 +99,25 @@ def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # Reading
+
+__all__ = ["normalise_labelled", "read_labelled"]
+
+
+def normalise_labelled(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Labelled rows already read (from a store, say) in the shape :func:`read_labelled` gives.
+
+    Raises
+    ------
+    IngestError
+        A row's ``predicted`` is unreadable (named by the row's position and id).
+    """
+    out = []
+    for i, row in enumerate(rows, 1):
+        try:
+            out.append(_normalise_row(row))
+        except ValueError as e:
+            raise IngestError(f"row {i} (id {str(row.get('id'))[:40]}): {e}") from None
+    return out
 
 
 def read_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict[str, Any]]:

@@ -397,12 +397,13 @@ class ReviewSession:
 
 def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
                  taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
-                 reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True) -> ReviewSession:
-    """Read labelled files, the catalogue, the taxonomy and (optionally) the model into a session."""
+                 reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True,
+                 rows: Iterable[dict[str, Any]] | None = None) -> ReviewSession:
+    """Read labelled files (or take ``rows`` already read, e.g. a store's), the catalogue, the taxonomy and (optionally) the model into a session."""
     from ..io import read_guidelines, read_taxonomy
-    from ..report import read_labelled
+    from ..report import normalise_labelled, read_labelled
 
-    rows = read_labelled(list(labelled))
+    rows = normalise_labelled(rows) if rows is not None else read_labelled(list(labelled))
     assessor = None
     tax = read_taxonomy(taxonomy) if taxonomy else None
     if use_model:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..ingest.incremental import ContactPlan, StoredMessage, ThreadUpdate
 from .lock import WriterLock
 from .schema import StoreError, connect, damaged
 
-__all__ = ["Store", "StoredMessage", "ContactPlan", "ThreadUpdate", "open_store"]
+__all__ = ["RunCounts", "Store", "open_store", "row_columns"]
 
 _IN = 500  # ids per IN (...) list: far below SQLite's limit on bound values
 
@@ -24,62 +25,14 @@ def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
-class StoredMessage:
-    """One message as the store keeps it (hashes and pseudonyms, no text, no address).
-
-    ``handle`` is the handle of the contact it belongs to; ``refs`` the hashes of the
-    Message-IDs it names.
-    """
-
-    ident: bytes
-    msgid: bytes | None
-    handle: bytes
-    sent_at: str | None
-    sender: str | None
-    recipients: tuple[str, ...]
-    is_reply: bool
-    reply_subject: bool
-    subject: bytes | None
-    refs: tuple[bytes, ...] = ()
-    kind: str = "mail"
-    error: bool = False
-
-
-@dataclass
-class ContactPlan:
-    """What the store writes with a new contact's row: its handle, messages and the stored contacts it replaces."""
-
-    handle: bytes
-    messages: list[StoredMessage]
-    thread_ts: float | None = None
-    superseded: tuple[bytes, ...] = ()
-    repeat_keys: tuple[str, ...] = ()
-    repeat_ts: float | None = None
-
-
-@dataclass
-class ThreadUpdate:
-    """A stored contact whose thread grew: the new messages and the row fields that change."""
-
-    handle: bytes
-    messages: list[StoredMessage]
-    changes: dict[str, Any]
-    add_flags: tuple[str, ...] = ()
-    superseded: tuple[bytes, ...] = ()
-    thread_ts: float | None = None
-
-
 @dataclass
 class RunCounts:
-    """What a store run did besides labelling."""
+    """What a store run did besides labelling (the messages it skipped are counted by its reader)."""
 
-    seen: int = 0  # messages / records already in the store (or earlier in this run): skipped before parsing
     new_messages: int = 0
     inserted: int = 0  # contacts added
     updated: int = 0  # stored threads that took in new messages
     superseded: int = 0  # stored contacts merged into another thread
-    duplicate_ids: int = 0  # new messages whose Message-ID a different stored message has
 
     def to_dict(self) -> dict[str, int]:
         """JSON-ready counts."""
@@ -127,6 +80,10 @@ class Store:
             return self.con.execute(sql, args)
         except sqlite3.DatabaseError as e:
             raise damaged(self.path, e) from None
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a read-only SQL query on the store's tables (for reports and tools)."""
+        return self._q(sql, args).fetchall()
 
     def meta(self, name: str) -> str | None:
         """A value of the store's ``meta`` table."""
@@ -388,11 +345,10 @@ class Store:
         if u.superseded:
             self._absorb(cid, u.superseded)
         self._insert_messages(cid, u.messages)
-        row.update(u.changes)
-        if u.add_flags:
-            flags = list(row.get("flags") or [])
-            flags += [f for f in u.add_flags if f not in flags]
-            row["flags"] = flags
+        row.update(u.changes or {})
+        flags = list(row.get("flags") or [])
+        if u.by_subject and "threaded_by_subject" not in flags:
+            row["flags"] = sorted([*flags, "threaded_by_subject"])
         self._q("UPDATE contacts SET row = ?, updated_run_id = ?, thread_ts = COALESCE(?, thread_ts) "
                 "WHERE contact_id = ?", (json.dumps(row, ensure_ascii=False, default=str), self.run_id,
                                          u.thread_ts, cid))
@@ -424,6 +380,62 @@ class Store:
                 return
             for (row,) in part:
                 yield loads(row)
+
+    def add_reviews(self, path: str | os.PathLike) -> int:
+        """Record a reviewed file's decisions (``tukipyynto review``); return how many were new.
+
+        Every line is kept, undo lines too, in the order given; a line already recorded (the
+        same file imported again) is not added twice. A torn last line is left out.
+
+        Raises
+        ------
+        IngestError
+            The file is missing or a complete line is not a reviewed row.
+        """
+        import hashlib
+
+        from ..errors import IngestError
+        from ..estimate import reviewed_rows
+
+        p = Path(path)
+        if not p.is_file():
+            raise IngestError(f"{p}: reviewed file not found")
+        data = p.read_bytes()
+        data = data if data.endswith(b"\n") else data[: data.rfind(b"\n") + 1]
+        n = 0
+        with self._transaction():
+            for row in reviewed_rows(data, p, IngestError):
+                line = json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
+                cur = self._q("INSERT OR IGNORE INTO reviews (line, id, reviewed_at, reviewer, queue, retracted, added_at, "
+                              "row) VALUES (?,?,?,?,?,?,?,?)",
+                              (hashlib.sha256(line.encode("utf-8")).digest(), str(row["id"]), row.get("reviewed_at"),
+                               row.get("reviewer"), row.get("queue"), int(bool(row.get("retracted"))), _now(), line))
+                n += cur.rowcount
+        return n
+
+    def reviewed(self) -> dict[str, dict[str, Any]]:
+        """The reviews recorded, as :func:`classifier.estimate.read_reviewed` reads a file: the last decision per id stands."""
+        out: dict[str, dict[str, Any]] = {}
+        for rid, row, retracted in self._q("SELECT id, row, retracted FROM reviews ORDER BY review_id"):
+            out.pop(rid, None)
+            if not retracted:
+                out[rid] = json.loads(row)
+        return out
+
+    def provenance(self, period_from: dt.date | None = None, period_to: dt.date | None = None) -> list[dict[str, Any]]:
+        """Which model and which catalogue labelled the contacts of each month (and how many)."""
+        where, args = _period_where(period_from, period_to)
+        out = []
+        for month, mfp, mpath, mmeta, csha, cfile, n in self._q(
+                "SELECT c.month, m.fingerprint, m.path, m.meta, g.sha256, g.file, count(*) FROM contacts c "
+                "LEFT JOIN models m ON m.model_id = c.model_id LEFT JOIN catalogues g ON g.catalogue_id = c.catalogue_id "
+                f"{where.replace('local_date', 'c.local_date')} GROUP BY c.month, c.model_id, c.catalogue_id "
+                "ORDER BY c.month IS NULL, c.month, min(c.contact_id)", args):
+            meta = json.loads(mmeta or "{}")
+            out.append({"period": month, "n": n, "model": (mfp or "")[:12] or None, "model_path": mpath,
+                        "adapted": bool(meta.get("adaptation")), "catalogue": (csha or "")[:12] or None,
+                        "catalogue_file": cfile})
+        return out
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run: when, status, counts, model and catalogue."""
@@ -479,27 +491,28 @@ def _period_where(period_from: dt.date | None, period_to: dt.date | None) -> tup
 
 
 def row_columns(row: dict[str, Any]) -> dict[str, Any]:
-    """The indexed columns of a labelled row: dates in Helsinki, the topic and avoidable decision the report reads."""
-    from ..records import HELSINKI, parse_datetime
-    from ..report.read import _normalise_row
+    """The indexed columns of a row ``label`` wrote: dates in Helsinki, status, channel, topic and avoidable decision.
 
-    try:
-        r = _normalise_row(row)
-    except ValueError:
-        r = {"predicted": None, "status": "error", "channel": "unknown"}
+    The trends (:func:`classifier.report.tables.trends.counts_from_store`) aggregate these
+    columns; they hold what the report reads from the row's ``predicted`` object.
+    """
+    from ..records import HELSINKI, parse_datetime
+
     try:
         ts = parse_datetime(row.get("sent_at"))
     except (ValueError, TypeError):
         ts = None
     local = ts.astimezone(HELSINKI) if ts else None
-    pred = r.get("predicted") or {}
+    pred = row.get("predicted") if isinstance(row.get("predicted"), dict) else {}
     avoidable = pred.get("avoidable")
+    status = str(row.get("status") or "ok").strip().lower()
+    channel = str(row.get("channel") or "").strip().lower() or "unknown"
     return {"id": None if row.get("id") is None else str(row.get("id")),
             "sent_at": local.isoformat() if local else None,
             "local_date": local.date().isoformat() if local else None,
             "month": f"{local.year:04d}-{local.month:02d}" if local else None,
-            "channel": r.get("channel"), "status": r.get("status"),
-            "topic": pred.get("topic"), "avoidable": None if avoidable is None else int(bool(avoidable))}
+            "channel": channel, "status": status, "topic": pred.get("topic") or None,
+            "avoidable": None if avoidable is None else int(bool(avoidable))}
 
 
 def open_store(path: str | os.PathLike, write: bool = False, create: bool = False, wait: float = 0.0) -> Store:

@@ -114,10 +114,26 @@ MIGRATIONS: list[list[str]] = [
         """CREATE INDEX repeat_keys_key ON repeat_keys(rkey, ts)""",
         """CREATE INDEX repeat_keys_contact ON repeat_keys(contact_id)""",
     ],
+    # 1 -> 2: reviews (`review --store`), linked to the rows they concern by the row id
+    [
+        """CREATE INDEX contacts_id ON contacts(id)""",
+        """CREATE TABLE reviews (
+            review_id INTEGER PRIMARY KEY,      -- the order decisions were made in (the last one stands)
+            line BLOB NOT NULL UNIQUE,          -- sha256 of the reviewed line: a file imported again adds nothing
+            id TEXT NOT NULL,                   -- the row id reviewed
+            reviewed_at TEXT,
+            reviewer TEXT,
+            queue TEXT,
+            retracted INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT NOT NULL,
+            row TEXT NOT NULL                   -- the reviewed line, JSON, as `review` writes it
+        )""",
+        """CREATE INDEX reviews_id ON reviews(id)""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The tables a store of the current version has (a quick check that the file is whole).
-TABLES = ("meta", "runs", "models", "catalogues", "contacts", "messages", "refs", "repeat_keys")
+TABLES = ("meta", "runs", "models", "catalogues", "contacts", "messages", "refs", "repeat_keys", "reviews")
 
 
 def _header(path: Path) -> bytes:
@@ -255,7 +271,7 @@ def _check_tables(con: sqlite3.Connection, p: Path, want) -> None:
 
 
 # the tables of each released schema version, for the check before a migration
-TABLES_OF: dict[int, tuple[str, ...]] = {1: TABLES}
+TABLES_OF: dict[int, tuple[str, ...]] = {1: TABLES[:8], 2: TABLES}
 
 
 def _init(con: sqlite3.Connection) -> None:

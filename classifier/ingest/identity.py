@@ -1,10 +1,11 @@
-"""Keyed hashes the store keeps instead of identifiers: message identities, Message-IDs, subjects, addresses.
+"""Keyed hashes a history keeps instead of identifiers: message identities, Message-IDs, subjects, addresses.
 
 Everything here is keyed (BLAKE2b with a key derived from the id key of
 :func:`classifier.label.resolve_id_key`): a Message-ID, an address or a subject cannot be
-found again from the store by guessing it without the key. The same key gives the same
-hashes on every run, which is what recognising a stored message needs; a store remembers a
-check value of its key and refuses another (:meth:`StoreKeys.check`).
+found again from a history (:mod:`classifier.store`) by guessing it without the key. The
+same key gives the same hashes on every run, which is what recognising a stored message
+needs; a store remembers a check value of its key (:meth:`MessageKeys.check_value`) and
+refuses another.
 
 Addresses are pseudonymised so that :func:`classifier.service.first_reply` gives the same
 answer on them as on the real ones: the local part and each label of the domain are hashed
@@ -20,16 +21,16 @@ import json
 import re
 from typing import Any, Iterable
 
-from ..ingest.charset import _message_ids
-from ..ingest.headers import _is_reply_subject, normalise_subject
+from .charset import _message_ids
+from .headers import _is_reply_subject, normalise_subject
 
-__all__ = ["StoreKeys", "mail_ident"]
+__all__ = ["MessageKeys", "mail_ident"]
 
 _CHECK = b"tukipyynto store key check"
 
 
-class StoreKeys:
-    """The keyed hashes of one store run.
+class MessageKeys:
+    """The keyed hashes of a run against a history.
 
     Parameters
     ----------
@@ -134,12 +135,12 @@ def header_end(data: Any, start: int, end: int) -> tuple[int, int]:
     return end, end
 
 
-def mail_ident(keys: StoreKeys, data: Any, start: int, end: int, mboxrd: bool = False) -> tuple[bytes, bytes | None, str | None]:
+def mail_ident(keys: MessageKeys, data: Any, start: int, end: int, mboxrd: bool = False) -> tuple[bytes, bytes | None, str | None]:
     """The identity of one raw message, read from its bytes without parsing it.
 
     Parameters
     ----------
-    keys : StoreKeys
+    keys : MessageKeys
     data : bytes or mmap
         Holds the message at ``data[start:end]`` (without an mbox ``From`` line).
     mboxrd : bool

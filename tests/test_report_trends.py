@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from classifier.store.trends import MonthCounts, alerts, fisher_p, holm, months_between, topic_trends
+from classifier.report.tables.trends import MonthCounts, alerts, fisher_p, holm, months_between, topic_trends
 
 
 def _m(**topics) -> MonthCounts:

@@ -1,29 +1,31 @@
-"""Only what is new: read an input against the store, skipping what it already holds before parsing it.
+"""Only what is new: read inputs against a history of earlier runs, skipping what it holds before parsing it.
 
-For each source (an mbox, a set of ``.eml`` / ``.msg`` files, a table) of a run:
+A *history* (:class:`History`, kept by :mod:`classifier.store`) remembers every message and
+record read before, by keyed hashes (:mod:`.identity`), and which contact each belongs to.
+:class:`IncrementalReader` reads each source of a run (an mbox, a set of ``.eml`` / ``.msg``
+files, a table) in three steps:
 
-1. **Screen.** Every message's identity (:func:`~classifier.store.keys.mail_ident`: a keyed
-   hash of its Message-ID, Date, From, Subject and body, read from its bytes) or record's
-   (all its fields) is looked up in the store and among the messages this run already read. A
-   known one goes no further: no header parsing, no threading, no classification.
+1. **Screen.** Every message's identity (:func:`~classifier.ingest.identity.mail_ident`: a
+   keyed hash of its Message-ID, Date, From, Subject and body, read from its bytes) or
+   record's (all its fields) is looked up in the history and among the messages this run
+   has read. A known one goes no further: no header parsing, no threading, no classification.
 2. **Thread.** The new messages' header blocks are read (pass 1) and threaded together with
    the stored threads they touch: those holding a message they name (``References``,
-   ``In-Reply-To``), a message that names them, or (for a reply naming nothing known) the
-   latest earlier thread with the same subject. The store's messages enter the thread index
-   as stand-ins built from their hashes, and every id, subject and address in the index is in
-   the same keyed form, so the threads come out as a clean run over everything would make them.
-3. **Decide.** A thread whose request (first message) is stored is an existing contact that
-   grew: a :class:`~classifier.store.core.ThreadUpdate` recomputes its ``n_messages`` and
-   first reply, nothing is classified. A thread whose request is new becomes a contact (pass 2
-   parses only its request) with a :class:`~classifier.store.core.ContactPlan`; stored
-   contacts its thread took in are merged into it. A new message whose Message-ID a different
+   ``In-Reply-To``), those with a message naming them, and, for a reply that names nothing
+   known, the latest earlier thread with its subject. Stored messages enter the thread index
+   as stand-ins built from their hashes, and every id, subject and address in the index is
+   in that keyed form, so the threads come out as a clean run over everything makes them.
+3. **Decide.** A thread whose request (first message) is stored is a stored contact that
+   grew: a :class:`ThreadUpdate` carries its new messages and whole thread, nothing is
+   parsed or classified. A thread whose request is new becomes a contact (pass 2 parses its
+   request only) with a :class:`ContactPlan` of what to store with its row; stored contacts
+   its thread took in are to be merged into it. A new message whose Message-ID a different
    stored message has is flagged ``duplicate_message_id`` and stays a contact of its own
    (unless its references join it to a thread), as within one input.
 
-Addresses are pseudonymised (:meth:`~classifier.store.keys.StoreKeys.address`) before the
-service analytics see them, so first replies are computed the same way on stored and new
-messages; the back-office patterns must be pseudonymised with the same keys
-(:func:`pseudonymised_settings`).
+Thread messages carry pseudonymised addresses (:meth:`MessageKeys.address`): the service
+analytics compare them as they compare real ones, given back-office patterns pseudonymised
+with the same keys (:meth:`MessageKeys.pattern`).
 """
 
 from __future__ import annotations
@@ -31,59 +33,141 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from ..ingest.contact import Contact, ThreadMessage, _replace
-from ..ingest.files import _FileSetReader, _strip_from_line
-from ..ingest.headers import _Head
-from ..ingest.mail import _assemble_contact
-from ..ingest.mbox import _Lines, _MboxReader
-from ..ingest.sources import _check_column_map, _plan_sources, _Source
-from ..ingest.tables import _error_contact, _record_contact
-from ..ingest.threads import _ThreadIndex
-from ..label import contact_key
-from ..service import RepeatLinker, ServiceSettings, first_reply
-from .core import ContactPlan, Store, StoredMessage, ThreadUpdate
-from .keys import StoreKeys, mail_ident, reply_subject
+from .contact import Contact, ThreadMessage, _error_contact, _replace
+from .files import _FileSetReader, _strip_from_line
+from .headers import _Head
+from .identity import MessageKeys, mail_ident, reply_subject
+from .mail import _assemble_contact
+from .mbox import _Lines, _MboxReader
+from .sources import _check_column_map, _plan_sources
+from .tables import _record_contact
+from .threads import _ThreadIndex
 
-__all__ = ["StoreReader", "StoreRepeatLinker", "pseudonymised_settings"]
+__all__ = ["ContactPlan", "History", "IncrementalReader", "StoredMessage", "ThreadUpdate"]
 
 
-def pseudonymised_settings(settings: ServiceSettings, keys: StoreKeys) -> ServiceSettings:
-    """Service settings whose back-office patterns match pseudonymised addresses."""
-    return replace(settings, back_office=tuple(keys.pattern(p) for p in settings.back_office))
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message or record as a history keeps it: hashes and pseudonyms, no text, no address.
 
-
-class StoreRepeatLinker(RepeatLinker):
-    """Repeat contacts across runs: the earlier contacts of this run, and the store's (stored ones were read first).
-
-    Remembers the reference keys of the last contact it linked (:attr:`last`), which the
-    store keeps for later runs.
+    Attributes
+    ----------
+    ident : bytes
+        Its identity (:func:`~classifier.ingest.identity.mail_ident`, or a record's fields).
+    msgid : bytes or None
+        Hash of its Message-ID (of a record: its id).
+    handle : bytes
+        The handle of the contact it belongs to (the ident of that contact's request).
+    sent_at : str or None
+        ISO 8601, with the sender's offset.
+    sender, recipients
+        Pseudonymised addresses.
+    is_reply, reply_subject : bool
+        It names an earlier message or has a reply prefix; its subject has a reply prefix.
+    subject : bytes or None
+        Hash of the normalised subject.
+    refs : tuple of bytes
+        Hashes of the Message-IDs it names.
+    kind : str
+        ``mail`` or ``record``.
+    error : bool
+        It could not be read (an error contact of its own, never threaded).
     """
 
-    def __init__(self, days: float, store: Store) -> None:
-        super().__init__(days)
-        self.store = store
-        self.last: tuple[float | None, tuple[str, ...]] = (None, ())
+    ident: bytes
+    msgid: bytes | None
+    handle: bytes
+    sent_at: str | None
+    sender: str | None
+    recipients: tuple[str, ...]
+    is_reply: bool
+    reply_subject: bool
+    subject: bytes | None
+    refs: tuple[bytes, ...] = ()
+    kind: str = "mail"
+    error: bool = False
 
-    def link(self, sent_at: dt.datetime | None, row_id: str, keys) -> str | None:
-        """Register a contact and return the id of the contact it repeats (this run's or a stored one), or None."""
-        import bisect
 
-        keys = tuple(keys)
-        self.last = (sent_at.timestamp() if sent_at is not None else None, keys)
-        if sent_at is not None and keys:
-            ts = sent_at.timestamp()
-            for k in keys:
-                cand = self.store.repeat_candidate([k], ts, self.window)
-                if cand is not None:
-                    lst = self._seen.setdefault(k, [])
-                    if cand not in lst:
-                        bisect.insort(lst, cand)
-        return super().link(sent_at, row_id, keys)
+@dataclass
+class ContactPlan:
+    """What a history stores with a new contact's row.
+
+    Attributes
+    ----------
+    handle : bytes
+        The contact's identity: its request's ident.
+    messages : list of StoredMessage
+        Its new messages (the request first in thread order).
+    thread_ts : float or None
+        When its thread started (subject threading in later runs).
+    superseded : tuple of bytes
+        Handles of stored contacts its thread took in: they are merged into it.
+    repeat_keys, repeat_ts
+        Its customer / contract reference hashes and time (set by the service analytics).
+    """
+
+    handle: bytes
+    messages: list[StoredMessage]
+    thread_ts: float | None = None
+    superseded: tuple[bytes, ...] = ()
+    repeat_keys: tuple[str, ...] = ()
+    repeat_ts: float | None = None
+
+
+@dataclass
+class ThreadUpdate:
+    """A stored contact whose thread grew: its new messages and the whole thread, for its service fields.
+
+    Attributes
+    ----------
+    handle : bytes
+        The stored contact.
+    messages : list of StoredMessage
+        The thread's new messages.
+    thread : tuple of ThreadMessage
+        Every message of the thread in time order (pseudonymised addresses).
+    by_subject : bool
+        The thread took in a message by subject alone.
+    superseded : tuple of bytes
+        Other stored contacts the thread took in (merged into this one).
+    thread_ts : float or None
+        When the thread started.
+    changes : dict
+        Row fields to rewrite; filled in by whoever computes them (the service fields).
+    """
+
+    handle: bytes
+    messages: list[StoredMessage]
+    thread: tuple[ThreadMessage, ...]
+    by_subject: bool = False
+    superseded: tuple[bytes, ...] = ()
+    thread_ts: float | None = None
+    changes: dict | None = None
+
+
+class History(Protocol):
+    """What :class:`IncrementalReader` asks of a history of earlier runs (:class:`classifier.store.Store` is one)."""
+
+    def known(self, idents: Sequence[bytes]) -> set[bytes]:
+        """The idents among ``idents`` the history holds."""
+
+    def handles_by_msgid(self, msgids) -> dict[bytes, bytes]:
+        """For each Message-ID hash a readable stored message has: the handle of its contact."""
+
+    def handles_referencing(self, msgids) -> set[bytes]:
+        """Handles of stored contacts with a readable message naming one of ``msgids``."""
+
+    def latest_thread_with_subject(self, subject: bytes, before: float) -> bytes | None:
+        """The stored mail thread with a message of this subject hash that started last before ``before``."""
+
+    def thread_messages(self, handles) -> dict[bytes, list[StoredMessage]]:
+        """Every stored message of each contact."""
 
 
 def _ts(d: dt.datetime | None) -> float:
@@ -92,71 +176,85 @@ def _ts(d: dt.datetime | None) -> float:
 
 
 def _parse(s: str | None) -> dt.datetime | None:
-    """An ISO date from the store."""
+    """An ISO date from the history."""
     return dt.datetime.fromisoformat(s) if s else None
 
 
-class StoreReader:
-    """Read inputs against a store: new contacts out, their plans and the stored threads' updates kept here.
+class IncrementalReader:
+    """Read inputs against a history: new contacts out; their plans and the stored threads' updates kept here.
 
     Parameters
     ----------
-    store : Store
-        Open for writing.
-    keys : StoreKeys
-    settings : ServiceSettings
-        Pseudonymised (:func:`pseudonymised_settings`): first replies of stored threads that grow.
+    history : History
+    keys : MessageKeys
     column_map, notes
         As for :func:`classifier.ingest.iter_contacts`.
+
+    Attributes
+    ----------
+    plans : deque of ContactPlan
+        One per contact yielded, in the same order; the writer takes them with the rows.
+    updates : list of ThreadUpdate
+        Stored threads that grew and are not written yet.
+    seen, n_seen, n_duplicate_ids : counts
+        Messages and records known already (skipped before parsing); new messages whose
+        Message-ID a different stored message has.
     """
 
-    def __init__(self, store: Store, keys: StoreKeys, settings: ServiceSettings,
-                 column_map: dict[str, str] | None = None, notes: list[str] | None = None) -> None:
-        self.store = store
+    def __init__(self, history: History, keys: MessageKeys, column_map: dict[str, str] | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.history = history
         self.keys = keys
-        self.settings = settings
         self.column_map = _check_column_map(column_map)
         self.notes = notes if notes is not None else []
         self.seen: set[bytes] = set()  # idents this run has read (a second copy in the run is skipped)
-        self.plans: dict[str, ContactPlan] = {}  # contact key -> what the store writes with its row
-        self.updates: list[ThreadUpdate] = []  # stored threads that grew, not written yet
+        self.plans: deque[ContactPlan] = deque()
+        self.updates: list[ThreadUpdate] = []
+        self.n_seen = 0
+        self.n_duplicate_ids = 0
 
     @staticmethod
-    def sources(inputs: Sequence[str | os.PathLike]) -> list[_Source]:
-        """The inputs planned into sources (raises :class:`~classifier.errors.IngestError` at once)."""
+    def plan(inputs: Sequence[str | os.PathLike] | str | os.PathLike) -> list[Any]:
+        """The run's sources in reading order (opaque; give each to :meth:`contacts`).
+
+        Raises
+        ------
+        IngestError
+            At once, as :func:`classifier.ingest.iter_contacts` does.
+        """
         if isinstance(inputs, (str, os.PathLike)):
             inputs = [inputs]
         return _plan_sources(inputs)
 
-    def contacts(self, src: _Source) -> Iterator[Contact]:
-        """The new contacts of one source, in reading order (mail threads by their request's position)."""
+    def contacts(self, src: Any) -> Iterator[Contact]:
+        """The new contacts of one source, in reading order (mail threads by their request's position).
+
+        Read one source to its end, and write what it gave, before the next: the next
+        source's lookups see the history as written.
+        """
         if src.kind == "table":
             return self._table(Path(src.paths[0]))
         if src.kind == "mbox":
             return self._mbox(Path(src.paths[0]))
         return self._files([Path(p) for p in src.paths])
 
-    def take_plan(self, key: str) -> ContactPlan:
-        """The plan of the contact whose row has ``key`` (each is taken once)."""
-        return self.plans.pop(key)
-
     def take_updates(self) -> list[ThreadUpdate]:
-        """The stored threads' updates not written yet."""
+        """The stored threads' updates not taken yet."""
         out, self.updates = self.updates, []
         return out
 
     # ------------------------------------------------------------------------------ screening
 
     def _screen(self, idents: list[bytes]) -> list[bool]:
-        """Which idents are new (not in the store, not read before in this run); registers the new ones."""
-        known = self.store.known(idents)
+        """Which idents are new (not in the history, not read before in this run); registers the new ones."""
+        known = self.history.known(idents)
         out = []
         for ident in idents:
             new = ident not in known and ident not in self.seen
             if new:
                 self.seen.add(ident)
             else:
-                self.store.counts.seen += 1
+                self.n_seen += 1
             out.append(new)
         return out
 
@@ -164,35 +262,32 @@ class StoreReader:
 
     def _table(self, path: Path) -> Iterator[Contact]:
         """A table's new records, one contact each (as :func:`classifier.ingest.iter_contacts` reads them)."""
-        from ..io import TableInfo, iter_table, table_format
+        from ..io import TableInfo, iter_table, table_format, text_column
         from ..redact import redact
 
         src = str(path)
         info = TableInfo(src, table_format(path))
         text_col: list[str | None] = []
         pending: list[tuple[int, int, dict | None, str | None, bool]] = []
-        pos = 0
 
         def flush() -> Iterator[Contact]:
             idents = [self.keys.record_ident(r) if r is not None else
                       self.keys.h(b"badrecord", f"{path.name}:{no}:{p}".encode("utf-8", "surrogateescape"))
                       for _, no, r, p, _ in pending]
-            for (pos_, no, row, problem, repaired), ident, new in zip(pending, idents, self._screen(idents)):
+            for (pos, no, row, problem, repaired), ident, new in zip(pending, idents, self._screen(idents)):
                 if not new:
                     continue
                 if problem is not None:
-                    c = _error_contact(src, pos_, f"{path}:{no}: {redact(problem)}", channel=None)
+                    c = _error_contact(src, pos, f"{path}:{no}: {redact(problem)}", channel=None)
                     rid = None
                 else:
                     if not text_col:
-                        from ..io import text_column
-
                         text_col.append(text_column(row, self.column_map))
                         found = text_col[0]
                         if found is not None and found != "text" and self.column_map.get(found) != "text":
                             self.notes.append(f"{path}: column {found!r} read as the request text "
                                               "(use --map COLUMN=text for another)")
-                    c = _record_contact(row, src, pos_, f"{path}:{no}", self.column_map, False, text_col[0])
+                    c = _record_contact(row, src, pos, f"{path}:{no}", self.column_map, False, text_col[0])
                     if repaired:
                         c = _replace(c, flags=tuple(sorted({*c.flags, "charset_repaired"})))
                     rid = c.id
@@ -200,10 +295,11 @@ class StoreReader:
                                     sent_at=c.sent_at.isoformat() if c.sent_at else None, sender=None,
                                     recipients=(), is_reply=False, reply_subject=False, subject=None,
                                     kind="record", error=c.error is not None)
-                self.plans[contact_key(c)] = ContactPlan(handle=ident, messages=[msg])
+                self.plans.append(ContactPlan(handle=ident, messages=[msg]))
                 yield c
             pending.clear()
 
+        pos = 0
         for no, row, problem, repaired in iter_table(path, info):
             pending.append((pos, no, row, problem, repaired))
             pos += 1
@@ -260,8 +356,7 @@ class StoreReader:
         if not keep:
             return
         new_paths = [paths[i] for i in keep]
-        fs = _FileSetReader(new_paths)
-        heads = [(i, h, idents[keep[i]]) for i, h in enumerate(fs.heads())]
+        heads = [(i, h, idents[keep[i]]) for i, h in enumerate(_FileSetReader(new_paths).heads())]
 
         def body(pos: int):
             return next(_FileSetReader([new_paths[pos]]).bodies({0}))[1]
@@ -272,28 +367,27 @@ class StoreReader:
                 body: Callable[[int], Any]) -> Iterator[Contact]:
         """Thread new messages with the stored threads they touch; yield the new contacts, keep the updates."""
         k = self.keys
-        store = self.store
+        history = self.history
         hashed = []
         for pos, h, ident in heads:
             mh = k.msgid(h.msgid)
             refs = tuple(r for r in (k.msgid(x) for x in h.refs) if r)
-            sh = k.subject(h.subject)
-            hashed.append((pos, h, ident, mh, refs, sh, reply_subject(h.subject)))
+            hashed.append((pos, h, ident, mh, refs, k.subject(h.subject), reply_subject(h.subject)))
 
         # the stored threads these messages touch
         new_ids = {mh for _, h, _, mh, _, _, _ in hashed if mh and h.error is None}
         all_refs = {r for *_, refs, _, _ in hashed for r in refs}
-        by_id = store.handles_by_msgid(new_ids | all_refs)
+        by_id = history.handles_by_msgid(new_ids | all_refs)
         handles: dict[bytes, None] = dict.fromkeys(by_id[r] for r in all_refs if r in by_id)
-        handles.update(dict.fromkeys(store.handles_referencing(new_ids)))
+        handles.update(dict.fromkeys(history.handles_referencing(new_ids)))
         known_ids = new_ids | {r for r in all_refs if r in by_id}
         for pos, h, ident, mh, refs, sh, rs in hashed:
             # a reply naming no message known anywhere: the subject decides (the latest earlier thread)
             if rs and sh and h.error is None and not any(r in known_ids and r != mh for r in refs):
-                got = store.latest_thread_with_subject(sh, _ts(h.date))
+                got = history.latest_thread_with_subject(sh, _ts(h.date))
                 if got is not None:
                     handles[got] = None
-        threads = store.thread_messages(handles) if handles else {}
+        threads = history.thread_messages(handles) if handles else {}
 
         index = _ThreadIndex()
         virtual: list[StoredMessage] = []
@@ -302,7 +396,8 @@ class StoreReader:
             for m in msgs:
                 if m.error or m.kind != "mail":
                     continue
-                index.add(_Head(where="store", msgid=m.msgid.hex() if m.msgid else None,
+                # a stand-in: never a reply by subject, so a stored thread is never re-threaded by subject
+                index.add(_Head(where="history", msgid=m.msgid.hex() if m.msgid else None,
                                 refs=tuple(r.hex() for r in m.refs) + (tie,),
                                 subject=k.index_subject(m.subject, False), date=_parse(m.sent_at),
                                 sender=m.sender, recipients=m.recipients))
@@ -326,23 +421,18 @@ class StoreReader:
                 recipients=recipients, is_reply=bool(h.refs) or rs, reply_subject=rs, subject=sh, refs=refs,
                 error=h.error is not None))
         plan = index.plan()
-        self.store.counts.duplicate_ids += len([p for p in plan.duplicates if p >= nv])
+        self.n_duplicate_ids += len([p for p in plan.duplicates if p >= nv])
 
         def thread_of(members: list[int]) -> tuple[ThreadMessage, ...]:
             out = []
             for p in members:
-                if p < nv:
-                    m = virtual[p]
-                    out.append(ThreadMessage(sent_at=_parse(m.sent_at), sender=m.sender, recipients=m.recipients,
-                                             is_reply=m.is_reply))
-                else:
-                    m = new_msgs[p - nv]
-                    out.append(ThreadMessage(sent_at=plan.dates[p], sender=m.sender, recipients=m.recipients,
-                                             is_reply=m.is_reply))
+                m = virtual[p] if p < nv else new_msgs[p - nv]
+                out.append(ThreadMessage(sent_at=_parse(m.sent_at) if p < nv else plan.dates[p], sender=m.sender,
+                                         recipients=m.recipients, is_reply=m.is_reply))
             return tuple(out)
 
-        # contacts go out in order of their request, updates are kept for the first write
-        order: list[tuple[int, int]] = []  # (position of the event, root)
+        # contacts go out in order of their request; a grown stored thread at its first new message
+        order: list[tuple[int, int]] = []
         for root, members in plan.members.items():
             fresh = [p for p in members if p >= nv]
             if fresh:
@@ -358,19 +448,16 @@ class StoreReader:
             msgs = [new_msgs[p - nv] for p in members if p >= nv]
             if req < nv:
                 keep = virtual[req].handle
-                fr = first_reply(thread, self.settings.back_office, self.settings.opening_hours)
-                changes = {"n_messages": len(members), "first_reply_at": fr.at.isoformat() if fr.at else None,
-                           "first_reply_working_minutes": fr.working_minutes, "service_flags": list(fr.flags)}
-                self.updates.append(ThreadUpdate(
-                    handle=keep, messages=msgs, changes=changes,
-                    add_flags=("threaded_by_subject",) if root in plan.by_subject else (),
-                    superseded=tuple(h for h in stored if h != keep), thread_ts=thread_ts))
+                self.updates.append(ThreadUpdate(handle=keep, messages=msgs, thread=thread,
+                                                 by_subject=root in plan.by_subject,
+                                                 superseded=tuple(h for h in stored if h != keep),
+                                                 thread_ts=thread_ts))
                 continue
             pos = heads[req - nv][0]
             src, position = where(pos)
             c = _assemble_contact(body(pos), src, position, raw_ids[req - nv],
                                   tuple(raw_ids[p - nv] or "" for p in members if p >= nv),
                                   len(members), req in plan.duplicates, root in plan.by_subject, thread=thread)
-            self.plans[contact_key(c)] = ContactPlan(handle=new_msgs[req - nv].ident, messages=msgs,
-                                                     thread_ts=thread_ts, superseded=tuple(stored))
+            self.plans.append(ContactPlan(handle=new_msgs[req - nv].ident, messages=msgs, thread_ts=thread_ts,
+                                          superseded=tuple(stored)))
             yield c
