@@ -191,6 +191,9 @@ def build_report(
                           text=str(text) if _clean_str(text) else None, n_messages=n_msg,
                           avoidable_probability=_prob_or_none(pred.get("avoidable_probability")),
                           **_service_of(r)))
+    # one order whatever order the rows came in (files read in another order, a store filled
+    # month by month): the bootstrap and the text clusters draw on the rows in this order
+    items.sort(key=_canonical)
 
     chan_count = Counter(r.channel for r in items)
     channels = tuple([c for c in CHANNELS if c in chan_count] + sorted(c for c in chan_count if c not in CHANNELS))
@@ -223,6 +226,12 @@ def build_report(
                   "n_examples": n_examples, "example_chars": example_chars, "random_state": random_state},
         **tables,
     )
+
+
+def _canonical(r: _Row) -> tuple:
+    """A row's place in the report's fixed order: send time (undated last), then what tells rows apart."""
+    t = r.local.timestamp() if r.local is not None else float("inf")
+    return (t, r.channel, r.id, r.topic, r.reason or "", r.avoidable_probability or 0.0, r.text or "")
 
 
 def _service_of(r: dict[str, Any]) -> dict[str, Any]:
