@@ -386,7 +386,7 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
         gl = read_guidelines(d / CATALOGUE) if (d / CATALOGUE).exists() else None
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
-                       calibration=calibration, reviewed=reviewed)
+                       calibration=calibration, reviewed=reviewed, redacted=True)  # read_labelled / a store redacted them
     return rep, write_report(rep, Path(out_dir))
 
 
@@ -397,12 +397,19 @@ def _report_count(rep) -> str:
             f"{left} outside the period, {rep.n_errors} with errors)")
 
 
-def _store_rows(store):
-    """The rows of a store, its recorded reviews (or None) and its provenance by month."""
+def _store_report(store, out_dir, reviewed_files, *args):
+    """The report on a store's rows (streamed from it) with its recorded reviews; provenance.csv beside it."""
     from .store import open_store
 
     with open_store(store) as st:
-        return list(st.iter_rows()), (st.reviewed() or None), st.provenance()
+        reviewed = st.reviewed() or None
+        if reviewed_files:
+            from .estimate import read_reviewed
+
+            reviewed = {**(reviewed or {}), **read_reviewed(list(reviewed_files))}
+        rep, paths = _write_report(st.iter_rows(), out_dir, *args, reviewed)
+        _write_provenance(out_dir, st.provenance())
+    return rep, paths
 
 
 def _write_provenance(out_dir, provenance) -> Path:
@@ -440,23 +447,19 @@ def report(labelled, out_dir, store, guidelines, model_dir, reviewed_files, peri
 
     if bool(labelled) == bool(store):
         raise UserError("give LABELLED files or --store FILE (one of them)")
-    provenance = None
     try:
-        reviewed = None
+        args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
         if store:
-            rows, reviewed, provenance = _store_rows(store)
+            rep, paths = _store_report(store, out_dir, reviewed_files, *args)
         else:
-            rows = read_labelled(labelled)
-        if reviewed_files:
-            from .estimate import read_reviewed
+            reviewed = None
+            if reviewed_files:
+                from .estimate import read_reviewed
 
-            reviewed = {**(reviewed or {}), **read_reviewed(list(reviewed_files))}
-        rep, paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, reviewed)
+                reviewed = read_reviewed(list(reviewed_files))
+            rep, paths = _write_report(read_labelled(labelled), out_dir, *args, reviewed)
     except TukipyyntoError as e:
         _fail(e)
-    if provenance is not None:
-        _write_provenance(out_dir, provenance)
     click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
 
 
@@ -497,8 +500,11 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
     try:
         rows = None
         if store:
-            rows = _store_rows(store)[0]
+            from .store import open_store
+
             _record_reviews(store, out, store_wait)
+            with open_store(store) as st:
+                rows = list(st.iter_rows())
         session = load_session(labelled or (), out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
                                use_model=not no_model, rows=rows)
         srv = make_server(session, host, port)
@@ -591,17 +597,13 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, store, stor
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)"
              + (f"; {s.known} messages/records already in {store}, {s.threads_updated} stored threads updated"
                 if store else ""))
-        reviewed = provenance = None
+        args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
         if store:
-            rows, reviewed, provenance = _store_rows(store)
+            rep, paths = _store_report(store, out, (), *args)
         else:
-            rows = read_labelled([out / "labelled.jsonl"])
-        rep, paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, reviewed)
+            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args)
     except TukipyyntoError as e:
         _fail(e)
-    if provenance is not None:
-        _write_provenance(out, provenance)
     where = store if store else out / "labelled.jsonl"
     click.echo(f"labelled {s.contacts} contacts -> {where}; report of {rep.n_analysed} -> {paths.get('html')}")
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from ..errors import ReportError
 from ..records import CHANNELS, HELSINKI, Guideline, Taxonomy, parse_datetime
-from ..rules import AVOIDABLE_REASONS, UNCERTAIN, UNDECIDED_REASONS, avoidable_reason
+from ..rules import AVOIDABLE_REASONS, GAP_REASONS, UNCERTAIN, UNDECIDED_REASONS, avoidable_reason
 from .core import GRANULARITIES, LANGS, Report
 from .read import _clean_str, _maybe_json, _normalise_row, _to_bool
 from .tables.avoidable import _avoidable_tables, _review_tables
@@ -51,6 +51,7 @@ def build_report(
     random_state: int = 0,
     calibration: dict | None = None,
     reviewed: Mapping[str, Mapping[str, Any]] | None = None,
+    redacted: bool = False,
 ) -> Report:
     """Build every table of the report from labelled rows.
 
@@ -99,6 +100,11 @@ def build_report(
         queue's reviews give corrected estimates (prediction-powered inference): a ``ppi``
         row in ``avoidable_overall`` and the ``review_*`` tables.
 
+    redacted : bool
+        The rows' strings are redacted already (rows from :func:`read_labelled` or a store,
+        as ``label`` wrote them): they are not redacted again. Otherwise every free-text
+        field is redacted before it can reach the report.
+
     Returns
     -------
     Report
@@ -123,14 +129,18 @@ def build_report(
     if isinstance(period_to, dt.datetime):
         period_to = period_to.date()
 
-    raw = list(rows)
-    n_rows = len(raw)
+    # One pass over the rows (they may stream from a store): each is reduced at once to what the
+    # tables need; a row's text is kept only where a gap table may quote it, its prediction only
+    # when reviews are given (the corrected estimates read it).
+    n_rows = 0
     errors: list[dict[str, Any]] = []
-    candidates: list[tuple[dict[str, Any], dict[str, Any], dt.datetime | None]] = []
-    for i, row in enumerate(raw):
+    candidates: list[tuple] = []
+    preds: dict[int, dict[str, Any]] = {}
+    for i, row in enumerate(rows):
+        n_rows += 1
         rid = str(row.get("id") if row.get("id") is not None else f"#{i + 1}")
         try:
-            r = _normalise_row(row)
+            r = _normalise_row(row, redact=not redacted)
         except ValueError as e:
             errors.append({"id": rid, "source": row.get("source"), "sent_at": row.get("sent_at"), "error": str(e)})
             continue
@@ -151,21 +161,37 @@ def build_report(
             errors.append({"id": rid, "source": r.get("source"), "sent_at": local.isoformat() if local else None,
                            "error": err})
             continue
-        candidates.append((r, pred, local))
+        try:
+            n_msg = int(r.get("n_messages") or 1)
+        except (TypeError, ValueError):
+            n_msg = 1
+        text = r.get("text")
+        has_text = _clean_str(text) is not None
+        reason = pred.get("reason")
+        maybe_gap = has_text and pred.get("avoidable") is not True and (reason is None or reason in GAP_REASONS)
+        if reviewed is not None:
+            preds[len(candidates)] = pred
+        candidates.append((local, str(r.get("id")), r["channel"], pred["topic"], pred.get("avoidable"), reason,
+                           pred.get("guideline_id"), pred.get("later_guideline_id"),
+                           str(text) if maybe_gap else None, has_text, n_msg,
+                           _prob_or_none(pred.get("avoidable_probability")), _service_of(r)))
 
     if taxonomy is None:
-        taxonomy = Taxonomy.from_labels(p["topic"] for _, p, _ in candidates if p["topic"] != UNCERTAIN)
+        taxonomy = Taxonomy.from_labels(c[3] for c in candidates if c[3] != UNCERTAIN)
 
     bounded = period_from is not None or period_to is not None
-    dated = [loc.date() for _, _, loc in candidates if loc is not None]
+    dated = [c[0].date() for c in candidates if c[0] is not None]
     start = period_from or (min(dated) if dated else None)
     end = period_to or (max(dated) if dated else None)
     if start and end and start > end:  # one open bound beyond the data
         start, end = (start, start) if period_from else (end, end)
+    del dated
 
     items: list[_Row] = []
-    n_undated = n_outside = 0
-    for r, pred, local in candidates:
+    review_rows: list[dict[str, Any]] = []  # id and prediction of each analysed row, with reviews only
+    n_undated = n_outside = n_with_text = 0
+    for j, (local, rid, channel, topic, avoidable, reason, gid, later, text, has_text, n_msg, prob,
+            service) in enumerate(candidates):
         if local is None:
             n_undated += 1
             if bounded:
@@ -173,24 +199,18 @@ def build_report(
         elif (start and local.date() < start) or (end and local.date() > end):
             n_outside += 1
             continue
-        topic = pred["topic"]
-        avoidable = pred.get("avoidable")
-        reason = pred.get("reason")
         if reason is None:
-            reason = _derive_reason(topic, avoidable, pred.get("guideline_id"), taxonomy)
+            reason = _derive_reason(topic, avoidable, gid, taxonomy)
         if avoidable is None and reason is not None and reason not in UNDECIDED_REASONS:
             avoidable = reason in AVOIDABLE_REASONS
-        try:
-            n_msg = int(r.get("n_messages") or 1)
-        except (TypeError, ValueError):
-            n_msg = 1
-        text = r.get("text")
-        items.append(_Row(id=str(r.get("id")), channel=r["channel"], local=local, topic=topic,
-                          guideline_id=pred.get("guideline_id"), avoidable=avoidable, reason=reason,
-                          later_guideline_id=pred.get("later_guideline_id"),
-                          text=str(text) if _clean_str(text) else None, n_messages=n_msg,
-                          avoidable_probability=_prob_or_none(pred.get("avoidable_probability")),
-                          **_service_of(r)))
+        n_with_text += has_text
+        items.append(_Row(id=rid, channel=channel, local=local, topic=topic, guideline_id=gid, avoidable=avoidable,
+                          reason=reason, later_guideline_id=later,
+                          text=text if avoidable is False and reason in GAP_REASONS else None, n_messages=n_msg,
+                          avoidable_probability=prob, **service))
+        if reviewed is not None:
+            review_rows.append({"id": rid, "predicted": preds[j]})
+    del candidates, preds
     # one order whatever order the rows came in (files read in another order, a store filled
     # month by month): the bootstrap and the text clusters draw on the rows in this order
     items.sort(key=_canonical)
@@ -212,13 +232,13 @@ def build_report(
         for name, (cols, rows_) in part.items():
             tables[name], columns[name] = rows_, cols
     tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
-    tables.update(_review_tables(ctx, candidates, reviewed, tables, columns))
+    tables.update(_review_tables(ctx, review_rows, reviewed, tables, columns))
 
     return Report(
         period_from=start, period_to=end, granularity=granularity, lang=lang,
         opening_hours=(opening_hours[0], opening_hours[1]), channels=channels, n_rows=n_rows,
         n_errors=len(errors), n_analysed=len(items), n_undated=n_undated, n_outside_period=n_outside,
-        n_messages=sum(r.n_messages for r in items), n_with_text=sum(1 for r in items if r.text),
+        n_messages=sum(r.n_messages for r in items), n_with_text=n_with_text,
         n_by_channel={c: chan_count[c] for c in channels}, catalogue_given=guidelines is not None,
         columns=columns,
         settings={"duplicate_threshold": duplicate_threshold, "trend_ratio": trend_ratio,

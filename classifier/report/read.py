@@ -47,15 +47,17 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
-def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
+def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
     """One labelled row with ``predicted`` as a dict (or None), whatever file format it came from.
 
-    Raises ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
+    ``redact=False`` for rows redacted already (normalised once, or from a store). Raises
+    ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
     """
     r = {k: v for k, v in row.items() if not str(k).startswith("predicted.")}
-    for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
-        if isinstance(r.get(k), str):
-            r[k] = _redact(r[k])
+    if redact:
+        for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
+            if isinstance(r.get(k), str):
+                r[k] = _redact(r[k])
     pred = row.get("predicted")
     if isinstance(pred, str):
         s = pred.strip()

@@ -54,7 +54,7 @@ def _finnish_holidays(years: Iterable[int]):
     return holidays.country_holidays("FI", years=sorted(set(years)) or None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
     """One analysed contact, reduced to what the report needs."""
 
