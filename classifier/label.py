@@ -682,12 +682,24 @@ def _open(run: _Run) -> None:
         # before reading input) without holding a second copy of the model in this process
         run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
         return
-    if run.forked and run.store_run is None:
-        # helpers forked before the model loads read the first mbox's header blocks meanwhile
+    if run.forked:
+        # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
+        # or (with a store) screen large mboxes against it
         run.head_pool = _fork_pool(run.jobs)
-        run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
-                                           column_map=run.column_map, notes=run.notes,
-                                           head_submit=run.head_pool.submit)
+        if run.store_run is not None:
+            run.store_run.reader.submit = run.head_pool.submit
+            run.store_run.reader.workers = run.jobs
+        else:
+            run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
+                                               column_map=run.column_map, notes=run.notes,
+                                               head_submit=run.head_pool.submit)
+    if run.store_run is None:
+        _load_model(run)
+    # with a store the model loads with the first batch (_assess): a run that finds nothing new never loads it
+
+
+def _load_model(run: _Run) -> None:
+    """Load the model here and fork the workers that share it."""
     run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode)
     run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
@@ -726,6 +738,24 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
     """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
     batches = _batches(contacts, run.batch_size)
+    if run.assessor is None and not (run.parallel and not run.forked):
+        return _assess_when_needed(run, batches)
+    return _assess_batches(run, batches)
+
+
+def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """A store run: the model loads (and the workers fork) when the first batch of new contacts is ready."""
+    from itertools import chain
+
+    first = next(batches, None)
+    if first is None:
+        return
+    _load_model(run)
+    yield from _assess_batches(run, chain([first], batches))
+
+
+def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """The batches assessed here, in the workers or on a cluster, in input order."""
     args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key)
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)

@@ -135,7 +135,8 @@ def header_end(data: Any, start: int, end: int) -> tuple[int, int]:
     return end, end
 
 
-def mail_ident(keys: MessageKeys, data: Any, start: int, end: int, mboxrd: bool = False) -> tuple[bytes, bytes | None, str | None]:
+def mail_ident(keys: MessageKeys, data: Any, start: int, end: int, mboxrd: bool = False,
+               with_msgid: bool = True) -> tuple[bytes, bytes | None, str | None]:
     """The identity of one raw message, read from its bytes without parsing it.
 
     Parameters
@@ -145,6 +146,8 @@ def mail_ident(keys: MessageKeys, data: Any, start: int, end: int, mboxrd: bool 
         Holds the message at ``data[start:end]`` (without an mbox ``From`` line).
     mboxrd : bool
         Undo mbox ``>From`` quoting in the body first (a message from an mbox).
+    with_msgid : bool
+        Also hash the Message-ID (else ``msgid`` is None: screening needs the identity only).
 
     Returns
     -------
@@ -159,28 +162,36 @@ def mail_ident(keys: MessageKeys, data: Any, start: int, end: int, mboxrd: bool 
     hend, bstart = header_end(data, start, end)
     h = hashlib.blake2b(key=keys._k, digest_size=16, person=b"mail")
     mid = None
-    fields: list[tuple[bytes, bytes]] = []
-    for m in _IDENT_FIELDS.finditer(data, max(0, start - 1) if start else 0, hend):
-        if m.start(1) < start:
-            continue
-        name = m.group(1).lower()
-        value = b" ".join(m.group(2).split())
+    fields: list[bytes] = []
+    # from the line end before the message (an mbox's From line), so that its first field matches too
+    for name, value in _IDENT_FIELDS.findall(data, start - 1 if start else 0, hend):
+        name = name.lower()
         if name == b"message-id":
             if mid is None:
-                ids = _message_ids(value.decode("ascii", "replace"))
+                ids = _message_ids(b" ".join(value.split()).decode("ascii", "replace"))
                 mid = ids[0] if ids else ""
             continue
-        fields.append((name, value))
-    h.update((mid or "").encode("utf-8", "surrogateescape") + b"\x00")
-    for name, value in sorted(fields):
-        h.update(name + b":" + value + b"\x00")
-    body = data[bstart:end]
-    if b"\r" in body:
-        body = body.replace(b"\r\n", b"\n")
-    if mboxrd and b"From " in body:
-        body = _MBOXRD.sub(rb"\1", body)
-    h.update(body.rstrip(b"\n \t"))
-    return h.digest(), keys.msgid(mid), mid or None
+        fields.append(name + b":" + b" ".join(value.split()))
+    fields.sort()
+    fields.insert(0, (mid or "").encode("utf-8", "surrogateescape"))
+    h.update(b"\x00".join(fields) + b"\x00")
+    stop = end  # trailing blank lines and spaces are no part of the body (an mbox adds one)
+    while stop > bstart and data[stop - 1] in _TRAILING:
+        stop -= 1
+    if data.find(b"\r", bstart, stop) >= 0 or (mboxrd and data.find(b">From ", bstart, stop) >= 0):
+        body = data[bstart:stop]
+        if b"\r" in body:
+            body = body.replace(b"\r\n", b"\n")
+        if mboxrd:
+            body = _MBOXRD.sub(rb"\1", body)
+        h.update(body.rstrip(b"\n \t"))
+    else:
+        with memoryview(data) as view:  # hashed where it lies: no copy of the body
+            h.update(view[bstart:stop])
+    return h.digest(), keys.msgid(mid) if with_msgid else None, mid or None
+
+
+_TRAILING = frozenset(b"\r\n \t")
 
 
 def reply_subject(subject: str | None) -> bool:

@@ -212,6 +212,10 @@ class IncrementalReader:
         self.updates: list[ThreadUpdate] = []
         self.n_seen = 0
         self.n_duplicate_ids = 0
+        # set by a run with worker processes: ``submit(fn, *args)`` returning a future, and how many
+        # workers there are; an mbox's messages are then screened in them, in ranges
+        self.submit: Callable[..., Any] | None = None
+        self.workers = 1
 
     @staticmethod
     def plan(inputs: Sequence[str | os.PathLike] | str | os.PathLike) -> list[Any]:
@@ -319,13 +323,14 @@ class IncrementalReader:
         try:
             lines = _Lines(mm)
             n = len(starts)
-            idents = []
-            for pos in range(n):
-                s, e = starts[pos], ends[pos]
-                if pos in garbage:
-                    idents.append(self.keys.h(b"garbage", bytes(mm[s:e])))
-                else:
-                    idents.append(mail_ident(self.keys, mm, s, e, mboxrd=True)[0])
+            if self.submit is not None and self.workers > 1 and n >= _PARALLEL_SCREEN:
+                step = -(-n // (2 * self.workers))
+                futures = [self.submit(_idents_task, str(path), self.keys, starts[i:i + step].tobytes(),
+                                       ends[i:i + step].tobytes(), sorted(g - i for g in garbage if i <= g < i + step))
+                           for i in range(0, n, step)]
+                idents = [x for f in futures for x in f.result()]
+            else:
+                idents = _idents(self.keys, mm, starts, ends, garbage)
             new = [pos for pos, ok in zip(range(n), self._screen(idents)) if ok]
             if not new:
                 return
@@ -461,3 +466,29 @@ class IncrementalReader:
             self.plans.append(ContactPlan(handle=new_msgs[req - nv].ident, messages=msgs, thread_ts=thread_ts,
                                           superseded=tuple(stored)))
             yield c
+
+
+_PARALLEL_SCREEN = 20_000  # messages from which an mbox is screened in the workers
+
+
+def _idents(keys: MessageKeys, mm: Any, starts: Any, ends: Any, garbage: Any) -> list[bytes]:
+    """The identity of every chunk of a mapped mbox (bytes before the first From line hashed whole)."""
+    out = []
+    for pos, (s, e) in enumerate(zip(starts, ends)):
+        if pos in garbage:
+            out.append(keys.h(b"garbage", bytes(mm[s:e])))
+        else:
+            out.append(mail_ident(keys, mm, s, e, mboxrd=True, with_msgid=False)[0])
+    return out
+
+
+def _idents_task(path: str, keys: MessageKeys, starts: bytes, ends: bytes, garbage: list[int]) -> list[bytes]:
+    """In a worker: the identities of a range of an mbox's chunks (offsets as packed arrays)."""
+    from array import array
+
+    reader = _MboxReader(Path(path))
+    fh, mm = reader._open()
+    try:
+        return _idents(keys, mm, array("q", starts), array("q", ends), set(garbage))
+    finally:
+        reader._close(fh, mm)
