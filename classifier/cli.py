@@ -680,7 +680,7 @@ def trends(store, period_from, period_to, month, alpha, taxonomy, model_dir, lan
             what = a["label"]
             click.echo(f"{'ALERT' if a['p_adjusted'] < alpha else 'no alert'}: {a['period']} vs {a['base_period']}: "
                        f"{what} {a['share']:.1%} ({a['k']}/{a['n']}) against {a['base_share']:.1%} "
-                       f"({a['base_k']}/{a['base_n']}), {'+' if a['change'] >= 0 else ''}{100 * a['change']:.1f} points, "
+                       f"({a['base_k']}/{a['base_n']}), {'+' if a['diff_share'] >= 0 else ''}{100 * a['diff_share']:.1f} points, "
                        f"p {a['p_value']:.2g}, Holm-corrected {a['p_adjusted']:.2g}")
         if tested is not None and not fired:
             click.echo(f"{tested}: no alert (no change with a Holm-corrected p below {alpha:g})")

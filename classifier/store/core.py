@@ -75,9 +75,13 @@ class Store:
         self.close()
 
     def _q(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
-        """Run a statement; a damaged file becomes a :class:`StoreError`."""
+        """Run a statement; a damaged file, or a write the store refuses, becomes a :class:`StoreError`."""
         try:
             return self.con.execute(sql, args)
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"{self.path}: the store refused a write ({e}); nothing of this batch was written") from None
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"{self.path}: {e}") from None
         except sqlite3.DatabaseError as e:
             raise damaged(self.path, e) from None
 
