@@ -55,7 +55,7 @@ class Store:
         self.model_id: int | None = None
         self.catalogue_id: int | None = None
         self.counts = RunCounts()
-        self._next_seq: int | None = None
+        self._pending_run: tuple | None = None
 
     # ------------------------------------------------------------------------------ life cycle
 
@@ -123,29 +123,45 @@ class Store:
                              "used when the store was made")
 
     def begin_run(self, inputs: Sequence[str], settings: dict[str, Any], model: dict[str, Any] | None = None,
-                  catalogue: dict[str, Any] | None = None) -> int:
-        """Record the start of a run (and the model and catalogue it labels with); return its id."""
+                  catalogue: dict[str, Any] | None = None) -> None:
+        """Start a run (with the model and catalogue it labels with).
+
+        Nothing is written yet: the run is recorded with its first batch (or when it finishes),
+        after the lookups that read the store first, so that a store found damaged by them is
+        left as it was.
+        """
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened for reading only")
+        self._pending_run = (list(inputs), settings, model, catalogue, _now())
+        self.run_id = self.model_id = self.catalogue_id = None
+
+    def _record_run(self) -> None:
+        """Inside a write transaction: the run's row (and its model and catalogue), once."""
         from .. import __version__
 
-        with self._transaction():
-            # runs a crashed process left 'running' (the lock is ours now, so none is running)
-            self._q("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-            self.model_id = self._model_id(model) if model else None
-            self.catalogue_id = self._catalogue_id(catalogue) if catalogue else None
-            cur = self._q("INSERT INTO runs (started_at, status, library_version, inputs, model_id, catalogue_id, "
-                          "settings) VALUES (?, 'running', ?, ?, ?, ?, ?)",
-                          (_now(), __version__, json.dumps(list(inputs), ensure_ascii=False), self.model_id,
-                           self.catalogue_id, json.dumps(settings, ensure_ascii=False, default=str)))
-            self.run_id = cur.lastrowid
-        return self.run_id  # type: ignore[return-value]
+        if self.run_id is not None:
+            return
+        if self._pending_run is None:
+            raise StoreError(f"{self.path}: a write before begin_run()")
+        inputs, settings, model, catalogue, started = self._pending_run
+        # runs a crashed process left 'running' (the lock is ours now, so none is running)
+        self._q("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+        self.model_id = self._model_id(model) if model else None
+        self.catalogue_id = self._catalogue_id(catalogue) if catalogue else None
+        cur = self._q("INSERT INTO runs (started_at, status, library_version, inputs, model_id, catalogue_id, "
+                      "settings) VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                      (started, __version__, json.dumps(inputs, ensure_ascii=False), self.model_id,
+                       self.catalogue_id, json.dumps(settings, ensure_ascii=False, default=str)))
+        self.run_id = cur.lastrowid
 
     def finish_run(self, status: str = "done", extra: dict[str, Any] | None = None) -> None:
         """Record the end of the run and its counts."""
-        if self.run_id is None:
+        if self.run_id is None and self._pending_run is None:
             return
         counts = self.counts.to_dict()
         counts.update(extra or {})
         with self._transaction():
+            self._record_run()
             self._q("UPDATE runs SET finished_at = ?, status = ?, counts = ? WHERE run_id = ?",
                     (_now(), status, json.dumps(counts), self.run_id))
 
@@ -281,9 +297,8 @@ class Store:
         A process killed before the commit leaves the store as it was before the batch; the
         rerun finds the batch's messages new again and labels them.
         """
-        if self.run_id is None:
-            raise StoreError(f"{self.path}: write() before begin_run()")
         with self._transaction():
+            self._record_run()
             for u in updates:
                 self._apply_update(u)
             for row, plan in zip(rows, plans):

@@ -269,3 +269,18 @@ def test_out_and_store_together_write_the_new_rows_to_both(tmp_path):
 
 def test_rows_read_back_normalise_as_files_do(months):
     assert _by_id(normalise_labelled(_rows(months["store"]))) == _by_id(read_labelled([months["clean"]]))
+
+
+def test_a_damaged_store_is_refused_and_left_as_it_was(tmp_path):
+    store = tmp_path / "h.sqlite"
+    label_inputs([CALLS], None, store=store)
+    data = bytearray(store.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page:] = bytes((i * 37 + 11) % 256 for i in range(len(data) - page))  # every page but the first
+    store.write_bytes(bytes(data))
+    for inputs in ([CALLS], [MBOX]):
+        with pytest.raises(StoreError, match="damaged.*nothing was written"):
+            label_inputs(inputs, None, store=store)
+        assert store.read_bytes() == bytes(data)
+    with pytest.raises(StoreError, match="damaged"):
+        _rows(store)
