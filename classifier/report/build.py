@@ -131,11 +131,33 @@ def build_report(
 
     # One pass over the rows (they may stream from a store): each is reduced at once to what the
     # tables need; a row's text is kept only where a gap table may quote it, its prediction only
-    # when reviews are given (the corrected estimates read it).
+    # when reviews are given (the corrected estimates read it), and the words many rows share
+    # (channel, topic, reason, guideline) are held once. Which rows fall outside the period
+    # depends on the bounds given only (a bound beyond the data moves the other, never past a row).
     n_rows = 0
     errors: list[dict[str, Any]] = []
-    candidates: list[tuple] = []
-    preds: dict[int, dict[str, Any]] = {}
+    pending: list[tuple] = []  # without a taxonomy: rows wait until it is made from their topics
+    items: list[_Row] = []
+    review_rows: list[dict[str, Any]] = []  # id and prediction of each analysed row, with reviews only
+    bounded = period_from is not None or period_to is not None
+    n_undated = n_outside = n_with_text = 0
+    first_day = last_day = None  # of every analysable row, those outside the period too
+    word = {}.setdefault
+
+    def add(local, rid, channel, topic, avoidable, reason, gid, later, text, n_msg, prob, service, pred) -> None:
+        nonlocal n_with_text
+        if reason is None:
+            reason = _derive_reason(topic, avoidable, gid, taxonomy)
+        if avoidable is None and reason is not None and reason not in UNDECIDED_REASONS:
+            avoidable = reason in AVOIDABLE_REASONS
+        n_with_text += text is not None
+        items.append(_Row(id=rid, channel=channel, local=local, topic=topic, guideline_id=gid, avoidable=avoidable,
+                          reason=reason, later_guideline_id=later,
+                          text=(text or None) if avoidable is False and reason in GAP_REASONS else None,
+                          n_messages=n_msg, avoidable_probability=prob, **service))
+        if reviewed is not None:
+            review_rows.append({"id": rid, "predicted": pred})
+
     for i, row in enumerate(rows):
         n_rows += 1
         rid = str(row.get("id") if row.get("id") is not None else f"#{i + 1}")
@@ -149,68 +171,60 @@ def build_report(
         except (ValueError, TypeError):
             ts = None
         local = ts.astimezone(HELSINKI) if ts else None
+        day = local.date() if local is not None else None
+        outside = day is not None and ((period_from and day < period_from) or (period_to and day > period_to))
         pred = r["predicted"]
         if pred is None and r["status"] != "error" and _clean_str(r.get("topic")):
             pred = {"topic": _clean_str(r.get("topic")), "guideline_id": _clean_str(r.get("guideline_id")),
                     "avoidable": _to_bool_or_none(r.get("avoidable")), "reason": None, "later_guideline_id": None}
         if r["status"] == "error" or pred is None or pred.get("topic") is None:
-            err = _clean_str(r.get("error")) or ("no prediction in the row" if r["status"] != "error" else "error")
-            if local is not None and ((period_from and local.date() < period_from) or
-                                      (period_to and local.date() > period_to)):
+            if outside:
                 continue
+            err = _clean_str(r.get("error")) or ("no prediction in the row" if r["status"] != "error" else "error")
             errors.append({"id": rid, "source": r.get("source"), "sent_at": local.isoformat() if local else None,
                            "error": err})
+            continue
+        if day is not None:
+            first_day = day if first_day is None or day < first_day else first_day
+            last_day = day if last_day is None or day > last_day else last_day
+        if local is None:
+            n_undated += 1
+            if bounded:
+                continue
+        elif outside:
+            n_outside += 1
             continue
         try:
             n_msg = int(r.get("n_messages") or 1)
         except (TypeError, ValueError):
             n_msg = 1
-        text = r.get("text")
-        has_text = _clean_str(text) is not None
+        text = _clean_str(r.get("text"))
         reason = pred.get("reason")
-        maybe_gap = has_text and pred.get("avoidable") is not True and (reason is None or reason in GAP_REASONS)
-        if reviewed is not None:
-            preds[len(candidates)] = pred
-        candidates.append((local, str(r.get("id")), r["channel"], pred["topic"], pred.get("avoidable"), reason,
-                           pred.get("guideline_id"), pred.get("later_guideline_id"),
-                           str(text) if maybe_gap else None, has_text, n_msg,
-                           _prob_or_none(pred.get("avoidable_probability")), _service_of(r)))
+        if text is not None and (pred.get("avoidable") is True or (reason is not None and reason not in GAP_REASONS)):
+            text = ""  # has text, but no gap table can quote it
+        service = _service_of(r)
+        if "service_flags" in service:
+            service["service_flags"] = word(service["service_flags"], service["service_flags"])
+        fields = (local, str(r.get("id")), word(r["channel"], r["channel"]), word(pred["topic"], pred["topic"]),
+                  pred.get("avoidable"), word(reason, reason), word(pred.get("guideline_id"), pred.get("guideline_id")),
+                  pred.get("later_guideline_id"), None if text is None else (str(r.get("text")) if text else ""),
+                  n_msg, _prob_or_none(pred.get("avoidable_probability")), service,
+                  pred if reviewed is not None else None)
+        if taxonomy is None:
+            pending.append(fields)
+        else:
+            add(*fields)
 
     if taxonomy is None:
-        taxonomy = Taxonomy.from_labels(c[3] for c in candidates if c[3] != UNCERTAIN)
+        taxonomy = Taxonomy.from_labels(f[3] for f in pending if f[3] != UNCERTAIN)
+        for f in pending:
+            add(*f)
+        del pending
 
-    bounded = period_from is not None or period_to is not None
-    dated = [c[0].date() for c in candidates if c[0] is not None]
-    start = period_from or (min(dated) if dated else None)
-    end = period_to or (max(dated) if dated else None)
+    start = period_from or first_day
+    end = period_to or last_day
     if start and end and start > end:  # one open bound beyond the data
         start, end = (start, start) if period_from else (end, end)
-    del dated
-
-    items: list[_Row] = []
-    review_rows: list[dict[str, Any]] = []  # id and prediction of each analysed row, with reviews only
-    n_undated = n_outside = n_with_text = 0
-    for j, (local, rid, channel, topic, avoidable, reason, gid, later, text, has_text, n_msg, prob,
-            service) in enumerate(candidates):
-        if local is None:
-            n_undated += 1
-            if bounded:
-                continue
-        elif (start and local.date() < start) or (end and local.date() > end):
-            n_outside += 1
-            continue
-        if reason is None:
-            reason = _derive_reason(topic, avoidable, gid, taxonomy)
-        if avoidable is None and reason is not None and reason not in UNDECIDED_REASONS:
-            avoidable = reason in AVOIDABLE_REASONS
-        n_with_text += has_text
-        items.append(_Row(id=rid, channel=channel, local=local, topic=topic, guideline_id=gid, avoidable=avoidable,
-                          reason=reason, later_guideline_id=later,
-                          text=text if avoidable is False and reason in GAP_REASONS else None, n_messages=n_msg,
-                          avoidable_probability=prob, **service))
-        if reviewed is not None:
-            review_rows.append({"id": rid, "predicted": preds[j]})
-    del candidates, preds
     # one order whatever order the rows came in (files read in another order, a store filled
     # month by month): the bootstrap and the text clusters draw on the rows in this order
     items.sort(key=_canonical)

@@ -53,7 +53,10 @@ def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
     ``redact=False`` for rows redacted already (normalised once, or from a store). Raises
     ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
     """
-    r = {k: v for k, v in row.items() if not str(k).startswith("predicted.")}
+    flat_keys = [k for k in row if str(k).startswith("predicted.")]
+    r = dict(row)
+    for k in flat_keys:
+        del r[k]
     if redact:
         for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
             if isinstance(r.get(k), str):
@@ -70,7 +73,7 @@ def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
                 raise ValueError(f"'predicted' is not valid JSON ({e.msg})") from None
     if pred is not None and not isinstance(pred, dict):
         raise ValueError(f"'predicted' should be an object, found {type(pred).__name__}")
-    flat = {str(k)[len("predicted."):]: v for k, v in row.items() if str(k).startswith("predicted.")}
+    flat = {str(k)[len("predicted."):]: row[k] for k in flat_keys}
     if any(v not in (None, "") for v in flat.values()):
         pred = dict(pred or {})
         for k, v in flat.items():
