@@ -239,7 +239,8 @@ def render(doc: dict[str, Any]) -> str:
         "",
     ]
     for name, reached, text in doc["verdict"]:
-        lines.append(f"- {'reached' if reached else '**not reached**'}: {text}")
+        status = ("reached" if reached else "**not reached**") + (" (estimated)" if name == "recognition" else "")
+        lines.append(f"- {status}: {text}")
     lines.append("")
     return "\n".join(lines)
 
@@ -256,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
                                                          "there (history-filled.sqlite), skipping steps 2 and 3.")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--render-only", action="store_true", help="Rewrite store.md from store.json (no runs).")
     args = ap.parse_args(argv)
+    if args.render_only:
+        doc = json.loads((args.results / "store.json").read_text())
+        doc["verdict"] = verdict(doc)
+        (args.results / "store.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        (args.results / "store.md").write_text(render(doc))
+        print(render(doc))
+        return 0
     os.environ.setdefault("TUKIPYYNTO_ID_KEY", "benchmark-key")
     tmp = None
     if args.keep:
@@ -311,29 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         res["report"] = run_cmd(["report", "--store", str(store), "--out", str(work / "report")], work, "report")
         print(f"  {res['report']['wall_s']} s, {res['report']['maxrss_largest_process_mb']} MB\ntrends ...", flush=True)
         res["trends"] = run_cmd(["trends", "--store", str(store)], work, "trends", ok_codes=(0, 1))
-        peak = max(res[k]["peak_tree_rss_mb"] for k in ("monthly", "again", "report", "trends"))
-        rec = res["recognition"]["cpu"]["messages_per_s"]
-        monthly, again = res["monthly"]["wall_s"], res["again"]["wall_s"]
-        verdict = [
-            ("recognition", 2 * rec >= GOALS["recognise_msgs_per_s"],
-             f"a stored message recognised at {rec:,} messages/s per core of CPU time, so about {2 * rec:,}/s on 2 "
-             f"cores with the two screening workers of --jobs 2 (goal {GOALS['recognise_msgs_per_s']:,}/s on 2 cores; "
-             "wall-clock figures on this shared machine are in the table)"),
-            ("dominated", again < monthly / 2,
-             f"the monthly run took {monthly:.1f} s; the same export with nothing new {again:.1f} s (start-up and "
-             f"recognising all {args.export:,} messages), so the {args.new:,} new messages took the other "
-             f"{monthly - again:.1f} s"),
-            ("report", res["report"]["wall_s"] < GOALS["report_s"],
-             f"report over {res['fill']['contacts']:,} contacts: {res['report']['wall_s']:.1f} s wall, "
-             f"{res['report']['cpu_s']:.1f} s CPU (goal {GOALS['report_s']:.0f} s)"),
-            ("memory", peak < GOALS["memory_mb"],
-             f"peak memory of the monthly run, the rerun, the report and trends: {peak:,.0f} MB (process tree; goal "
-             f"{GOALS['memory_mb']:.0f} MB)"),
-        ]
         doc = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
                "args": " ".join(argv if argv is not None else sys.argv[1:]), "mbox": {k: v for k, v in mbox.items() if k != "path"},
-               "earlier_messages": args.export - args.new, "new_messages": args.new, "results": res,
-               "verdict": verdict}
+               "earlier_messages": args.export - args.new, "new_messages": args.new, "results": res}
+        doc["verdict"] = verdict(doc)
         md = render(doc)
         print(md)
         if not args.no_save:
@@ -344,6 +334,36 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             tmp.cleanup()
     return 0
+
+
+def verdict(doc: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """Each goal: reached or not, and the figures that say so."""
+    res = doc["results"]
+    n_export, n_new = doc["mbox"]["messages"], doc["new_messages"]
+    peak = max(res[k]["peak_tree_rss_mb"] for k in ("monthly", "again", "report", "trends"))
+    rec = res["recognition"]["cpu"]["messages_per_s"]
+    monthly, again = res["monthly"], res["again"]
+    return [
+        ("recognition", 2 * rec >= GOALS["recognise_msgs_per_s"],
+         f"a stored message is recognised at {rec:,} messages/s per core of CPU time (measured in one process: "
+         f"split, identity from the bytes, store lookup); with the two screening workers of --jobs 2 that is an "
+         f"estimated {2 * rec:,}/s on 2 cores (goal {GOALS['recognise_msgs_per_s']:,}/s), not measured on an idle "
+         f"machine: in wall-clock time on this shared one, {res['recognition']['wall']['messages_per_s']:,}/s in one "
+         "process"),
+        ("dominated", again["cpu_s"] < monthly["cpu_s"] / 2,
+         f"the monthly run took {monthly['wall_s']:.1f} s wall, {monthly['cpu_s']:.1f} s CPU; the same export with "
+         f"nothing new {again['wall_s']:.1f} s wall, {again['cpu_s']:.1f} s CPU (start-up and recognising all "
+         f"{n_export:,} messages), so the {n_new:,} new messages took the other {monthly['cpu_s'] - again['cpu_s']:.1f} "
+         "s of CPU"),
+        ("report", res["report"]["wall_s"] < GOALS["report_s"],
+         f"report over {res['fill']['contacts']:,} contacts: {res['report']['wall_s']:.1f} s wall, "
+         f"{res['report']['cpu_s']:.1f} s CPU (goal {GOALS['report_s']:.0f} s)"),
+        ("memory", peak < GOALS["memory_mb"],
+         f"peak memory of the monthly run, the rerun, the report and trends: {peak:,.0f} MB (process tree; goal "
+         f"{GOALS['memory_mb']:.0f} MB); labelling the first 100,000 messages into the empty store with --jobs 2 "
+         f"(the existing labelling pipeline, three processes holding the model) peaked at "
+         f"{res['initial']['peak_tree_rss_mb']:,.0f} MB"),
+    ]
 
 
 if __name__ == "__main__":

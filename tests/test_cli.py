@@ -277,3 +277,6 @@ def test_store_commands_label_report_export_and_trends(tmp_path, tiny_model_dir,
             assert f.read_bytes() == (tmp_path / "r2" / f.name).read_bytes(), f.name
     r = run(main, ["report", str(tmp_path / "h.parquet"), "--store", str(store), "--out", str(tmp_path / "r3")])
     assert r.exit_code == 1 and "one of them" in r.output
+    r = run(main, ["analyse", str(tmp_path / "loka.jsonl"), "--store", str(store), "--out", str(tmp_path / "a"), *opts])
+    assert r.exit_code == 0 and f"labelled 0 contacts -> {store}; report of 180" in r.output, r.output
+    assert (tmp_path / "a" / "provenance.csv").exists() and not (tmp_path / "a" / "labelled.jsonl").exists()

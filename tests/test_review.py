@@ -240,3 +240,18 @@ def test_train_accepts_reviewed_files(tmp_path):
     assert res.exit_code == 0, res.output
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "reviewed requests added" in card and "'n': 29" in card and "'weight': 2.0" in card
+
+
+def test_a_session_takes_rows_already_read_as_from_files(tiny_dir, tmp_path):
+    from classifier.review import load_session
+
+    write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    args = (tmp_path / "a.jsonl", str(tiny_dir / "guidelines.jsonl"), str(tiny_dir / "taxonomy.json"), None, 10, 3)
+    from_file = load_session([tmp_path / "labelled.jsonl"], *args, use_model=False)
+    from_rows = load_session((), tmp_path / "b.jsonl", *args[1:], use_model=False, rows=_rows())
+    try:
+        assert list(from_rows.by_id) == list(from_file.by_id)
+        assert from_rows.state()["progress"] == from_file.state()["progress"]
+    finally:
+        from_file.close()
+        from_rows.close()
