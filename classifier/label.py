@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
-           "OUTPUT_FORMATS", "write_rows"]
+           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset", "write_rows"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -341,16 +341,21 @@ def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
     return keys
 
 
+#: The ``predicted`` block of a row as flat columns (CSV, Parquet, :class:`DatasetLabeler`): every key it has.
+PREDICTED_COLUMNS = ("predicted.topic", "predicted.status", "predicted.confidence", "predicted.candidates",
+                     "predicted.guideline_id", "predicted.guideline_score", "predicted.avoidable", "predicted.reason",
+                     "predicted.later_guideline_id", "predicted.coverage_probability",
+                     "predicted.avoidable_probability", "predicted.assessed_on", "predicted.flags")
+
+
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
-                  "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
-                  # the calibrated probability: the report's avoidable estimates and intervals need it
-                  "predicted.avoidable_probability",
-                  "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
-                  "repeat_of", "service_flags", "text")
+                  *PREDICTED_COLUMNS, "topic", "guideline_id", "avoidable", "first_reply_at",
+                  "first_reply_working_minutes", "repeat_of", "service_flags", "text", "text_ref")
+    FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
+                    "predicted.avoidable_probability", "first_reply_working_minutes")
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
@@ -362,6 +367,12 @@ class _Writer:
             self.fh = open(path, "a" if append else "w", encoding="utf-8")
         elif fmt == "csv":
             new = not (append and path.exists() and path.stat().st_size > 0)
+            if not new:
+                with open(path, encoding="utf-8", newline="") as fh:
+                    header = next(csv.reader(fh), [])
+                if tuple(header) != self.CSV_FIELDS:  # appended rows would go under other columns
+                    raise OutputError(f"{path}: its columns differ from this version's (written by another version?); "
+                                      "cannot resume, use --overwrite to start again")
             self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")
             self.csv = csv.DictWriter(self.fh, fieldnames=self.CSV_FIELDS, extrasaction="ignore")
             if new:
@@ -400,11 +411,7 @@ class _Writer:
             flat = [self.flat(r) for r in rows]
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
-            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
-                                                          "predicted.avoidable_probability",
-                                                          "first_reply_working_minutes")
-                                 else pa.int64() if c == "n_messages"
-                                 else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
+            schema = pa.schema([(c, _column_type(c)) for c in self.CSV_FIELDS])
             for c in cols:
                 if schema.field(c).type == pa.string():
                     cols[c] = [None if v is None else str(v) for v in cols[c]]
@@ -482,6 +489,7 @@ class _Run:
     guidelines: str | None | bool
     mode: str
     with_text: bool
+    text_store: bool  # redacted texts go to the private store (classifier.textstore), not into the rows
     jobs: int
     engine: str
     scheduler: str | None
@@ -497,15 +505,16 @@ class _Run:
     parallel: bool = False  # batches assessed in other processes (forked, joblib or Dask)
     notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
     writer: _Writer | None = None
+    store: Any = None  # a TextStore while the run writes one
+    history: Path | None = None  # the history store (--store), opened by _open as store_run
+    history_wait: float = 0.0
+    store_run: Any = None  # a classifier.store.run.StoreRun
+    service: Any = None  # the ServiceSettings (the history store pseudonymises its addresses)
     assessor: Any = None  # None where the workers load their own
     pool: Any = None
     head_pool: Any = None
     early: Iterator | None = None  # contacts the head pool started reading before the model loaded
     n_done: int = 0
-    store: Path | None = None  # the history store (--store), opened by _open as store_run
-    store_wait: float = 0.0
-    store_run: Any = None  # a classifier.store.run.StoreRun
-    service: Any = None  # the ServiceSettings (the store pseudonymises its addresses)
 
 
 def label_inputs(
@@ -527,6 +536,7 @@ def label_inputs(
     overwrite: bool = False,
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
+    text_store: bool = False,
     store: str | Path | None = None,
     store_wait: float = 0.0,
 ) -> LabelSummary:
@@ -566,6 +576,10 @@ def label_inputs(
         fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
         ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
         here, in reading order and before redaction; the workers only copy them into the rows.
+    text_store : bool
+        Without ``with_text``: keep the redacted texts in the private text store
+        (:mod:`classifier.textstore`, readable by its owner only) and name its file in each
+        row's ``text_ref``, so the review page can show them while the rows carry none. Needs ``out``.
     store : path, optional
         A history store (:mod:`classifier.store`, made when missing): only contacts it does not
         hold are labelled and added to it, one transaction per batch; stored threads that took
@@ -594,7 +608,7 @@ def label_inputs(
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service, store, store_wait)
+                batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait)
     ok = False
     try:
         _open(run)
@@ -614,7 +628,8 @@ def label_inputs(
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service, store=None, store_wait=0.0) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, text_store=False, store=None,
+          store_wait=0.0) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
@@ -649,34 +664,43 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         inputs=inputs, out=out, fmt=fmt, resume=resume,
         model_dir=str(model_dir) if model_dir else None,
         guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
-        mode=mode, with_text=with_text, jobs=jobs, engine=engine, scheduler=scheduler, column_map=column_map,
+        # the private text store lies beside --out: a store run without one keeps texts only with --with-text
+        mode=mode, with_text=with_text, text_store=bool(text_store and not with_text and out is not None), jobs=jobs,
+        engine=engine,
+        scheduler=scheduler, column_map=column_map,
         batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
         progress=progress,
         # local workers are forked from this process once the model is loaded here (they share it);
         # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
         parallel=engine == "dask" or bool(jobs and jobs > 1),
-        store=Path(store) if store is not None else None, store_wait=store_wait, service=service)
+        history=Path(store) if store is not None else None, history_wait=store_wait, service=service)
 
 
 def _open(run: _Run) -> None:
-    """Open the store and the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    """Open the history store and the output, then load the model here (or check it for workers that load their own) and start the workers."""
     from .ingest import iter_contacts_parallel
 
-    if run.store is not None:
+    if run.history is not None:
         # first: a store another process is writing, or one that cannot be used, fails before anything else
         from .service import resolve_pseudonym_key
         from .store.run import StoreRun
 
-        run.store_run = StoreRun(run.store, run.id_key, resolve_pseudonym_key(run.service.pseudonym_key, run.id_key),
+        run.store_run = StoreRun(run.history, run.id_key, resolve_pseudonym_key(run.service.pseudonym_key, run.id_key),
                                  run.service, run.redactor, [str(i) for i in run.inputs], run.model_dir,
-                                 run.guidelines, run.column_map, run.notes, run.store_wait)
+                                 run.guidelines, run.column_map, run.notes, run.history_wait)
         run.analyser = run.store_run.analyser
     if run.out is not None:
         try:
             run.writer = _Writer(run.out, run.fmt, append=run.resume)
+        except OutputError:
+            raise
         except OSError as e:
             raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.text_store:
+        from .textstore import TextStore
+
+        run.store = TextStore(run.out, append=run.resume)
     if run.parallel and not run.forked:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
@@ -684,7 +708,7 @@ def _open(run: _Run) -> None:
         return
     if run.forked:
         # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
-        # or (with a store) screen large mboxes against it
+        # or (with a history store) screen large mboxes against it
         run.head_pool = _fork_pool(run.jobs)
         if run.store_run is not None:
             run.store_run.reader.submit = run.head_pool.submit
@@ -695,7 +719,7 @@ def _open(run: _Run) -> None:
                                                head_submit=run.head_pool.submit)
     if run.store_run is None:
         _load_model(run)
-    # with a store the model loads with the first batch (_assess): a run that finds nothing new never loads it
+    # with a history store the model loads with the first batch (_assess): a run that finds nothing new never loads it
 
 
 def _load_model(run: _Run) -> None:
@@ -707,7 +731,7 @@ def _load_model(run: _Run) -> None:
 
 
 def _read(run: _Run, src: Any = None) -> Iterator:
-    """Read and thread: the inputs' contacts (with a store: one source's new ones) in reading order, each counted with the replies merged into it."""
+    """Read and thread: the inputs' contacts (with a history store: one source's new ones) in reading order, each counted with the replies merged into it."""
     from .ingest import iter_contacts
 
     if src is not None:
@@ -744,7 +768,7 @@ def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
 
 
 def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
-    """A store run: the model loads (and the workers fork) when the first batch of new contacts is ready."""
+    """A history store run: the model loads (and the workers fork) when the first batch of new contacts is ready."""
     from itertools import chain
 
     first = next(batches, None)
@@ -756,7 +780,8 @@ def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dic
 
 def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
     """The batches assessed here, in the workers or on a cluster, in input order."""
-    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key)
+    texts = run.with_text or run.text_store  # redacted in the workers either way
+    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key)
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
     if run.pool is not None:
@@ -766,11 +791,17 @@ def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[st
 
         return Parallel(n_jobs=run.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
             delayed(_assess_batch)(b, *args) for b in batches)
-    return (label_contacts(b, run.assessor, run.with_text, run.redactor, run.id_key) for b in batches)
+    return (label_contacts(b, run.assessor, texts, run.redactor, run.id_key) for b in batches)
 
 
 def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of rows (to the store, one transaction, and the output), count them by status and report progress."""
+    """Write a batch of rows (their texts to the private store when the run keeps one; to the history store, one
+    transaction, and the output), count them and report progress."""
+    if run.store is not None:
+        run.store.write(rows)
+        for r in rows:
+            if r.pop("text", None):
+                r["text_ref"] = run.store.ref
     if run.store_run is not None:
         run.store_run.write(rows)
     if run.writer is not None:
@@ -791,15 +822,16 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
 
 
 def _close(run: _Run, ok: bool = True) -> None:
-    """Stop the workers, close the output and the store and add the run's notes, redacted, to its summary."""
+    """Stop the workers, close the outputs and the history store and add the run's notes, redacted, to its summary."""
     for p in (run.pool, run.head_pool):
         if p is not None:
             p.shutdown(wait=True, cancel_futures=True)
-    if run.writer is not None:
-        try:
-            run.writer.close()
-        except OSError:
-            pass
+    for closing in (run.writer, run.store):
+        if closing is not None:
+            try:
+                closing.close()
+            except OSError:
+                pass
     if run.store_run is not None:
         counts = run.store_run.counts()
         run.summary.known, run.summary.threads_updated = counts["known"], counts["updated"]
@@ -870,10 +902,18 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
 
 
 class DatasetLabeler:
-    """Label a ``datasets.Dataset`` in place of files: ``ds.map(DatasetLabeler(), batched=True)``.
+    """Label a ``datasets.Dataset`` in place of files (:func:`label_dataset` runs it with the right column types).
 
-    Adds columns ``predicted_topic``, ``confidence``, ``predicted_guideline_id``, ``guideline_score``,
-    ``predicted_avoidable`` and ``reason``. Reads ``text``, and ``sent_at`` and ``subject`` when present.
+    ``ds.map(labeler, batched=True, features=labeler.features(ds.features))``.
+
+    Adds the columns ``label`` writes for a row's outcome, flat as in its CSV and Parquet output:
+    ``status`` (``ok``, or ``no_text`` for a row without text, which is not assessed) and
+    :data:`PREDICTED_COLUMNS` (``predicted.topic``, ``predicted.status``, ``predicted.confidence``,
+    ``predicted.candidates`` and ``predicted.flags`` as JSON text, ``predicted.guideline_id``,
+    ``predicted.avoidable``, ``predicted.reason``, ``predicted.coverage_probability``,
+    ``predicted.avoidable_probability``, ...), so :func:`classifier.report.read_labelled` and
+    ``tukipyynto report`` read a labelled dataset saved as JSONL, CSV or Parquet like ``label``'s
+    output. Reads ``text`` (``text_field``), and ``sent_at`` and ``subject`` when present.
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
@@ -891,9 +931,63 @@ class DatasetLabeler:
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n
         subj = batch.get("subject") or [None] * n
-        reqs = [Request(id=str(i), text=t or "", sent_at=parse_datetime(s), subject=sj)
-                for i, (t, s, sj) in enumerate(zip(texts, sent, subj))]
-        res = a.assess(reqs)
-        return {"predicted_topic": [r.topic for r in res], "confidence": [r.confidence for r in res],
-                "predicted_guideline_id": [r.guideline_id for r in res], "guideline_score": [r.guideline_score for r in res],
-                "predicted_avoidable": [r.avoidable for r in res], "reason": [r.reason for r in res]}
+        todo = [i for i, t in enumerate(texts) if t is not None and str(t).strip() and str(t).strip() != "[LAINAUS]"]
+        reqs = [Request(id=str(i), text=str(texts[i]), sent_at=parse_datetime(sent[i]), subject=subj[i]) for i in todo]
+        done = dict(zip(todo, a.assess(reqs))) if reqs else {}
+        flat = [_Writer.flat({"predicted": done[i].to_dict()}) if i in done else {} for i in range(n)]
+        return {"status": ["ok" if i in done else "no_text" for i in range(n)],
+                **{c: [f.get(c) for f in flat] for c in PREDICTED_COLUMNS}}
+
+    def features(self, input_features):
+        """The ``features`` to give ``Dataset.map`` with this labeller: the input's and the added columns' types.
+
+        Without them ``map`` fixes a column's type from its first batch, and a batch in which every
+        ``predicted.later_guideline_id`` (say) is None would make it a null column.
+        """
+        import datasets
+
+        out = datasets.Features(dict(input_features))
+        kinds = {"float": "float64", "bool": "bool", "int": "int64", "str": "string"}
+        out["status"] = datasets.Value("string")
+        for c in PREDICTED_COLUMNS:
+            out[c] = datasets.Value(kinds[_column_kind(c)])
+        return out
+
+
+def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+    """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
+
+    Parameters
+    ----------
+    ds : datasets.Dataset
+        With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
+        (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
+    model_dir, guidelines, text_field, mode
+        As for :class:`DatasetLabeler`.
+    batch_size : int
+        Rows per batch.
+    **map_kwargs
+        Passed to ``Dataset.map`` (``num_proc``, ``load_from_cache_file``, ...).
+
+    Returns
+    -------
+    datasets.Dataset
+        ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
+    """
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
+
+
+def _column_kind(column: str) -> str:
+    """``float``, ``int``, ``bool`` or ``str``: the type of a flat output column."""
+    if column in _Writer.FLOAT_FIELDS:
+        return "float"
+    return "bool" if column == "predicted.avoidable" else "int" if column == "n_messages" else "str"
+
+
+def _column_type(column: str):
+    """The Arrow type of a flat output column (Parquet)."""
+    import pyarrow as pa
+
+    return {"float": pa.float64(), "bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[_column_kind(column)]

@@ -96,9 +96,9 @@ again = load(d)
 assert np.array_equal(again.classifier.predict_proba(X_eval[:10]), clf.predict_proba(X_eval[:10]))
 sorted(p.name for p in d.iterdir())"""),
 ("md", "Label a `Dataset` you already hold (topics only here: `guidelines=False`):"),
-("code", """from classifier.label import DatasetLabeler
-labelled = dev.select(range(20)).map(DatasetLabeler(model_dir=d, guidelines=False), batched=True)
-labelled.select_columns(["topic", "predicted_topic", "confidence", "reason"]).to_pandas().head() if hasattr(labelled, "to_pandas") else labelled[:5]"""),
+("code", """from classifier.label import label_dataset
+labelled = label_dataset(dev.select(range(20)), model_dir=d, guidelines=False)
+labelled.select_columns(["topic", "predicted.topic", "predicted.confidence", "predicted.reason"]).to_pandas().head()"""),
 ])
 nbf.write(a, "notebooks/avoidable_contacts.ipynb")
 nbf.write(b, "notebooks/retrain_on_your_corpus.ipynb")

@@ -409,21 +409,21 @@ class Store:
         Raises
         ------
         IngestError
-            The file is missing or a complete line is not a reviewed row.
+            The file is missing or a complete line is not a reviewed decision
+            (:class:`classifier.reviewed.ReviewedFileError`); nothing is recorded then.
         """
         import hashlib
 
         from ..errors import IngestError
-        from ..estimate import reviewed_rows
+        from ..reviewed import check_reviewed_bytes
 
         p = Path(path)
         if not p.is_file():
             raise IngestError(f"{p}: reviewed file not found")
-        data = p.read_bytes()
-        data = data if data.endswith(b"\n") else data[: data.rfind(b"\n") + 1]
+        rows, _ = check_reviewed_bytes(p.read_bytes(), p)
         n = 0
         with self._transaction():
-            for row in reviewed_rows(data, p, IngestError):
+            for _, row in rows:
                 line = json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
                 cur = self._q("INSERT OR IGNORE INTO reviews (line, id, reviewed_at, reviewer, queue, retracted, added_at, "
                               "row) VALUES (?,?,?,?,?,?,?,?)",
@@ -432,8 +432,21 @@ class Store:
                 n += cur.rowcount
         return n
 
+    def export_reviews(self, path: str | os.PathLike) -> int:
+        """Write the recorded decisions as a reviewed file (in the order they were made); return how many.
+
+        :func:`classifier.reviewed.read_reviewed_files` reads it as any reviewed file: the last
+        decision per request stands, an undo withdraws one.
+        """
+        rows = self._q("SELECT row FROM reviews ORDER BY review_id").fetchall()
+        if rows:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # reviewed rows hold redacted texts
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(r[0] + "\n" for r in rows)
+        return len(rows)
+
     def reviewed(self) -> dict[str, dict[str, Any]]:
-        """The reviews recorded, as :func:`classifier.estimate.read_reviewed` reads a file: the last decision per id stands."""
+        """The recorded decisions as stored: the last decision per request id stands (an undo withdraws it)."""
         out: dict[str, dict[str, Any]] = {}
         for rid, row, retracted in self._q("SELECT id, row, retracted FROM reviews ORDER BY review_id"):
             out.pop(rid, None)
