@@ -744,3 +744,29 @@ def test_avoidable_topic_figure_labels_say_what_the_bars_show():
     # bars run from the most avoidable contacts (estimate x requests) down
     est = [r["estimate"] * r["n"] for r in rows]
     assert est == sorted(est, reverse=True)
+
+
+def test_the_report_does_not_depend_on_the_order_of_its_rows(report):
+    import random
+
+    shuffled = list(ROWS)
+    random.Random(7).shuffle(shuffled)
+    assert build_report(shuffled, TAXONOMY, GUIDELINES, **PERIOD).to_dict() == report.to_dict()
+
+
+def test_rows_redacted_already_are_not_redacted_again():
+    row = R("x1", "email", "2016-09-14T11:00:00+03:00", "paattaminen", "no_guideline",
+            text="Soita numeroon 040 123 4567, kuka voi allekirjoittaa?")
+    plain = build_report([row], TAXONOMY)
+    trusted = build_report([row], TAXONOMY, redacted=True)
+    assert "040 123 4567" not in str(plain.gaps) and "040 123 4567" in str(trusted.gaps)
+
+
+def test_gap_clusters_of_many_texts_are_found_on_a_sample_and_scaled_to_all():
+    from classifier.report.tables import gaps
+
+    texts = [f"Kuolinpesä haluaa päättää sopimuksen {i % 7}" if i % 2 else f"Muutto uuteen osoitteeseen {i % 5}"
+             for i in range(gaps.CLUSTER_SAMPLE * 3 + 1)]
+    summary, found = gaps._cluster_texts(texts, 2, 0, 3, 200)
+    assert sum(c["size"] for c in found) == len(texts) and len(found) == 2
+    assert all(abs(c["size"] - len(texts) / 2) < 0.05 * len(texts) for c in found)

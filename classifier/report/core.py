@@ -25,7 +25,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                    "avoidable_by_month")),
     ("gaps", ("gaps", "gap_clusters")),
     ("guidelines", ("guideline_use", "guidelines_unused", "guideline_duplicates")),
-    ("trends", ("trends",)),
+    ("trends", ("trends", "topic_trends", "alerts")),
     ("service", ("service_response_by_topic", "service_response_by_channel", "service_response_by_month",
                  "service_response_by_weekday", "service_quality", "service_heatmap", "service_email_in_hours",
                  "service_repeats")),
@@ -90,6 +90,8 @@ class Report:
     review_accuracy: list[dict[str, Any]] = field(default_factory=list)
     review_confusion: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] = field(default_factory=dict)
+    topic_trends: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     #: The model alone, corrected by the reviews and checked on them; without reviews, how many would
     #: bring the interval to ±5 points (:func:`classifier.estimate.reviews_for_margin`).
     avoidable_before_after: list[dict[str, Any]] = field(default_factory=list)

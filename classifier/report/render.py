@@ -99,6 +99,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
         return _fmt_pct(v, lang)
     if key == "similarity":
         return _fmt_num(v, 2, lang)
+    if key in ("p_value", "p_adjusted"):
+        return f"{v:.2g}".replace(".", "," if lang == "fi" else ".")
     if key.endswith("_minutes"):
         return _fmt_num(v, 0, lang)
     if key == "ratio":
@@ -201,6 +203,8 @@ def _section_notes(report: Report, section: str) -> list[str]:
                                     min_increase=report.settings.get("trend_min_increase", 5))]
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
+    if section == "trends" and report.topic_trends:
+        notes.append(t["note_alerts"].format(alpha=_fmt_num(report.settings.get("alert_alpha", 0.05), 2, report.lang)))
     if section == "guidelines" and not report.catalogue_given:
         notes.append(t["note_no_catalogue"])
     if section == "service":
