@@ -641,7 +641,9 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
         _fail(e)
     _echo_headline(rep)
     where = store if store else out / "labelled.jsonl"
-    click.echo(f"labelled {s.contacts} contacts -> {where}; report -> {paths.get('html')}")
+    # a store run reports on the whole store, not only on what this run labelled: say how many
+    report_of = f"report of {rep.n_analysed} -> " if store else "report -> "
+    click.echo(f"labelled {s.contacts} contacts -> {where}; {report_of}{paths.get('html')}")
 
 
 class _TrendsError(UserError):
