@@ -67,3 +67,18 @@ def test_learning_curve_and_model_selection_run_on_a_tiny_corpus(writers_dir, tm
     rows = json.loads((tmp_path / "sel.json").read_text(encoding="utf-8"))["rows"]
     assert len(rows) == len(TrainingConfig.WRITER_SEARCH_GRID) + 2 and {r["file_weights"].get("generated.jsonl", 0) for r in rows} == {0, 0.1, 0.3}
     assert "**(selected)**" in (tmp_path / "sel.md").read_text(encoding="utf-8")
+
+
+def test_example_answer_key_figures_are_the_committed_ones(tmp_path: Path) -> None:
+    """benchmarks/example_answer_key.py reproduces its committed results (the README quotes them)."""
+    script = REPO / "benchmarks" / "example_answer_key.py"
+    committed = REPO / "benchmarks" / "results" / "example_answer_key.json"
+    if not (REPO / "corpus" / "examples" / "syyskuu-2016.labels.jsonl").exists():
+        pytest.skip("corpus/examples not built")
+    proc = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads((tmp_path / "example_answer_key.json").read_text(encoding="utf-8"))
+    assert got == json.loads(committed.read_text(encoding="utf-8")), "rerun python benchmarks/example_answer_key.py"
+    assert got["threads"] == 156 and got["true_avoidable"] == 98
+    assert (tmp_path / "example_answer_key.md").read_text(encoding="utf-8") == proc.stdout
