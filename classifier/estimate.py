@@ -273,6 +273,22 @@ def _float(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
+def _model_prediction(pred: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model's own prediction of a labelled row: the one place the estimates take it from.
+
+    A reviewed request labelled with ``--reviewed`` carries the reviewer's decision; its
+    ``out_of_fold`` block is the prediction of the fold adaptation that never saw the review
+    (cross-fitting), the one a correction may compare the review with.
+    """
+    oof = pred.get("out_of_fold")
+    if isinstance(oof, str):  # a CSV cell
+        try:
+            oof = json.loads(oof)
+        except json.JSONDecodeError:
+            oof = None
+    return oof if isinstance(oof, Mapping) else pred
+
+
 def _topic_probs(pred: Mapping[str, Any], topics: Sequence[str]) -> np.ndarray:
     """Predicted probability per topic: the stored candidates, or the hard topic when there are none."""
     out = np.zeros(len(topics))
@@ -328,7 +344,9 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
     Parameters
     ----------
     rows : sequence of dict
-        The analysed labelled rows (``id`` and a ``predicted`` dict); the population.
+        The analysed labelled rows (``id`` and a ``predicted`` dict); the population. A row
+        labelled with reviews (``label --reviewed``) counts with its ``predicted.out_of_fold``
+        prediction, made without its own review (cross-fitting).
     reviewed : mapping
         Request id -> reviewed row (:func:`read_reviewed`). Only rows whose ``queue`` is
         ``"random"`` and whose id is in ``rows`` feed the estimates.
@@ -346,7 +364,7 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
     dict
         ``avoidable`` (:class:`Estimate` or None), ``avoidable_reviews`` (reviews alone),
         tables ``review_topics``, ``review_avoidable``, ``review_accuracy``,
-        ``review_confusion`` (lists of dicts), and counts ``n_reviewed``,
+        ``review_confusion`` (lists of dicts), and counts ``n_reviewed``, ``n_cross_fitted``,
         ``n_reviewed_other_queue``, ``n_reviewed_unknown``.
     """
     pop = [r for r in rows if r.get("predicted")]
@@ -362,12 +380,14 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
             topics.append(str(rv["topic"]))
     n, N = len(sample), len(pop)
     out: dict[str, Any] = {"n_reviewed": n, "n_total": N, "n_reviewed_other_queue": other,
+                           "n_cross_fitted": sum(1 for k, _ in sample if "out_of_fold" in pop[k]["predicted"]),
                            "n_reviewed_unknown": unknown, "avoidable": None, "avoidable_reviews": None,
                            "review_topics": [], "review_avoidable": [], "review_accuracy": [], "review_confusion": []}
     if n < 2:
         return out
-    P = np.array([_topic_probs(r["predicted"], topics) for r in pop])          # N x K
-    A = np.array([_avoid_pred(r["predicted"]) for r in pop])                    # N
+    preds_all = [_model_prediction(r["predicted"]) for r in pop]
+    P = np.array([_topic_probs(p, topics) for p in preds_all])                 # N x K
+    A = np.array([_avoid_pred(p) for p in preds_all])                          # N
     li = np.array([k for k, _ in sample])
     Yt = np.array([[1.0 if rv["topic"] == t else 0.0 for t in topics] for _, rv in sample])
     ya = [_reviewed_avoidable(rv) for _, rv in sample]
@@ -380,7 +400,7 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
         c = classical_mean(Yt[:, k], alpha)
         out["review_topics"].append({
             "topic": t, "label": topic_label(t), "model_share": float((P[:, k]).mean()),
-            "model_hard_share": float(np.mean([r["predicted"].get("topic") == t for r in pop])),
+            "model_hard_share": float(np.mean([p.get("topic") == t for p in preds_all])),
             "reviewed_n": int(Yt[:, k].sum()), "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
             "reviews_ci_low": c.ci_low, "reviews_ci_high": c.ci_high, "method": "ppi", "n_reviewed": n})
     out["review_topics"].sort(key=lambda r: -r["estimate"])
@@ -424,7 +444,7 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
                     "reviews_ci_high": None, "method": "ppi", "n_reviewed": int(len(sel))})
 
     # the model's measured accuracy on the random sample
-    preds = [pop[k]["predicted"] for k, _ in sample]
+    preds = [preds_all[k] for k, _ in sample]
     revs = [rv for _, rv in sample]
     topic_ok = [p.get("topic") == rv["topic"] for p, rv in zip(preds, revs)]
     acc = [("topic_accuracy", topic_ok)]

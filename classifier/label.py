@@ -388,7 +388,7 @@ class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  *PREDICTED_COLUMNS, "topic", "guideline_id", "avoidable", "first_reply_at",
+                  *PREDICTED_COLUMNS, "predicted.out_of_fold", "topic", "guideline_id", "avoidable", "first_reply_at",
                   "first_reply_working_minutes", "repeat_of", "service_flags", "text")
     FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
                     "predicted.avoidable_probability", "first_reply_working_minutes")

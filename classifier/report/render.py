@@ -139,6 +139,8 @@ def _section_notes(report: Report, section: str) -> list[str]:
         t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
                                     min_increase=report.settings.get("trend_min_increase", 5),
                                     **{"n_reviewed": 0, "n_total": 0, "n_other": 0, **report.review})]
+    if section == "review" and report.review.get("n_cross_fitted"):
+        notes.append(t["note_review_crossfit"].format(n_cross_fitted=report.review["n_cross_fitted"]))
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
     if section == "guidelines" and not report.catalogue_given:

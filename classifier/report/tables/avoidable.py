@@ -113,7 +113,8 @@ def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict
         r["label"] = text.get(r["measure"], r["measure"])
     out.update({k: est[k] for k in names})
     out["review"] = {"n_reviewed": est["n_reviewed"], "n_total": est["n_total"],
-                     "n_other": est["n_reviewed_other_queue"], "n_unknown": est["n_reviewed_unknown"]}
+                     "n_other": est["n_reviewed_other_queue"], "n_unknown": est["n_reviewed_unknown"],
+                     "n_cross_fitted": est["n_cross_fitted"]}
     e = est["avoidable"]
     if e is not None and tables.get("avoidable_overall"):
         tables["avoidable_overall"].append({
