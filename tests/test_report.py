@@ -585,3 +585,13 @@ def test_reasons_table_shows_words_not_codes(lang, tmp_path):
         assert r["label"] != r["reason"] and "_" not in r["label"], r
     md = write_report(rep, tmp_path, formats=("md",))["md"].read_text(encoding="utf-8")
     assert not any(f"| {code} |" in md for code in REASONS)
+
+
+def test_read_labelled_keeps_hashed_ids_and_redacts_others(tmp_path):
+    """label's keyed hash of an id is kept as written (its digits can look like a phone number); raw ids are redacted."""
+    rows = [dict(ROWS[0], id="h-031075752a280c1674a3"), dict(ROWS[0], id="matti.meikalainen@example.com")]
+    p = tmp_path / "l.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    got = [r["id"] for r in read_labelled(p)]
+    assert got[0] == "h-031075752a280c1674a3"
+    assert "meikalainen" not in got[1]
