@@ -96,7 +96,7 @@ def collect_reviews(reviewed: Mapping[str, Mapping[str, Any]], assessor: Assesso
         if not isinstance(topic, str) or topic not in labels_known:
             bad_topic.append(f"{rid} ({str(topic)[:30]!r})")
             continue
-        if gid is not None and (cat is None or not isinstance(gid, str) or gid not in cat.index):
+        if gid is not None and cat is not None and (not isinstance(gid, str) or gid not in cat.index):
             bad_guideline.append(f"{rid} ({str(gid)[:30]!r})")
             continue
         req = (texts or {}).get(rid)

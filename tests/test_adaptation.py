@@ -213,3 +213,14 @@ def test_adapting_to_the_example_mailbox_raises_avoidable_accuracy(tmp_path):
     acc = lambda rs: np.mean([rs[i]["predicted"]["avoidable"] == truth[rs[i]["key"]]["avoidable"] for i in rest])  # noqa: E731
     assert acc(after) >= acc(rows) + 0.03
     assert all(after[i]["predicted"]["status"] == "reviewed" for i in pick)
+
+
+def test_reviews_without_a_catalogue_adapt_the_topics_only(tmp_path, labelled, tiny_model_dir):
+    src, out = labelled
+    rev = _reviews(out, tmp_path / "reviewed.jsonl", 20)
+    res = tmp_path / "res.jsonl"
+    s = label_inputs([src], res, tiny_model_dir, False, reviewed=[rev])
+    assert any("guideline ranking and coverage not adapted" in n for n in s.notes)
+    rows = [json.loads(line) for line in res.read_text().splitlines()]
+    first = rows[0]["predicted"]
+    assert first["status"] == "reviewed" and first["avoidable"] is None and first["reason"] == "no_catalogue"

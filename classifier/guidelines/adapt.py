@@ -414,10 +414,6 @@ def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Se
         Composed with the assessor's current one; ``fit`` records what was fitted, the
         strengths chosen and why a component was left as it was.
     """
-    cat = assessor.catalogue
-    classes = assessor.classes
-    base = assessor.base_adaptation(cat)
-    digest = cat.digest if cat is not None else ""
     if len(labels) != len(requests):
         raise ValueError(f"fit_adaptation: {len(requests)} requests but {len(labels)} labels")
     return _fit(assessor, assessor._context(list(requests)), labels, seed)
@@ -572,5 +568,6 @@ def _cv_figures(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], fitted
             "avoidable_brier": round(float(np.mean(pr)), 4) if pr else None,
             "avoidable_share": round(float(np.mean([a.avoidable_probability or 0.0 for a in res])), 4),
         }
-    out["reviewed_avoidable_share"] = round(float(np.mean([bool(t) for t in truth if t is not None])), 4) if truth else None
+    decided = [bool(t) for t in truth if t is not None]
+    out["reviewed_avoidable_share"] = round(float(np.mean(decided)), 4) if decided else None
     return out

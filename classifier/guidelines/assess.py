@@ -145,7 +145,7 @@ class Assessor:
         else:
             self._ensemble = [adaptation]
         for a in self._ensemble:
-            if a is not None and (cat is None or a.catalogue_sha256 != cat.digest):
+            if a is not None and a.catalogue_sha256 != (cat.digest if cat is not None else ""):
                 raise ValueError("the adaptation was fitted to another guideline catalogue than the assessor's")
 
     @property
@@ -156,7 +156,7 @@ class Assessor:
     def base_adaptation(self, catalogue: Catalogue | None) -> Adaptation | None:
         """The adaptation stored with the model, when it was fitted to ``catalogue`` (else None)."""
         a = self._own_adaptation
-        if a is None or catalogue is None or a.catalogue_sha256 != catalogue.digest:
+        if a is None or a.catalogue_sha256 != (catalogue.digest if catalogue is not None else ""):
             return None
         return a
 
