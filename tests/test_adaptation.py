@@ -224,3 +224,13 @@ def test_reviews_without_a_catalogue_adapt_the_topics_only(tmp_path, labelled, t
     rows = [json.loads(line) for line in res.read_text().splitlines()]
     first = rows[0]["predicted"]
     assert first["status"] == "reviewed" and first["avoidable"] is None and first["reason"] == "no_catalogue"
+
+
+def test_worker_processes_label_with_the_same_fold_adaptations(tmp_path, labelled, tiny_model_dir, tiny_dir):
+    src, out = labelled
+    rev = _reviews(out, tmp_path / "reviewed.jsonl", 30)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    label_inputs([src], one, tiny_model_dir, tiny_dir / "guidelines.jsonl", reviewed=[rev])
+    label_inputs([src], two, tiny_model_dir, tiny_dir / "guidelines.jsonl", reviewed=[rev], jobs=2, batch_size=16)
+    strip = lambda p: [json.loads(line)["predicted"] for line in p.read_text().splitlines()]  # noqa: E731
+    assert strip(one) == strip(two)
