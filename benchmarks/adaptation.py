@@ -18,8 +18,10 @@ Sets (evaluation only, never tuned on):
 - ``mailbox``: corpus/examples/syyskuu-2016.mbox with its answer key syyskuu-2016.labels.jsonl
   (the shipped catalogue).
 
-The tilted review queue (active inference) is a second arm once ``classifier.estimate``
-offers it (``selection_probabilities``); until then the arm is reported as not available.
+Reviews are drawn as a review session draws its sample (``classifier.review.queues.plan_queues``)
+and written with the session's sample fields. The tilted review queue (active inference:
+draws toward uncertain requests with known probabilities, reviews weighted by their inverse)
+is a second arm where the library offers it; otherwise the arm is reported as not available.
 
     python benchmarks/adaptation.py [--seeds 20] [--n 60] [--sets transfer mailbox] [--out benchmarks/results]
 
@@ -44,10 +46,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TUKIPYYNTO_ID_KEY", "benchmark")
 
-from classifier import estimate  # noqa: E402
 from classifier.estimate import read_reviewed, review_estimates  # noqa: E402
 from classifier.label import contact_key, label_inputs  # noqa: E402
 from classifier.report import read_labelled  # noqa: E402
+
+try:  # the review session's own sample plans (random and, where offered, tilted)
+    from classifier.review.queues import plan_queues  # noqa: E402
+except ImportError:  # pragma: no cover - before the review package planned samples
+    plan_queues = None
 
 GOLD_FIELDS = ("topic", "guideline_id", "avoidable", "writer", "reason")
 
@@ -97,29 +103,61 @@ def _interval(labelled: Path, reviewed: Path, topics: list[str]) -> dict[str, An
     return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "n_reviewed": e.n_reviewed}
 
 
-def run_set(name: str, seeds: int, n: int, tmp: Path) -> dict[str, Any]:
+def draw(rows: list[dict], n: int, seed: int, design: str) -> list[dict[str, Any]] | None:
+    """The sample a review session of this design would show: (row index, sample fields) for n requests.
+
+    ``random``: the session's seeded permutation (or a plain one before sessions planned
+    samples). ``tilted``: draws with replacement toward uncertain requests, cut after the
+    draw that brings the n-th distinct request; None where the library has no tilted queue.
+    """
+    where = {r["id"]: k for k, r in enumerate(rows)}
+    if design == "random":
+        if plan_queues is None:
+            pick = np.random.default_rng(seed).permutation(len(rows))[:n]
+            return [{"index": int(i), "queue": "random", "sample_seed": seed, "sample_size": n,
+                     "sample_positions": [k + 1]} for k, i in enumerate(pick)]
+        q = plan_queues(rows, n, seed, "random")
+        return [{"index": where[i], "queue": "random", "sample_seed": seed, "sample_size": n,
+                 "sample_positions": list(q.positions[i])} for i in q.sample[:n]]
+    if plan_queues is None:
+        return None
+    try:
+        q = plan_queues(rows, 6 * n, seed, "tilted")
+    except ValueError:  # no tilted design in this version
+        return None
+    chosen = q.sample[:n]
+    cut = max(min(q.positions[i]) for i in chosen)
+    return [{"index": where[i], "queue": "tilted", "sample_seed": seed, "sample_size": 6 * n,
+             "sample_positions": [p for p in q.positions[i] if p <= cut],
+             "selection_probability": q.selection[i]} for i in chosen]
+
+
+def run_set(name: str, seeds: int, n: int, tmp: Path, design: str = "random") -> dict[str, Any] | None:
     inputs, catalogue, gold = SETS[name](tmp)
     base = tmp / f"{name}.base.jsonl"
     label_inputs(inputs, base, guidelines=catalogue, overwrite=True)
     rows = _rows(base)
     truth = float(np.mean([bool(gold[r["key"]]["avoidable"]) for r in rows]))
     topics = sorted({gold[r["key"]]["topic"] for r in rows})
-    out: dict[str, Any] = {"n_requests": len(rows), "true_share": truth,
+    out: dict[str, Any] = {"n_requests": len(rows), "true_share": truth, "design": design,
                            "model_share": float(np.mean([r["predicted"]["avoidable_probability"] or 0 for r in rows])),
                            "seeds": []}
     for seed in range(seeds):
         t0 = time.time()
-        pick = np.random.default_rng(seed).permutation(len(rows))[:n]
-        rev = tmp / f"{name}.reviewed.{seed}.jsonl"
+        sample = draw(rows, n, seed, design)
+        if sample is None:
+            return None
+        rev = tmp / f"{name}.{design}.reviewed.{seed}.jsonl"
         rev.write_text("".join(json.dumps({
-            "id": rows[i]["id"], "topic": gold[rows[i]["key"]]["topic"],
-            "guideline_id": gold[rows[i]["key"]]["guideline_id"], "avoidable": bool(gold[rows[i]["key"]]["avoidable"]),
-            "queue": "random", "sample_seed": seed, "sent_at": rows[i]["sent_at"]}) + "\n" for i in pick),
-            encoding="utf-8")
-        adapted = tmp / f"{name}.adapted.{seed}.jsonl"
+            "id": rows[s["index"]]["id"], "topic": gold[rows[s["index"]]["key"]]["topic"],
+            "guideline_id": gold[rows[s["index"]]["key"]]["guideline_id"],
+            "avoidable": bool(gold[rows[s["index"]]["key"]]["avoidable"]), "sent_at": rows[s["index"]]["sent_at"],
+            **{k: v for k, v in s.items() if k != "index"}}) + "\n" for s in sample), encoding="utf-8")
+        adapted = tmp / f"{name}.{design}.adapted.{seed}.jsonl"
         summary = label_inputs(inputs, adapted, guidelines=catalogue, overwrite=True, reviewed=[rev])
         arows = _rows(adapted)
-        others = {r["id"] for k, r in enumerate(rows) if k not in set(pick.tolist())}
+        picked = {s["index"] for s in sample}
+        others = {r["id"] for k, r in enumerate(rows) if k not in picked}
         res = {"seed": seed,
                "accuracy_before": _accuracy(rows, gold, others), "accuracy_after": _accuracy(arows, gold, others),
                "model_share_after": float(np.mean([r["predicted"]["avoidable_probability"] or 0 for r in arows
@@ -130,7 +168,7 @@ def run_set(name: str, seeds: int, n: int, tmp: Path) -> dict[str, Any]:
                "notes": [x for x in summary.notes if x.startswith(("cross-validated", "prior strengths"))],
                "seconds": round(time.time() - t0, 1)}
         out["seeds"].append(res)
-        print(f"{name} seed {seed}: accuracy {res['accuracy_before']:.3f} -> {res['accuracy_after']:.3f}; "
+        print(f"{name} {design} seed {seed}: accuracy {res['accuracy_before']:.3f} -> {res['accuracy_after']:.3f}; "
               f"interval after {res['ppi_after'].get('ci_low', float('nan')):.3f}-"
               f"{res['ppi_after'].get('ci_high', float('nan')):.3f} (true {truth:.3f}); {res['seconds']}s", flush=True)
     return out
@@ -182,7 +220,23 @@ def markdown(results: dict[str, Any], args) -> str:
             ok = v["covers"] >= round(0.9 * v["n"]) and v["mean_width"] <= 0.17
             lines.append(f"| {name} | {what} | {v['covers']} / {v['n']} | {v['mean_width']:.3f} | "
                          f"{v['mean_estimate']:.3f} | {'reached' if ok else 'not reached'} |")
-    lines += ["", f"Tilted queue (active inference, target width ≤ 0.15): {results['tilted']}", ""]
+    if results["tilted_sets"]:
+        lines += ["", "Tilted queue (active inference: draws toward uncertain requests with known probabilities, "
+                  f"reviews weighted by their inverse; {args.n} distinct requests reviewed):", "",
+                  "| set | avoidable accuracy before → after | covers the true share | mean width | "
+                  "target (≥ 18/20, width ≤ 0.15) |", "|---|---|---|---|---|"]
+        for name, d in results["tilted_sets"].items():
+            s = d["summary"]
+            v = s["ppi_after"]
+            if v["n"] == 0:
+                lines.append(f"| {name} | {s['accuracy_before']:.3f} → {s['accuracy_after']:.3f} | no estimate | | |")
+                continue
+            ok = v["covers"] >= round(0.9 * v["n"]) and v["mean_width"] <= 0.15
+            lines.append(f"| {name} | {s['accuracy_before']:.3f} → {s['accuracy_after']:.3f} | {v['covers']} / {v['n']} | "
+                         f"{v['mean_width']:.3f} | {'reached' if ok else 'not reached'} |")
+    else:
+        lines += ["", f"Tilted queue (active inference, target width ≤ 0.15): {results['tilted']}."]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -193,15 +247,21 @@ def main() -> None:
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = ap.parse_args()
-    results: dict[str, Any] = {"seeds": args.seeds, "n": args.n, "sets": {}}
+    results: dict[str, Any] = {"seeds": args.seeds, "n": args.n, "sets": {}, "tilted_sets": {}}
     with tempfile.TemporaryDirectory() as td:
         for name in args.sets:
             d = run_set(name, args.seeds, args.n, Path(td))
             d["summary"] = _summary(d)
             results["sets"][name] = d
-    results["tilted"] = ("not available: classifier.estimate has no tilted queue yet (the hook: a second arm "
-                         "drawing the reviews with known probabilities and weighting them)"
-                         if not hasattr(estimate, "selection_probabilities") else "see tilted arm")
+        for name in args.sets:
+            d = run_set(name, args.seeds, args.n, Path(td), design="tilted")
+            if d is None:
+                break
+            d["summary"] = _summary(d)
+            results["tilted_sets"][name] = d
+    results["tilted"] = ("measured" if results["tilted_sets"] else
+                         "not available: this version has no tilted review queue (the second arm runs once "
+                         "classifier.review.queues.plan_queues offers the 'tilted' design)")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "adaptation.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     md = markdown(results, args)
