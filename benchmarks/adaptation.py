@@ -246,9 +246,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=60, help="reviews per seed")
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--keep", type=Path, help="keep the labelled and reviewed files of every seed in this folder")
     args = ap.parse_args()
     results: dict[str, Any] = {"seeds": args.seeds, "n": args.n, "sets": {}, "tilted_sets": {}}
     with tempfile.TemporaryDirectory() as td:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            td = str(args.keep)
         for name in args.sets:
             d = run_set(name, args.seeds, args.n, Path(td))
             d["summary"] = _summary(d)
