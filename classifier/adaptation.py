@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from .errors import TukipyyntoError
 from .guidelines import MIN_REVIEWS, Assessor, CrossFit, ReviewLabel, cross_fit
 from .records import Request, parse_datetime
+from .textstore import read_texts
 
 __all__ = ["ReviewSet", "Adapted", "collect_reviews", "adapt_model", "adaptation_summary", "model_with_adaptation"]
 
@@ -71,7 +72,8 @@ def collect_reviews(reviewed: Mapping[str, Mapping[str, Any]], assessor: Assesso
         The model's topics and the catalogue the reviews must name guidelines from.
     texts : mapping, optional
         Request id -> the request as labelled (its text and send time); a review without
-        one uses the text stored in its row.
+        one uses the text in its row, or in this machine's private text store (the row's
+        ``text_ref`` and ``key``).
     source : str
         How to name the reviewed files in messages.
 
@@ -88,6 +90,9 @@ def collect_reviews(reviewed: Mapping[str, Mapping[str, Any]], assessor: Assesso
     no_text: list[str] = []
     out = ReviewSet()
     n_with_guideline = 0
+    # rows labelled without --with-text: their redacted text is in this machine's private store
+    stored = read_texts(str(r["text_ref"]) for r in reviewed.values()
+                        if not r.get("text") and r.get("text_ref") and r.get("key"))
     for rid in sorted(reviewed):
         row = reviewed[rid]
         topic, gid = row.get("topic"), row.get("guideline_id")
@@ -101,7 +106,7 @@ def collect_reviews(reviewed: Mapping[str, Mapping[str, Any]], assessor: Assesso
             continue
         req = (texts or {}).get(rid)
         if req is None:
-            text = row.get("text")
+            text = row.get("text") or stored.get(str(row.get("key")))
             if not isinstance(text, str) or not text.strip():
                 no_text.append(rid)
                 continue
@@ -128,8 +133,8 @@ def collect_reviews(reviewed: Mapping[str, Mapping[str, Any]], assessor: Assesso
                             f"{other}: {_named(bad_guideline)}. They are not used; give the catalogue the reviews "
                             "were made against (--guidelines).")
     if no_text:
-        out.problems.append(f"{source}: {len(no_text)} review(s) have no request text and their requests are not "
-                            f"among the inputs: {_named(no_text)}. They are not used; give the labelled inputs too.")
+        out.problems.append(f"{source}: {len(no_text)} review(s) have no request text (in the row or in this "
+                            f"machine's text store) and their requests are not among the inputs: {_named(no_text)}. They are not used; give the labelled inputs too.")
     return out
 
 

@@ -93,7 +93,8 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
+@click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic or guideline (each named with its line) instead of stopping.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
@@ -116,7 +117,7 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
-                                  reviewed_weight=reviewed_weight, progress=_say)
+                                  reviewed_weight=reviewed_weight, skip_invalid=skip_invalid, progress=_say)
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
@@ -268,7 +269,7 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--no-guidelines", is_flag=True, help="Topics only, no guideline matching.")
-@click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text and subject to each row.")
+@click.option("--with-text", is_flag=True, help="Add the cleaned, redacted request text to each row. Without it the texts go to a private store (readable by you only, outside --out) from which `review` shows them.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where batches are labelled: local processes (--jobs) or a Dask cluster (--scheduler).")
 @click.option("--scheduler", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
@@ -287,6 +288,8 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
     topic, confidence, guideline, avoidable and reason, or the error that stopped it.
+    The rows carry no request text unless --with-text is given: the redacted texts are
+    kept in a private store for the review page (see `review`).
 
     With --reviewed, the coverage calibration, topic priors and guideline ranking are first
     adapted to the catalogue from the reviewed requests, with cross-fitting: a reviewed
@@ -300,7 +303,7 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     try:
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service, reviewed=list(reviewed_files), folds=folds)
+                               service=service, text_store=True, reviewed=list(reviewed_files), folds=folds)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -359,8 +362,8 @@ def _with_report_options(f):
 
 
 def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours,
-                  model_dir=None, reviewed=None):
-    """Build and write the report; return it and the written paths."""
+                  model_dir=None, reviewed_files=(), skip_invalid=False):
+    """Build and write the report; return it and the written paths. Reviewed files are checked against its taxonomy and catalogue."""
     from .io import read_guidelines, read_taxonomy
     from .model import CATALOGUE, TAXONOMY, verify
     from .report import build_report, write_report
@@ -373,9 +376,19 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
         gl = read_guidelines(guidelines)
     else:
         gl = read_guidelines(d / CATALOGUE) if (d / CATALOGUE).exists() else None
+    reviewed = None
+    if reviewed_files:
+        from .reviewed import read_reviewed_files
+
+        reviewed = read_reviewed_files(list(reviewed_files), tax, gl, skip_invalid=skip_invalid)
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
                        calibration=calibration, reviewed=reviewed)
+    for note in rep.review.get("notes", ()):
+        click.echo(f"note: {note}", err=True)
+    if rep.review.get("needed"):
+        click.echo(f"note: {rep.review['n_reviewed']} reviewed requests of the sample: the corrected estimates need at least "
+                   f"{rep.review['min_reviews']} ({rep.review['needed']} more)", err=True)
     return rep, write_report(rep, Path(out_dir))
 
 
@@ -391,26 +404,25 @@ def _report_count(rep) -> str:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model that labelled the rows: its taxonomy, catalogue and calibration data (default: the shipped model).")
-@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the random sample corrects the estimates (PPI).")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the reviewed sample corrects the estimates (PPI).")
+@click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic, guideline or queue (each named with its line) instead of stopping.")
 @_with_report_options
-def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from, period_to, granularity, lang, opening_hours, taxonomy):
+def report(labelled, out_dir, guidelines, model_dir, reviewed_files, skip_invalid, period_from, period_to, granularity, lang,
+           opening_hours, taxonomy):
     """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
 
     Markdown, a self-contained HTML page with plots, and a CSV of every table. With
-    --reviewed, the reviewed random sample and the predictions on every row give corrected
-    shares with 95 % intervals (prediction-powered inference) and the model's measured accuracy.
+    --reviewed, the reviewed sample (random or tilted queue) and the predictions on every
+    row give corrected shares with 95 % intervals (prediction-powered inference) and the
+    model's measured accuracy; each reviewed file's rows that are not used are counted and
+    named.
     """
     from .report import read_labelled
 
     try:
         rows = read_labelled(labelled)
-        reviewed = None
-        if reviewed_files:
-            from .estimate import read_reviewed
-
-            reviewed = read_reviewed(list(reviewed_files))
         rep, paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, reviewed)
+                                   opening_hours, model_dir, reviewed_files, skip_invalid)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
@@ -423,19 +435,24 @@ def report(labelled, out_dir, guidelines, model_dir, reviewed_files, period_from
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model for the words behind a topic and runner-up guidelines (default: the shipped one).")
 @click.option("--no-model", is_flag=True, help="Show only what the labelled file holds (no explanation, no runner-ups).")
-@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the random sample (the queue the estimates use).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sample; keep it for the whole review.")
+@click.option("--sample", type=click.IntRange(min=0), default=100, show_default=True, help="Size of the sample the estimates use (with --tilted: the number of draws).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample; keep it for the whole review (the file records it).")
+@click.option("--tilted", is_flag=True, help="Draw the sample with known probabilities tilted toward uncertain requests (the report weights each review by its inverse probability): narrower intervals for the same number of reviews.")
+@click.option("--new-sample", is_flag=True, help="Start a new sample (another --seed, --sample or design) in an --out that holds decisions of an earlier one.")
 @click.option("--reviewer", default=None, help="Name written into every decision (default: the login name).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any other than loopback requires the printed access token.")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port (0: any free port).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
-def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, reviewer, host, port, no_browser, lang):
+def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, tilted, new_sample, reviewer, host, port,
+           no_browser, lang):
     """Review labelled requests in a local web page: confirm or correct topic and guideline.
 
-    Two queues: a seeded random sample (the only one `report --reviewed` uses for estimates)
-    and an uncertainty-first queue (for retraining). Every decision is appended to OUT at once.
-    Stop with Ctrl+C; run the same command again to resume.
+    Two queues: a seeded sample (random, or with --tilted drawn toward uncertain requests
+    with known probabilities; the only queue `report --reviewed` uses for estimates) and an
+    uncertainty-first queue (for retraining). Every decision is appended to OUT at once,
+    with the sample's seed and size. Stop with Ctrl+C; run the same command again to
+    resume. One session at a time per OUT.
     """
     import getpass
 
@@ -447,14 +464,21 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
         reviewer = "reviewer"
     try:
         session = load_session(labelled, out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
-                               use_model=not no_model)
-        srv = make_server(session, host, port)
+                               use_model=not no_model, design="tilted" if tilted else "random", new_sample=new_sample)
     except TukipyyntoError as e:
         _fail(e)
+    try:
+        srv = make_server(session, host, port)
     except OSError as e:
-        _fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        session.close()
+        _fail(TukipyyntoError(f"cannot listen on {host}:{port}: {e.strerror or e}"
+                              + ("; is another program using the port? Try --port 0" if port else "")))
+    session.log.announce(srv.url.split("?")[0])
+    for n in session.notes:
+        click.echo(f"note: {n}", err=True)
     st = session.state()["progress"]
-    _say(f"{len(session.by_id)} requests: random sample {st['random']['done']}/{st['random']['total']} reviewed, "
+    sq = session.sample_queue
+    _say(f"{len(session.by_id)} requests: {sq} sample {st[sq]['done']}/{st[sq]['total']} reviewed, "
          f"uncertainty queue {st['uncertain']['done']}/{st['uncertain']['total']}; decisions -> {out}")
     if srv.require_token:
         click.echo(f"access token: {srv.token}", err=True)
@@ -486,8 +510,8 @@ def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, m
 
     Learns the coverage calibration, the topic priors and the reviewer's guideline choices,
     each shrunk toward the model as it is by a prior whose strength cross-validation on the
-    reviews chooses. Request texts come from the reviewed rows or, when the rows carry none,
-    from INPUTS (the files that were labelled and reviewed). The model card records the
+    reviews chooses. Request texts come from the reviewed rows (or, for rows labelled on this
+    machine, its private text store) or from INPUTS (the files that were labelled and reviewed). The model card records the
     catalogue's sha256, the reviews by queue and cross-validated before/after figures.
     Use it with `label --model OUT` (the adapted catalogue is its default).
     """
@@ -529,17 +553,21 @@ def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, m
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes on this machine for labelling.")
 @click.option("--overwrite", is_flag=True, help="Write into an --out folder that is not empty, replacing the files of an earlier run.")
+@click.option("--with-text", is_flag=True, help="Put the redacted request texts into labelled.jsonl and text examples of the guideline gaps into the report (without it OUT holds no request text: the texts go to a private store for `review`).")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue before labelling, and correct the report's estimates with the random sample.")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, reviewed_files, period_from, period_to, granularity, lang,
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, reviewed_files, period_from, period_to, granularity, lang,
             opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
     a folder is read as `label` reads it (recursively; answer-key sidecars *.labels.* are
-    skipped). Writes OUT/labelled.jsonl (redacted, with text) and the report in OUT/, and
-    prints the report's headline. An OUT folder that is not empty is refused without --overwrite.
+    skipped). Writes OUT/labelled.jsonl (redacted) and the report in OUT/, and prints the
+    report's headline. OUT holds no request text unless --with-text is given, so it can be
+    shared; `tukipyynto review OUT/labelled.jsonl --out reviewed.jsonl` still shows each
+    request's redacted text (from a private store on this machine). An OUT folder that is
+    not empty is refused without --overwrite.
     """
     from .ingest import plan_inputs
     from .label import label_inputs
@@ -558,9 +586,9 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, reviewed_fi
     bar, update = _progress_bar()
     try:
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
-        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
-                         overwrite=True, service=service,  # OUT is analyse's own folder, checked above
-                         reviewed=list(reviewed_files))
+        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=with_text, jobs=jobs,
+                         progress=update, overwrite=True, service=service,  # OUT is analyse's own folder, checked above
+                         text_store=True, reviewed=list(reviewed_files))
         if bar is not None:
             bar.close()
         for n in s.notes:
@@ -569,13 +597,9 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, reviewed_fi
             click.echo(f"warning: {w}", err=True)
         _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")
         rows = read_labelled([out / "labelled.jsonl"])
-        reviewed = None
-        if reviewed_files:
-            from .estimate import read_reviewed
-
-            reviewed = read_reviewed(list(reviewed_files))
+        # the run goes on with the valid reviews, as labelling did; the report names the others
         rep, paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, reviewed)
+                                   opening_hours, model_dir, list(reviewed_files), skip_invalid=True)
     except TukipyyntoError as e:
         _fail(e)
     click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report of {rep.n_analysed} -> {paths.get('html')}")

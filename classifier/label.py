@@ -389,7 +389,7 @@ class _Writer:
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
                   *PREDICTED_COLUMNS, "predicted.out_of_fold", "topic", "guideline_id", "avoidable", "first_reply_at",
-                  "first_reply_working_minutes", "repeat_of", "service_flags", "text")
+                  "first_reply_working_minutes", "repeat_of", "service_flags", "text", "text_ref")
     FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
                     "predicted.avoidable_probability", "first_reply_working_minutes")
 
@@ -480,6 +480,7 @@ class _Run:
     guidelines: str | None | bool
     mode: str
     with_text: bool
+    text_store: bool  # redacted texts go to the private store (classifier.textstore), not into the rows
     jobs: int
     engine: str
     scheduler: str | None
@@ -495,6 +496,7 @@ class _Run:
     parallel: bool = False  # batches assessed in other processes (forked, joblib or Dask)
     notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
     writer: _Writer | None = None
+    store: Any = None  # a TextStore while the run writes one
     assessor: Any = None  # None where the workers load their own
     pool: Any = None
     head_pool: Any = None
@@ -524,6 +526,7 @@ def label_inputs(
     overwrite: bool = False,
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
+    text_store: bool = False,
     reviewed: Sequence[str | Path] | None = None,
     folds: int = 5,
 ) -> LabelSummary:
@@ -562,6 +565,10 @@ def label_inputs(
         fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
         ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
         here, in reading order and before redaction; the workers only copy them into the rows.
+    text_store : bool
+        Without ``with_text``: keep the redacted texts in the private text store
+        (:mod:`classifier.textstore`, readable by its owner only) and name its file in each
+        row's ``text_ref``, so the review page can show them while the rows carry none.
     reviewed : paths, optional
         Reviewed files (``tukipyynto review``): the assessment is first adapted to the
         catalogue from them (:mod:`classifier.adaptation`), with ``folds``-fold cross-fitting.
@@ -589,7 +596,7 @@ def label_inputs(
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service, reviewed, folds)
+                batch_size, redactor, progress, overwrite, id_key, service, text_store, reviewed, folds)
     try:
         _open(run)
         for rows in _assess(run, _service_fields(run, _read(run))):
@@ -600,7 +607,8 @@ def label_inputs(
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service, reviewed=None, folds=5) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, text_store=False, reviewed=None,
+          folds=5) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
@@ -630,7 +638,8 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         inputs=inputs, out=out, fmt=fmt, resume=resume,
         model_dir=str(model_dir) if model_dir else None,
         guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
-        mode=mode, with_text=with_text, jobs=jobs, engine=engine, scheduler=scheduler, column_map=column_map,
+        mode=mode, with_text=with_text, text_store=bool(text_store and not with_text), jobs=jobs, engine=engine,
+        scheduler=scheduler, column_map=column_map,
         batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
         progress=progress, reviewed=tuple(reviewed or ()), folds=folds,
         # local workers are forked from this process once the model is loaded here (they share it);
@@ -649,6 +658,10 @@ def _open(run: _Run) -> None:
         raise
     except OSError as e:
         raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.text_store:
+        from .textstore import TextStore
+
+        run.store = TextStore(run.out, append=run.resume)
     if run.reviewed:
         _adapt(run)  # the model loads here: the fold adaptations are fitted before any batch
     if run.parallel and not run.forked:
@@ -720,7 +733,8 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
     """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
     batches = _batches(contacts, run.batch_size)
-    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key, run.adaptation)
+    texts = run.with_text or run.text_store  # redacted in the workers either way
+    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation)
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
     if run.pool is not None:
@@ -730,11 +744,16 @@ def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
 
         return Parallel(n_jobs=run.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
             delayed(_assess_batch)(b, *args) for b in batches)
-    return (label_contacts(b, run.assessor, run.with_text, run.redactor, run.id_key) for b in batches)
+    return (label_contacts(b, run.assessor, texts, run.redactor, run.id_key) for b in batches)
 
 
 def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of rows, count them by status and report progress."""
+    """Write a batch of rows (their texts to the private store when the run keeps one), count them and report progress."""
+    if run.store is not None:
+        run.store.write(rows)
+        for r in rows:
+            if r.pop("text", None):
+                r["text_ref"] = run.store.ref
     try:
         run.writer.write(rows)
     except OSError as e:
@@ -756,11 +775,12 @@ def _close(run: _Run) -> None:
     for p in (run.pool, run.head_pool):
         if p is not None:
             p.shutdown(wait=True, cancel_futures=True)
-    if run.writer is not None:
-        try:
-            run.writer.close()
-        except OSError:
-            pass
+    for closing in (run.writer, run.store):
+        if closing is not None:
+            try:
+                closing.close()
+            except OSError:
+                pass
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
     if run.analyser.note():
         run.summary.notes.append(run.analyser.note())

@@ -395,17 +395,61 @@ class TrainingConfig:
                                                     for ch in (False, True))
 
 
+def _add_reviewed(reviewed: Sequence[str | Path], train: list[Path], file_weights: dict[str, float], tmp: Path,
+                  taxonomy: Any, guidelines: Any, label_field: str, weight: float, skip_invalid: bool,
+                  progress: Progress) -> list[dict[str, Any]]:
+    """Checked reviewed decisions with text as extra training files; what each file gave, for the model card.
+
+    A decision's topic must be one of the taxonomy's (without a taxonomy: one of the training
+    labels) and its guideline one of the catalogue's: an invalid value never becomes a class.
+    """
+    from .io import iter_rows, read_guidelines, read_taxonomy, write_jsonl
+    from .reviewed import read_reviewed_files
+
+    if isinstance(taxonomy, (str, Path)):
+        topics: Any = read_taxonomy(taxonomy)
+    elif taxonomy is not None:
+        topics = taxonomy
+    else:
+        topics = sorted({str(row[label_field]) for f in train for _, row in iter_rows(f)
+                         if isinstance(row.get(label_field), str) and row[label_field]})
+    catalogue = read_guidelines(guidelines) if isinstance(guidelines, (str, Path)) else guidelines
+    keep = ("id", "channel", "sent_at", "subject", "text", "topic", "guideline_id", "avoidable")
+    added = []
+    for k, rf in enumerate(reviewed):
+        got = read_reviewed_files(rf, topics, catalogue, skip_invalid=skip_invalid)
+        for note in got.notes():
+            progress(f"reviewed: {note}")
+        rev = [r for r in got.values() if isinstance(r.get("text"), str) and r["text"].strip()]
+        name = f"reviewed{k}-{Path(rf).stem}.jsonl"
+        write_jsonl(({**{f: r.get(f) for f in keep}, label_field: r["topic"]} for r in rev), tmp / name)
+        train.append(tmp / name)
+        queues: dict[str, int] = {}
+        for r in rev:
+            queues[r.get("queue") or "?"] = queues.get(r.get("queue") or "?", 0) + 1
+        added.append({"file": Path(rf).name, "trained_as": name, "n": len(rev), "weight": weight, "queues": queues,
+                      "without_text": len(got) - len(rev), "skipped_invalid": sum(len(f.invalid) for f in got.files)})
+        file_weights[name] = weight
+        progress(f"reviewed: {len(rev)} requests from {rf} (weight {weight})"
+                 + (f"; {len(got) - len(rev)} decisions without text are not trained on" if len(got) > len(rev) else ""))
+    return added
+
+
 def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = TrainingConfig(), *,
                       dev_files: Sequence[str | Path] = (), taxonomy: str | Path | None = None,
                       guidelines: str | Path | None = None, transfer_dir: str | Path | None = None,
                       reviewed: Sequence[str | Path] = (), reviewed_weight: float = 1.0,
-                      progress: Progress = _noop) -> Model:
+                      skip_invalid: bool = False, progress: Progress = _noop) -> Model:
     """Train from corpus files or folders the way ``tukipyynto train`` does, and score what is held out.
 
     Files in a folder are sorted by name (``*dev*`` dev, ``*test*`` held out, the rest training
     data; ``taxonomy.json`` and ``guidelines.jsonl`` of the first folder are used unless given).
     With ``config.search`` the grid ``TrainingConfig.SEARCH_GRID`` is scored on the dev data
     first. The test split and the transfer set are scored only, never trained or tuned on.
+    ``reviewed`` files are read with :func:`classifier.reviewed.read_reviewed_files`: a
+    decision whose topic is not in the taxonomy (or, without one, not among the training
+    labels) or whose guideline is not in the catalogue refuses the run, or with
+    ``skip_invalid`` is left out with a warning through ``progress``.
 
     Returns
     -------
@@ -417,25 +461,6 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     found = discover_corpus(corpus)
     dev = [Path(p) for p in dev_files] or found["dev"]
     file_weights = dict(config.file_weights)
-    added = []
-    tmp = tempfile.TemporaryDirectory(prefix="tukipyynto-reviewed-")
-    if reviewed:
-        from .estimate import read_reviewed
-        from .io import write_jsonl
-
-        keep = ("id", "channel", "sent_at", "subject", "text", "topic", "guideline_id", "avoidable")
-        for k, rf in enumerate(reviewed):
-            rev = [r for r in read_reviewed(rf).values() if r.get("topic") and isinstance(r.get("text"), str)]
-            name = f"reviewed{k}-{Path(rf).stem}.jsonl"
-            write_jsonl(({f: r.get(f) for f in keep} for r in rev), Path(tmp.name) / name)
-            found["train"].append(Path(tmp.name) / name)
-            queues: dict[str, int] = {}
-            for r in rev:
-                queues[r.get("queue") or "?"] = queues.get(r.get("queue") or "?", 0) + 1
-            added.append({"file": Path(rf).name, "trained_as": name, "n": len(rev), "weight": reviewed_weight,
-                          "queues": queues})
-            file_weights[name] = reviewed_weight
-            progress(f"reviewed: {len(rev)} requests from {rf} (weight {reviewed_weight})")
     folders = [Path(c) for c in corpus if Path(c).is_dir()]
     if taxonomy is None:
         taxonomy = next((f / "taxonomy.json" for f in folders if (f / "taxonomy.json").exists()), None)
@@ -443,6 +468,11 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
             progress(f"taxonomy: {taxonomy}")
     if guidelines is None:
         guidelines = next((f / "guidelines.jsonl" for f in folders if (f / "guidelines.jsonl").exists()), None)
+    added = []
+    tmp = tempfile.TemporaryDirectory(prefix="tukipyynto-reviewed-")
+    if reviewed:
+        added = _add_reviewed(reviewed, found["train"], file_weights, Path(tmp.name), taxonomy, guidelines,
+                              config.label_field, reviewed_weight, skip_invalid, progress)
     params = dict(config.params)
     progress(f"training files: {', '.join(p.name for p in found['train'])}; "
              f"dev: {', '.join(p.name for p in dev) or '(hold-out)'}")

@@ -29,6 +29,14 @@ GUIDELINES = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _text_store(tmp_path_factory):
+    """Texts kept for the review page go to a temporary store, not under ~/.local/share (module fixtures too)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path_factory.getbasetemp() / "text-store"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _id_key(monkeypatch):
     """A fixed key for hashing ids in output rows, so no test writes a key file under ~/.config."""

@@ -545,3 +545,39 @@ def test_resuming_a_csv_of_other_columns_is_refused(records, tmp_path, tiny_mode
     out.write_text("id,key,status\n1,abc,ok\n", encoding="utf-8")
     with pytest.raises(OutputError, match="columns differ"):
         label_inputs([path], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# texts for the review page: in a private store, not in the rows, unless asked for
+
+
+def test_texts_go_to_the_private_store_not_the_rows(records, tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    import os
+    import stat
+
+    from classifier.textstore import read_texts, store_dir, store_ref
+
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "store"))
+    path, n = records
+    for suffix in ("jsonl", "csv"):
+        out = tmp_path / f"o.{suffix}"
+        _label(path, out, tiny_model_dir, tiny_dir, text_store=True)
+        raw = out.read_text(encoding="utf-8")
+        assert "muuttaa" not in raw and "Lähettäkää" not in raw           # no request text in the shared output
+        from classifier.report import read_labelled
+
+        rows = read_labelled([out])
+        ok = [r for r in rows if r["status"] == "ok"]
+        assert all(r.get("text_ref") == store_ref(out) and not r.get("text") for r in ok)
+        texts = read_texts([store_ref(out)])
+        assert len(texts) == len(ok) and all("[ASIAKASNRO]" in texts[r["key"]] for r in ok)
+        assert not any("12345" in t for t in texts.values())             # redacted before it is stored
+    folder = store_dir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in folder.iterdir())
+    # with --with-text the rows carry the text and nothing is stored for them
+    _label(path, tmp_path / "w.jsonl", tiny_model_dir, tiny_dir, with_text=True, text_store=True)
+    assert not read_texts([store_ref(tmp_path / "w.jsonl")])
+    # labelling to the same output again replaces its texts, a resume adds to them
+    _label(path, tmp_path / "o.jsonl", tiny_model_dir, tiny_dir, text_store=True, overwrite=True)
+    assert len((folder / f"{store_ref(tmp_path / 'o.jsonl')}.jsonl").read_text().splitlines()) == n - 1

@@ -587,6 +587,60 @@ def test_reasons_table_shows_words_not_codes(lang, tmp_path):
     assert not any(f"| {code} |" in md for code in REASONS)
 
 
+# ---------------------------------------------------------------------------------------------
+# the panel "before and after your reviews"
+
+
+def _probable_rows(n=200):
+    out = []
+    for i in range(n):
+        t = ("uusi", "vahvistus", "vaara")[i % 3]
+        p = (0.85, 0.1, 0.6)[i % 3]
+        reason = {"uusi": "guideline_existed", "vahvistus": "back_office_remit", "vaara": "misrouted"}[t]
+        row = R(f"p{i:03d}", "email", "2016-05-10T10:00:00+03:00", t, reason)
+        row["predicted"].update({"avoidable_probability": p, "coverage_probability": p})
+        out.append(row)
+    return out
+
+
+def test_before_and_after_without_reviews_marks_the_model_unverified_and_says_how_many_to_review(tmp_path):
+    rep = build_report(_probable_rows(), TAXONOMY, lang="en")
+    model, needed = rep.avoidable_before_after
+    assert model["measure"] == "model" and model["estimate"] == pytest.approx(rep.avoidable_overall[0]["estimate"])
+    assert model["note"].startswith("unverified on this catalogue")
+    from classifier.estimate import reviews_for_margin
+
+    p = [r["predicted"]["avoidable_probability"] for r in _probable_rows()]
+    assert needed["measure"] == "reviews_needed" and needed["reviews"] == reviews_for_margin(p)
+    assert 10 < needed["reviews"] <= 200 and "review --tilted" in needed["note"]
+    md = write_report(rep, tmp_path)["md"].read_text(encoding="utf-8")
+    assert "### Before and after your reviews" in md and "| The model alone | " in md
+    assert "Random reviews for an interval of ±5 points" in md
+
+
+def test_before_and_after_with_reviews_puts_the_corrected_estimate_and_the_accuracy_beside_the_model():
+    rows = _probable_rows()
+    rev = {r["id"]: {"id": r["id"], "topic": r["predicted"]["topic"], "guideline_id": None,
+                     "avoidable": r["predicted"]["topic"] == "vaara" or (k % 2 == 0), "queue": "random"}
+           for k, r in enumerate(rows[:40])}
+    rep = build_report(rows, TAXONOMY, lang="en", reviewed=rev)
+    panel = {r["measure"]: r for r in rep.avoidable_before_after}
+    assert set(panel) == {"model", "corrected", "avoidable_accuracy", "topic_accuracy"}
+    assert panel["model"]["note"].startswith("checked against 40 reviews")
+    ppi = rep.avoidable_overall[-1]
+    assert panel["corrected"]["estimate"] == ppi["estimate"] and panel["corrected"]["reviews"] == 40
+    assert panel["topic_accuracy"]["estimate"] == 1.0 and panel["avoidable_accuracy"]["estimate"] < 1.0
+    # too few reviews: the corrected row says how many more, and the reviews-needed row stays
+    few = build_report(rows, TAXONOMY, lang="en", reviewed=dict(list(rev.items())[:4]))
+    panel = {r["measure"]: r for r in few.avoidable_before_after}
+    assert panel["corrected"]["estimate"] is None and panel["corrected"]["note"] == "needs 6 more reviews"
+    assert "reviews_needed" in panel
+
+
+def test_no_panel_for_rows_labelled_without_a_model():
+    rows = [{"id": f"l{i}", "sent_at": "2016-05-10T10:00:00+03:00", "channel": "email", "topic": "uusi",
+             "avoidable": i % 2 == 0} for i in range(20)]
+    assert build_report(rows, TAXONOMY).avoidable_before_after == []
 def test_read_labelled_keeps_hashed_ids_and_redacts_others(tmp_path):
     """label's keyed hash of an id is kept as written (its digits can look like a phone number); raw ids are redacted."""
     rows = [dict(ROWS[0], id="h-031075752a280c1674a3"), dict(ROWS[0], id="matti.meikalainen@example.com")]

@@ -21,7 +21,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("volumes", ("volumes",)),
     ("topics", ("topics",)),
     ("send_times", ("send_times",)),
-    ("avoidable", ("avoidable_overall", "avoidable_reasons", "avoidable_by_channel", "avoidable_by_topic",
+    ("avoidable", ("avoidable_before_after", "avoidable_overall", "avoidable_reasons", "avoidable_by_channel", "avoidable_by_topic",
                    "avoidable_by_month")),
     ("gaps", ("gaps", "gap_clusters")),
     ("guidelines", ("guideline_use", "guidelines_unused", "guideline_duplicates")),
@@ -90,6 +90,9 @@ class Report:
     review_accuracy: list[dict[str, Any]] = field(default_factory=list)
     review_confusion: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] = field(default_factory=dict)
+    #: The model alone, corrected by the reviews and checked on them; without reviews, how many would
+    #: bring the interval to ±5 points (:func:`classifier.estimate.reviews_for_margin`).
+    avoidable_before_after: list[dict[str, Any]] = field(default_factory=list)
 
     TABLES: ClassVar[tuple[str, ...]] = TABLES
 

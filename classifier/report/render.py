@@ -25,6 +25,7 @@ from .texts import TEXT
 
 
 _LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason", "review_accuracy": "col_measure",
+                 "avoidable_before_after": "col_measure",
                  "avoidable_by_channel": "col_channel", "send_times": "col_send_time",
                  "service_response_by_channel": "col_channel", "service_response_by_weekday": "col_weekday",
                  "service_quality": "col_category", "service_heatmap": "col_channel_weekday"}
@@ -69,6 +70,8 @@ def _display_columns(report: Report, name: str) -> list[str]:
             cols.insert(cols.index("ci") + 1, "reviews_ci")
     if name.startswith("avoidable"):
         cols = [c for c in cols if not c.startswith("reason_") or any(r.get(c) for r in report.table(name))]
+    if "needed" in cols and not any(r.get("needed") for r in report.table(name)):
+        cols.remove("needed")
     return cols
 
 
@@ -82,6 +85,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
             return "–"
         return f"{_fmt_num(100 * lo, 1, lang)}–{_fmt_num(100 * hi, 1, lang)} %"
     v = row.get(key)
+    if key == "needed":
+        return str(v) if v else ""
     if v is None:
         if key == "ratio" and row.get("previous_n") == 0:
             return TEXT[lang]["new"]
@@ -135,12 +140,11 @@ def _meta_lines(report: Report) -> list[tuple[str, str]]:
 def _section_notes(report: Report, section: str) -> list[str]:
     """Explanatory sentences under a section title."""
     t = TEXT[report.lang]
+    if section == "review":
+        return _review_notes(report)
     notes = [] if section == "service" else [
         t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
-                                    min_increase=report.settings.get("trend_min_increase", 5),
-                                    **{"n_reviewed": 0, "n_total": 0, "n_other": 0, **report.review})]
-    if section == "review" and report.review.get("n_cross_fitted"):
-        notes.append(t["note_review_crossfit"].format(n_cross_fitted=report.review["n_cross_fitted"]))
+                                    min_increase=report.settings.get("trend_min_increase", 5))]
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
     if section == "guidelines" and not report.catalogue_given:
@@ -152,6 +156,25 @@ def _section_notes(report: Report, section: str) -> list[str]:
         q = {r["category"]: r["n"] for r in report.service_quality}
         if q.get("later_messages_not_back_office"):
             notes.append(t["note_service_hint"].format(n=q["later_messages_not_back_office"]))
+    return notes
+
+
+def _review_notes(report: Report) -> list[str]:
+    """The review section's sentences: the method, then what was not used and why."""
+    t, rv = TEXT[report.lang], report.review
+    values = {"n_reviewed": 0, "n_total": 0, "needed": 0, "min_reviews": 0, "n_other": 0, "n_no_queue": 0,
+              "n_unknown": 0, "n_other_sample": 0, "skipped": 0, **rv}
+    values["design_name"] = t["design_" + (rv.get("design") or "random")]
+    notes = [t["note_review"].format(**values)]
+    if rv.get("n_cross_fitted"):
+        notes.append(t["note_review_crossfit"].format(n_cross_fitted=rv["n_cross_fitted"]))
+    if values["needed"]:
+        notes.append(t["note_review_needed"].format(**values))
+    for key, count in (("note_review_other", "n_other"), ("note_review_no_queue", "n_no_queue"),
+                       ("note_review_unknown", "n_unknown"), ("note_review_other_sample", "n_other_sample"),
+                       ("note_review_skipped", "skipped")):
+        if values[count]:
+            notes.append(t[key].format(**values))
     return notes
 
 
