@@ -234,3 +234,23 @@ def test_worker_processes_label_with_the_same_fold_adaptations(tmp_path, labelle
     label_inputs([src], two, tiny_model_dir, tiny_dir / "guidelines.jsonl", reviewed=[rev], jobs=2, batch_size=16)
     strip = lambda p: [json.loads(line)["predicted"] for line in p.read_text().splitlines()]  # noqa: E731
     assert strip(one) == strip(two)
+
+
+def test_default_flow_adapts_from_the_review_page_without_the_inputs(tmp_path, tiny_model_dir, tiny_dir):
+    """label (texts in the private store) -> review -> adapt with no inputs: the texts come from the store."""
+    from classifier.review.session import load_session
+
+    src = _inputs(tmp_path / "requests.jsonl", n=40)
+    out = tmp_path / "labelled.jsonl"
+    label_inputs([src], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", text_store=True)
+    assert all("text" not in json.loads(line) for line in out.read_text().splitlines())
+    s = load_session([out], tmp_path / "reviewed.jsonl", guidelines=str(tiny_dir / "guidelines.jsonl"),
+                     model_dir=str(tiny_model_dir), sample=20, seed=1)
+    rows = {json.loads(line)["id"]: json.loads(line) for line in out.read_text().splitlines()}
+    cut = np.median([r["predicted"]["coverage_probability"] for r in rows.values()])
+    while (rid := s.next_id("random")) is not None:
+        s.decide(rid, "uusi", "G-1" if rows[rid]["predicted"]["coverage_probability"] > cut else None)
+    s.close()
+    model = classifier.adapt(tmp_path / "reviewed.jsonl", guidelines=tiny_dir / "guidelines.jsonl", model=tiny_model_dir)
+    fit = model.meta["adaptation"]["fit"]
+    assert fit["n_reviews"] == 20 and fit["reviews_by_queue"] == {"random": 20} and not fit["left_out"]
