@@ -263,9 +263,17 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
         raise click.BadParameter(str(e)) from None
 
 
+_STORE_OPTION = click.option(
+    "--store", "store", type=click.Path(dir_okay=False),
+    help="History store (an SQLite file, made when missing): only contacts it does not hold yet are labelled and "
+         "added; stored threads that got new replies are updated.")
+_WAIT_OPTION = click.option("--wait", "store_wait", type=click.FloatRange(min=0), default=0, show_default=True,
+                            help="Seconds to wait while another process writes to the store (else fail at once).")
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output file (.jsonl, .csv or .parquet).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Output file (.jsonl, .csv or .parquet); optional with --store (then it gets the new contacts' rows).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--no-guidelines", is_flag=True, help="Topics only, no guideline matching.")
@@ -281,9 +289,12 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
 @click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue from them before labelling (cross-fitted); reviewed requests carry the reviewer's decision.")
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Cross-fitting folds for --reviewed.")
+@_STORE_OPTION
+@_WAIT_OPTION
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
-          opening_hours, reviewed_files, folds, back_office, pseudonym_key, repeat_days, reference_patterns):
+          opening_hours, reviewed_files, folds, store, store_wait,
+          back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
@@ -295,15 +306,22 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     adapted to the catalogue from the reviewed requests, with cross-fitting: a reviewed
     request's row carries the reviewer's decision (predicted.status reviewed) and, in
     predicted.out_of_fold, the prediction of the fold adaptation that never saw its review.
+
+    With --store, adds to a history store only what it does not hold: a message or record
+    labelled in an earlier run (or earlier in this one) is recognised before it is parsed and
+    is not counted again, so each month's full export of a mailbox can be given as it is.
     """
     from .label import label_inputs
 
     service = _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, reference_patterns)
     bar, update = _progress_bar()
     try:
+        if out is None and store is None:
+            raise UserError("give --out FILE, --store FILE or both")
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service, text_store=True, reviewed=list(reviewed_files), folds=folds)
+                               service=service, text_store=True, store=store, store_wait=store_wait,
+                               reviewed=list(reviewed_files), folds=folds)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -317,9 +335,11 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
                f"{summary.errors} errors, {summary.merged_messages} replies merged into threads"
                + (f", {summary.no_text} without text (not labelled)" if summary.no_text else "")
                + (f", {summary.skipped_resumed} already done (resumed)" if summary.skipped_resumed else "")
-               + f" -> {out}")
+               + (f"; {summary.known} messages/records already in the store, {summary.threads_updated} stored threads "
+                  "took in new replies" if store else "")
+               + f" -> {summary.output}")
     if summary.all_failed:
-        raise UserError(f"every one of the {summary.errors} contacts failed; see the 'error' column of {out}")
+        raise UserError(f"every one of the {summary.errors} contacts failed; see the 'error' column of {summary.output}")
 
 
 def _date(ctx, param, value):
@@ -383,13 +403,21 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
         reviewed = read_reviewed_files(list(reviewed_files), tax, gl, skip_invalid=skip_invalid)
     calibration = (meta.get("matcher") or {}).get("avoidable_calibration")
     rep = build_report(rows, tax, gl, period_from, period_to, granularity, _opening(opening_hours), lang,
-                       calibration=calibration, reviewed=reviewed)
+                       calibration=calibration, reviewed=reviewed, redacted=True)  # read_labelled / a store redacted them
     for note in rep.review.get("notes", ()):
         click.echo(f"note: {note}", err=True)
     if rep.review.get("needed"):
         click.echo(f"note: {rep.review['n_reviewed']} reviewed requests of the sample: the corrected estimates need at least "
                    f"{rep.review['min_reviews']} ({rep.review['needed']} more)", err=True)
     return rep, write_report(rep, Path(out_dir))
+
+
+def _echo_headline(rep) -> None:
+    """Print the report's headline (the share to quote and what it rests on, topics, gaps, first reply, period)."""
+    from .report import headline_lines
+
+    for line in headline_lines(rep):
+        click.echo(line)
 
 
 def _report_count(rep) -> str:
@@ -399,37 +427,72 @@ def _report_count(rep) -> str:
             f"{left} outside the period, {rep.n_errors} with errors)")
 
 
+def _store_report(store, out_dir, reviewed_files, skip_invalid, *args):
+    """The report on a store's rows (streamed from it) with its recorded reviews; provenance.csv beside it."""
+    import tempfile
+
+    from .store import open_store
+
+    with open_store(store) as st, tempfile.TemporaryDirectory(prefix="tukipyynto-") as tmp:
+        recorded = Path(tmp) / f"{Path(store).name}.reviews.jsonl"  # read by the one reader of reviewed files
+        files = ([recorded] if st.export_reviews(recorded) else []) + list(reviewed_files)
+        rep, paths = _write_report(st.iter_rows(), out_dir, *args, files, skip_invalid)
+        _write_provenance(out_dir, st.provenance())
+    return rep, paths
+
+
+def _write_provenance(out_dir, provenance) -> Path:
+    """provenance.csv beside a report from a store: which model and catalogue labelled which month."""
+    import csv
+
+    path = Path(out_dir) / "provenance.csv"
+    cols = ("period", "n", "model", "model_path", "adapted", "catalogue", "catalogue_file")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(provenance)
+    return path
+
+
 @main.command()
-@click.argument("labelled", nargs=-1, required=True)
+@click.argument("labelled", nargs=-1, required=False)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
+@click.option("--store", "store", type=click.Path(exists=True, dir_okay=False), help="Report on a history store's contacts (with its recorded reviews) instead of LABELLED files.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue for guideline use (default: the model's).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model that labelled the rows: its taxonomy, catalogue and calibration data (default: the shipped model).")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: the reviewed sample corrects the estimates (PPI).")
 @click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic, guideline or queue (each named with its line) instead of stopping.")
 @_with_report_options
-def report(labelled, out_dir, guidelines, model_dir, reviewed_files, skip_invalid, period_from, period_to, granularity, lang,
-           opening_hours, taxonomy):
-    """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`).
+def report(labelled, out_dir, store, guidelines, model_dir, reviewed_files, skip_invalid, period_from, period_to,
+           granularity, lang, opening_hours, taxonomy):
+    """Write the avoidable-contacts report from labelled rows (JSONL / CSV / Parquet from `label`) or a store.
 
     Markdown, a self-contained HTML page with plots, and a CSV of every table. With
     --reviewed, the reviewed sample (random or tilted queue) and the predictions on every
     row give corrected shares with 95 % intervals (prediction-powered inference) and the
     model's measured accuracy; each reviewed file's rows that are not used are counted and
-    named.
+    named. With --store, the report covers the store's contacts (--from / --to choose the
+    period) and its recorded reviews, and provenance.csv says which model and catalogue
+    labelled each month.
     """
     from .report import read_labelled
 
+    if bool(labelled) == bool(store):
+        raise UserError("give LABELLED files or --store FILE (one of them)")
     try:
-        rows = read_labelled(labelled)
-        rep, paths = _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, reviewed_files, skip_invalid)
+        args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
+        if store:
+            rep, paths = _store_report(store, out_dir, reviewed_files, skip_invalid, *args)
+        else:
+            rep, paths = _write_report(read_labelled(labelled), out_dir, *args, reviewed_files, skip_invalid)
     except TukipyyntoError as e:
         _fail(e)
+    _echo_headline(rep)
     click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
 
 
 @main.command()
-@click.argument("labelled", nargs=-1, required=True)
+@click.argument("labelled", nargs=-1, required=False)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Reviewed JSONL file (appended to; a restart resumes from it).")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy (default: the model's).")
@@ -444,8 +507,10 @@ def report(labelled, out_dir, guidelines, model_dir, reviewed_files, skip_invali
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True, help="Port (0: any free port).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
+@click.option("--store", "store", type=click.Path(exists=True, dir_okay=False), help="Review a history store's contacts instead of LABELLED files; the decisions in OUT are recorded in the store too (when the page starts and when it stops).")
+@_WAIT_OPTION
 def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, tilted, new_sample, reviewer, host, port,
-           no_browser, lang):
+           no_browser, lang, store, store_wait):
     """Review labelled requests in a local web page: confirm or correct topic and guideline.
 
     Two queues: a seeded sample (random, or with --tilted drawn toward uncertain requests
@@ -462,9 +527,19 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
         reviewer = reviewer or getpass.getuser()
     except Exception:  # no login name in some containers
         reviewer = "reviewer"
+    if bool(labelled) == bool(store):
+        raise UserError("give LABELLED files or --store FILE (one of them)")
     try:
-        session = load_session(labelled, out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
-                               use_model=not no_model, design="tilted" if tilted else "random", new_sample=new_sample)
+        rows = None
+        if store:
+            from .store import open_store
+
+            _record_reviews(store, out, store_wait)
+            with open_store(store) as st:
+                rows = list(st.iter_rows())
+        session = load_session(labelled or (), out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
+                               use_model=not no_model, design="tilted" if tilted else "random", new_sample=new_sample,
+                               rows=rows)
     except TukipyyntoError as e:
         _fail(e)
     try:
@@ -494,6 +569,23 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
     finally:
         srv.server_close()
         session.close()
+        if store:
+            try:
+                n = _record_reviews(store, out, store_wait)
+                _say(f"{n} new decision(s) recorded in {store}")
+            except TukipyyntoError as e:
+                click.echo(f"warning: the decisions stay in {out} but were not recorded in {store}: {e}; run the same "
+                           "command again to record them", err=True)
+
+
+def _record_reviews(store, out, wait: float = 0.0) -> int:
+    """Record the decisions of a reviewed file in a store (those already there are not added again)."""
+    from .store import open_store
+
+    if not Path(out).is_file():
+        return 0
+    with open_store(store, write=True, wait=wait) as st:
+        return st.add_reviews(out)
 
 
 @main.command()
@@ -554,11 +646,13 @@ def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, m
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes on this machine for labelling.")
 @click.option("--overwrite", is_flag=True, help="Write into an --out folder that is not empty, replacing the files of an earlier run.")
 @click.option("--with-text", is_flag=True, help="Put the redacted request texts into labelled.jsonl and text examples of the guideline gaps into the report (without it OUT holds no request text: the texts go to a private store for `review`).")
+@click.option("--store", "store", type=click.Path(dir_okay=False), help="History store (made when missing): only what it does not hold is labelled and added, and the report covers everything in it (--from / --to choose the period); no labelled.jsonl is written, and the store keeps texts only with --with-text.")
+@_WAIT_OPTION
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue before labelling, and correct the report's estimates with the random sample.")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, reviewed_files, period_from, period_to, granularity, lang,
-            opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, reviewed_files, period_from, period_to,
+            granularity, lang, opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
@@ -586,23 +680,133 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
     bar, update = _progress_bar()
     try:
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
-        s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=with_text, jobs=jobs,
-                         progress=update, overwrite=True, service=service,  # OUT is analyse's own folder, checked above
-                         text_store=True, reviewed=list(reviewed_files))
+        s = label_inputs(inputs, None if store else out / "labelled.jsonl", model_dir, guidelines, with_text=with_text,
+                         jobs=jobs, progress=update, overwrite=True, service=service,  # OUT is analyse's own, checked above
+                         text_store=True, store=store, store_wait=store_wait,
+                         reviewed=list(reviewed_files))
         if bar is not None:
             bar.close()
         for n in s.notes:
             click.echo(f"note: {n}", err=True)
         for w in s.warnings:
             click.echo(f"warning: {w}", err=True)
-        _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)")
-        rows = read_labelled([out / "labelled.jsonl"])
-        # the run goes on with the valid reviews, as labelling did; the report names the others
-        rep, paths = _write_report(rows, out, guidelines, taxonomy, period_from, period_to, granularity, lang,
-                                   opening_hours, model_dir, list(reviewed_files), skip_invalid=True)
+        _say(f"{s.contacts} contacts ({s.labelled} labelled, {s.errors} errors, {s.merged_messages} replies merged)"
+             + (f"; {s.known} messages/records already in {store}, {s.threads_updated} stored threads updated"
+                if store else ""))
+        args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
+        if store:
+            rep, paths = _store_report(store, out, list(reviewed_files), True, *args)
+        else:
+            # the run goes on with the valid reviews, as labelling did; the report names the others
+            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args, list(reviewed_files),
+                                       skip_invalid=True)
     except TukipyyntoError as e:
         _fail(e)
-    click.echo(f"labelled {s.contacts} contacts -> {out / 'labelled.jsonl'}; report of {rep.n_analysed} -> {paths.get('html')}")
+    _echo_headline(rep)
+    where = store if store else out / "labelled.jsonl"
+    click.echo(f"labelled {s.contacts} contacts -> {where}; report -> {paths.get('html')}")
+
+
+class _TrendsError(UserError):
+    """An error of `trends`: exit status 2 (1 means an alert fired)."""
+
+    exit_code = 2
+
+
+@main.command()
+@click.option("--store", "store", required=True, type=click.Path(exists=True, dir_okay=False), help="The history store.")
+@click.option("--from", "period_from", callback=_date, help="First day counted (YYYY-MM-DD).")
+@click.option("--to", "period_to", callback=_date, help="Last day counted (YYYY-MM-DD).")
+@click.option("--month", help="The month tested, YYYY-MM (default: the last month with contacts).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True, help="Family-wise error rate over the month's comparisons (Holm).")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy for topic names and order (default: the model's / the shipped one).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model whose taxonomy names the topics (default: the shipped model).")
+@click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Language of topic names.")
+@click.option("--all", "show_all", is_flag=True, help="List every comparison made, not only the alerts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the monthly shares and the comparisons as JSON.")
+def trends(store, period_from, period_to, month, alpha, taxonomy, model_dir, lang, show_all, as_json):
+    """Monthly topic and avoidable shares from a store, and alerts on changes unlikely to be chance.
+
+    The month's share of every topic and its avoidable share are compared with the month before
+    and with the quarter before (Fisher's exact test), the p-values corrected by Holm's method
+    for the number of comparisons. Exit status: 0 no alert, 1 at least one alert, 2 an error.
+    """
+    import re
+
+    from .io import read_taxonomy
+    from .model import TAXONOMY, verify
+    from .report.tables.trends import alerts, avoidable_label, topic_namer, topic_trends
+    from .store import open_store
+    from .store.trends import counts_from_store
+
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter(f"expected a month such as 2016-09, found {month!r}", param_hint="--month")
+    try:
+        if taxonomy:
+            tax = read_taxonomy(taxonomy)
+        else:
+            d, _ = verify(model_dir)
+            tax = read_taxonomy(d / TAXONOMY if (d / TAXONOMY).exists() else None)
+        with open_store(store) as st:
+            counts = counts_from_store(st, period_from, period_to)
+    except TukipyyntoError as e:
+        raise _TrendsError(str(e)) from None
+    if month is not None and month not in counts:
+        raise _TrendsError(f"{store}: no contacts in {month}; months in the store: "
+                           f"{', '.join(sorted(counts)) or 'none'}")
+
+    name = topic_namer(tax, lang)
+    order = list(tax.ids)
+    tested = month or (max(counts) if counts else None)
+    found = alerts(counts, order, tested, alpha, name, avoidable_label(lang), include_all=show_all)
+    fired = [a for a in found if a["p_adjusted"] < alpha]
+    if as_json:
+        click.echo(json.dumps({"month": tested, "alpha": alpha,
+                               "months": {m: {"n": c.n, "decided": c.decided, "avoidable": c.avoidable,
+                                              "topics": dict(c.topics)} for m, c in sorted(counts.items())},
+                               "topic_trends": topic_trends(counts, order, label=name),
+                               "comparisons" if show_all else "alerts": found}, ensure_ascii=False, indent=1))
+    else:
+        from .estimate import wilson_interval
+
+        for m, c in sorted(counts.items()):
+            lo, hi = wilson_interval(c.avoidable, c.decided)
+            av = (f"avoidable {c.avoidable / c.decided:.1%} (95 % {lo:.1%}-{hi:.1%})" if c.decided else "no decisions")
+            click.echo(f"{m}: {c.n} contacts, {av}")
+        if tested is None:
+            click.echo("no dated contacts in the store")
+        for a in found:
+            what = a["label"]
+            click.echo(f"{'ALERT' if a['p_adjusted'] < alpha else 'no alert'}: {a['period']} vs {a['base_period']}: "
+                       f"{what} {a['share']:.1%} ({a['k']}/{a['n']}) against {a['base_share']:.1%} "
+                       f"({a['base_k']}/{a['base_n']}), {'+' if a['diff_share'] >= 0 else ''}{100 * a['diff_share']:.1f} points, "
+                       f"p {a['p_value']:.2g}, Holm-corrected {a['p_adjusted']:.2g}")
+        if tested is not None and not fired:
+            click.echo(f"{tested}: no alert (no change with a Holm-corrected p below {alpha:g})")
+    click.get_current_context().exit(1 if fired else 0)
+
+
+@main.command()
+@click.option("--store", "store", required=True, type=click.Path(exists=True, dir_okay=False), help="The history store.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl", "csv"]), help="Format (default: from the suffix, else JSONL).")
+@click.option("--from", "period_from", callback=_date, help="First day (YYYY-MM-DD); undated rows are kept.")
+@click.option("--to", "period_to", callback=_date, help="Last day (YYYY-MM-DD); undated rows are kept.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+def export(store, out, fmt, period_from, period_to, overwrite):
+    """Write a store's rows as Parquet (for BI tools), JSONL or CSV, as `label` writes them.
+
+    `tukipyynto report` on the file gives the report `report --store` gives on the same period.
+    """
+    from .label import write_rows
+    from .store import open_store
+
+    try:
+        with open_store(store) as st:
+            n = write_rows(st.iter_rows(period_from, period_to), out, fmt, overwrite=overwrite)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"{n} rows from {store} -> {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # service is imported when a run needs it
 
 __all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "find_requests", "resolve_id_key",
            "DatasetLabeler",
-           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset"]
+           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset", "write_rows"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -48,6 +48,8 @@ class LabelSummary:
     merged_messages: int = 0
     skipped_resumed: int = 0
     no_text: int = 0
+    known: int = 0  # with a store: messages and records it already held, skipped before parsing
+    threads_updated: int = 0  # with a store: stored threads that took in new replies
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     output: str = ""
@@ -68,6 +70,7 @@ class LabelSummary:
         return {"contacts": self.contacts, "labelled": self.labelled, "errors": self.errors,
                 "no_text": self.no_text, "merged_messages": self.merged_messages,
                 "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
+                "known": self.known, "threads_updated": self.threads_updated,
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
@@ -464,6 +467,51 @@ class _Writer:
             self._pq.close()
 
 
+def write_rows(rows: Iterable[dict[str, Any]], path: str | Path, fmt: str | None = None, overwrite: bool = False,
+               batch_size: int = 5000) -> int:
+    """Write labelled rows (from a store, say) as ``label`` writes them: JSONL, CSV or Parquet, streaming.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows in the shape :func:`label_inputs` writes.
+    path : path
+        The file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+    overwrite : bool
+        Replace an existing non-empty file (else it is refused).
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    OutputError
+        The file exists (without ``overwrite``) or cannot be written.
+    """
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    if fmt not in OUTPUT_FORMATS:
+        raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; name the output file")
+    if path.exists() and path.stat().st_size > 0 and not overwrite:
+        raise OutputError(f"{path}: already exists; give --overwrite to replace it")
+    n = 0
+    try:
+        writer = _Writer(path, fmt, append=False)
+        try:
+            for batch in _batches(rows, batch_size):
+                writer.write(batch)
+                n += len(batch)
+        finally:
+            writer.close()
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    return n
+
+
 @dataclass
 class _Run:
     """What one :func:`label_inputs` run carries from step to step.
@@ -473,7 +521,7 @@ class _Run:
     """
 
     inputs: Sequence[str | Path]
-    out: Path
+    out: Path | None
     fmt: str
     resume: bool
     model_dir: str | None
@@ -497,6 +545,10 @@ class _Run:
     notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
     writer: _Writer | None = None
     store: Any = None  # a TextStore while the run writes one
+    history: Path | None = None  # the history store (--store), opened by _open as store_run
+    history_wait: float = 0.0
+    store_run: Any = None  # a classifier.store.run.StoreRun
+    service: Any = None  # the ServiceSettings (the history store pseudonymises its addresses)
     assessor: Any = None  # None where the workers load their own
     pool: Any = None
     head_pool: Any = None
@@ -509,7 +561,7 @@ class _Run:
 
 def label_inputs(
     inputs: Sequence[str | Path],
-    out: str | Path,
+    out: str | Path | None,
     model_dir: str | Path | None = None,
     guidelines: str | Path | None | bool = None,
     with_text: bool = False,
@@ -527,6 +579,8 @@ def label_inputs(
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
     text_store: bool = False,
+    store: str | Path | None = None,
+    store_wait: float = 0.0,
     reviewed: Sequence[str | Path] | None = None,
     folds: int = 5,
 ) -> LabelSummary:
@@ -537,8 +591,9 @@ def label_inputs(
     inputs : paths
         mbox files, folders of ``.eml`` / ``.msg`` files, ``.msg`` files, JSONL / CSV / Parquet
         exports, or globs.
-    out : path
+    out : path or None
         Output file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+        May be None with ``store``.
     model_dir : path, optional
         Model directory; the shipped default model when omitted.
     guidelines : path, None or False
@@ -568,7 +623,14 @@ def label_inputs(
     text_store : bool
         Without ``with_text``: keep the redacted texts in the private text store
         (:mod:`classifier.textstore`, readable by its owner only) and name its file in each
-        row's ``text_ref``, so the review page can show them while the rows carry none.
+        row's ``text_ref``, so the review page can show them while the rows carry none. Needs ``out``.
+    store : path, optional
+        A history store (:mod:`classifier.store`, made when missing): only contacts it does not
+        hold are labelled and added to it, one transaction per batch; stored threads that took
+        in new replies get their service fields updated. ``out``, when given, receives the new
+        contacts' rows too. A rerun after a crash finishes the job (``resume`` is not needed).
+    store_wait : float
+        Seconds to wait for another process writing to the store, instead of failing at once.
     reviewed : paths, optional
         Reviewed files (``tukipyynto review``): the assessment is first adapted to the
         catalogue from them (:mod:`classifier.adaptation`), with ``folds``-fold cross-fitting.
@@ -576,6 +638,7 @@ def label_inputs(
         ``reviewed``) and the model's prediction from the fold adaptation that never saw its
         review (``predicted.out_of_fold``); every other row the average of the fold
         adaptations' probabilities. Reviews that cannot be used are named in the warnings.
+
 
     Returns
     -------
@@ -585,6 +648,8 @@ def label_inputs(
     ------
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
+    StoreError
+        The store is not a store, is damaged or newer, is being written, or has other keys.
 
     Notes
     -----
@@ -596,32 +661,47 @@ def label_inputs(
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service, text_store, reviewed, folds)
+                batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait, reviewed,
+                folds)
+    ok = False
     try:
         _open(run)
-        for rows in _assess(run, _service_fields(run, _read(run))):
-            _write(run, rows)
+        if run.store_run is None:
+            for rows in _assess(run, _service_fields(run, _read(run))):
+                _write(run, rows)
+        else:
+            # one source at a time, written before the next is read: its lookups see the store as written
+            for src in run.store_run.sources:
+                for rows in _assess(run, _service_fields(run, _read(run, src))):
+                    _write(run, rows)
+                run.store_run.end_source()
+        ok = True
     finally:
-        _close(run)
+        _close(run, ok)
     return run.summary
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service, text_store=False, reviewed=None,
-          folds=5) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, text_store=False, store=None,
+          store_wait=0.0, reviewed=None, folds=5) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
-    out = Path(out)
-    fmt = _format_of(out, fmt)
+    if out is None and store is None:
+        raise TukipyyntoError("no output: give --out FILE, --store FILE or both")
+    if store is not None and resume:
+        raise TukipyyntoError("--resume is for an --out file; a store run needs none: run the same command again "
+                              "and only what the store does not hold yet is labelled")
+    out = Path(out) if out is not None else None
+    fmt = _format_of(out, fmt) if out is not None else (fmt or "jsonl")
     if fmt not in OUTPUT_FORMATS:
         raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
     if resume and overwrite:
         raise TukipyyntoError("--resume and --overwrite contradict each other; give one of them")
-    if out.is_dir():
+    if out is not None and out.is_dir():
         raise OutputError(f"{out}: is a directory; --out names the output file")
     try:
-        exists = out.exists() and out.stat().st_size > 0
+        exists = out is not None and out.exists() and out.stat().st_size > 0
     except OSError:
         exists = False
     if exists and not (resume or overwrite):
@@ -630,34 +710,48 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
     key, key_warning = resolve_id_key(id_key)
     service = service or ServiceSettings()
     analyser = ServiceAnalyser(service, resolve_pseudonym_key(service.pseudonym_key, key), redactor)
-    done = _repair_and_read_keys(out, fmt) if resume else set()
-    summary = LabelSummary(output=str(out))
+    done = _repair_and_read_keys(out, fmt) if resume and out is not None else set()
+    summary = LabelSummary(output=", ".join(str(x) for x in (out, store) if x is not None))
     if key_warning:
         summary.warnings.append(key_warning)
     return _Run(
         inputs=inputs, out=out, fmt=fmt, resume=resume,
         model_dir=str(model_dir) if model_dir else None,
         guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
-        mode=mode, with_text=with_text, text_store=bool(text_store and not with_text), jobs=jobs, engine=engine,
+        # the private text store lies beside --out: a store run without one keeps texts only with --with-text
+        mode=mode, with_text=with_text, text_store=bool(text_store and not with_text and out is not None), jobs=jobs,
+        engine=engine,
         scheduler=scheduler, column_map=column_map,
         batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
-        progress=progress, reviewed=tuple(reviewed or ()), folds=folds,
+        progress=progress,
         # local workers are forked from this process once the model is loaded here (they share it);
         # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
-        parallel=engine == "dask" or bool(jobs and jobs > 1))
+        parallel=engine == "dask" or bool(jobs and jobs > 1),
+        history=Path(store) if store is not None else None, history_wait=store_wait, service=service,
+        reviewed=tuple(reviewed or ()), folds=folds)
 
 
 def _open(run: _Run) -> None:
-    """Open the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    """Open the history store and the output, then load the model here (or check it for workers that load their own) and start the workers."""
     from .ingest import iter_contacts_parallel
 
-    try:
-        run.writer = _Writer(run.out, run.fmt, append=run.resume)
-    except OutputError:
-        raise
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.history is not None:
+        # first: a store another process is writing, or one that cannot be used, fails before anything else
+        from .service import resolve_pseudonym_key
+        from .store.run import StoreRun
+
+        run.store_run = StoreRun(run.history, run.id_key, resolve_pseudonym_key(run.service.pseudonym_key, run.id_key),
+                                 run.service, run.redactor, [str(i) for i in run.inputs], run.model_dir,
+                                 run.guidelines, run.column_map, run.notes, run.history_wait)
+        run.analyser = run.store_run.analyser
+    if run.out is not None:
+        try:
+            run.writer = _Writer(run.out, run.fmt, append=run.resume)
+        except OutputError:
+            raise
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     if run.text_store:
         from .textstore import TextStore
 
@@ -671,13 +765,25 @@ def _open(run: _Run) -> None:
             run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
         return
     if run.forked:
-        # helpers forked before the model loads read the first mbox's header blocks meanwhile
+        # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
+        # or (with a history store) screen large mboxes against it
         run.head_pool = _fork_pool(run.jobs)
-        run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
-                                           column_map=run.column_map, notes=run.notes,
-                                           head_submit=run.head_pool.submit)
+        if run.store_run is not None:
+            run.store_run.reader.submit = run.head_pool.submit
+            run.store_run.reader.workers = run.jobs
+        else:
+            run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
+                                               column_map=run.column_map, notes=run.notes,
+                                               head_submit=run.head_pool.submit)
+    if run.store_run is None:
+        _load_model(run)
+    # with a history store the model loads with the first batch (_assess): a run that finds nothing new never loads it
+
+
+def _load_model(run: _Run) -> None:
+    """Load the model here and fork the workers that share it."""
     run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.adaptation)
-    if not run.reviewed:
+    if not run.reviewed:  # _adapt gave the model's warnings
         run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
         run.pool = _fork_pool(run.jobs)
@@ -705,12 +811,15 @@ def _adapt(run: _Run) -> None:
     run.adaptation = adapted.crossfit
 
 
-def _read(run: _Run) -> Iterator:
-    """Read and thread: the inputs' contacts in reading order, each counted with the replies merged into it."""
+def _read(run: _Run, src: Any = None) -> Iterator:
+    """Read and thread: the inputs' contacts (with a history store: one source's new ones) in reading order, each counted with the replies merged into it."""
     from .ingest import iter_contacts
 
-    read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
-                                                                 notes=run.notes)
+    if src is not None:
+        read = run.store_run.contacts(src)
+    else:
+        read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
+                                                                     notes=run.notes)
     for c in read:
         run.summary.contacts += 1
         run.summary.merged_messages += max(0, c.n_messages - 1)
@@ -723,7 +832,8 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 
     for c in contacts:
         # every contact, resumed ones too, so that later contacts link to them as repeats
-        fields = run.analyser.fields(c, _safe_id(str(c.id), run.redactor, run.id_key))
+        rid = _safe_id(str(c.id), run.redactor, run.id_key)
+        fields = run.store_run.fields(c, rid) if run.store_run is not None else run.analyser.fields(c, rid)
         if contact_key(c) in run.done:
             run.summary.skipped_resumed += 1
             continue
@@ -733,6 +843,24 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
     """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
     batches = _batches(contacts, run.batch_size)
+    if run.assessor is None and not (run.parallel and not run.forked):
+        return _assess_when_needed(run, batches)
+    return _assess_batches(run, batches)
+
+
+def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """A history store run: the model loads (and the workers fork) when the first batch of new contacts is ready."""
+    from itertools import chain
+
+    first = next(batches, None)
+    if first is None:
+        return
+    _load_model(run)
+    yield from _assess_batches(run, chain([first], batches))
+
+
+def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """The batches assessed here, in the workers or on a cluster, in input order."""
     texts = run.with_text or run.text_store  # redacted in the workers either way
     args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation)
     if run.engine == "dask":
@@ -748,16 +876,20 @@ def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
 
 
 def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of rows (their texts to the private store when the run keeps one), count them and report progress."""
+    """Write a batch of rows (their texts to the private store when the run keeps one; to the history store, one
+    transaction, and the output), count them and report progress."""
     if run.store is not None:
         run.store.write(rows)
         for r in rows:
             if r.pop("text", None):
                 r["text_ref"] = run.store.ref
-    try:
-        run.writer.write(rows)
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.store_run is not None:
+        run.store_run.write(rows)
+    if run.writer is not None:
+        try:
+            run.writer.write(rows)
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     for r in rows:
         if r["status"] == "ok":
             run.summary.labelled += 1
@@ -770,8 +902,8 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
         run.progress(run.n_done)
 
 
-def _close(run: _Run) -> None:
-    """Stop the workers, close the output and add the run's notes, redacted, to its summary."""
+def _close(run: _Run, ok: bool = True) -> None:
+    """Stop the workers, close the outputs and the history store and add the run's notes, redacted, to its summary."""
     for p in (run.pool, run.head_pool):
         if p is not None:
             p.shutdown(wait=True, cancel_futures=True)
@@ -781,6 +913,10 @@ def _close(run: _Run) -> None:
                 closing.close()
             except OSError:
                 pass
+    if run.store_run is not None:
+        counts = run.store_run.counts()
+        run.summary.known, run.summary.threads_updated = counts["known"], counts["updated"]
+        run.store_run.close(ok)
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
     if run.analyser.note():
         run.summary.notes.append(run.analyser.note())

@@ -13,7 +13,8 @@ from .conftest import TINY_TEXTS, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 
-COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model", "review", "adapt"]
+COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model", "review", "trends",
+            "export", "adapt"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -303,3 +304,54 @@ def test_report_says_how_many_rows_its_period_holds(tmp_path, tiny_model_dir, ti
                                   "--to", "2016-09-30", *opts])
     assert r.exit_code == 0, r.output
     assert f"report of {n - 1} contacts 2016-09-01 – 2016-09-30 ({n} rows read: 1 outside the period" in r.output
+
+
+def _store_texts(month: str, n: int, share_uusi: float) -> list[dict]:
+    """Requests of one month, a given share of them about a new contract."""
+    k = round(n * share_uusi)
+    return [{"id": f"{month}-{i}", "channel": "phone", "sent_at": f"{month}-{1 + i % 28:02d}T10:00:00+03:00",
+             "text": TINY_TEXTS["uusi"][i % 6] if i < k else TINY_TEXTS["vahvistus"][i % 6]} for i in range(n)]
+
+
+def test_store_commands_label_report_export_and_trends(tmp_path, tiny_model_dir, tiny_dir):
+    opts = ["--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl")]
+    store = tmp_path / "h.sqlite"
+    run = CliRunner().invoke
+    r = run(main, ["label", str(tmp_path), *opts])
+    assert r.exit_code == 1 and "give --out FILE, --store FILE or both" in r.output
+    write_jsonl(tmp_path / "elo.jsonl", _store_texts("2016-08", 60, 0.3))
+    write_jsonl(tmp_path / "syys.jsonl", _store_texts("2016-09", 60, 0.3))
+    r = run(main, ["label", str(tmp_path / "elo.jsonl"), str(tmp_path / "syys.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0 and "120 contacts" in r.output and "0 messages/records already in the store" in r.output
+    r = run(main, ["label", str(tmp_path / "syys.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0 and "0 contacts" in r.output and "60 messages/records already in the store" in r.output
+    r = run(main, ["trends", "--store", str(store), "--model", str(tiny_model_dir)])
+    assert r.exit_code == 0 and "2016-09: no alert" in r.output, r.output  # the same shares both months
+
+    write_jsonl(tmp_path / "loka.jsonl", _store_texts("2016-10", 60, 0.9))
+    r = run(main, ["label", str(tmp_path / "loka.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0, r.output
+    r = run(main, ["trends", "--store", str(store), "--model", str(tiny_model_dir), "--lang", "en"])
+    assert r.exit_code == 1 and "ALERT: 2016-10 vs 2016-09: New contract" in r.output, r.output
+    r = run(main, ["trends", "--store", str(store), "--json", "--month", "2016-09"])
+    assert r.exit_code == 0 and json.loads(r.output)["month"] == "2016-09"
+    r = run(main, ["trends", "--store", str(tmp_path / "elo.jsonl")])
+    assert r.exit_code == 2 and "not a tukipyynto store" in r.output
+
+    r = run(main, ["report", "--store", str(store), "--out", str(tmp_path / "r1"), *opts])
+    assert r.exit_code == 0 and "report of 180 contacts" in r.output, r.output
+    assert (tmp_path / "r1" / "provenance.csv").read_text().count("\n") == 4  # header and three months
+    assert "ALERT" not in (tmp_path / "r1" / "alerts.csv").read_text() and \
+        "uusi" in (tmp_path / "r1" / "alerts.csv").read_text()
+    r = run(main, ["export", "--store", str(store), "--out", str(tmp_path / "h.parquet")])
+    assert r.exit_code == 0 and "180 rows" in r.output
+    r = run(main, ["report", str(tmp_path / "h.parquet"), "--out", str(tmp_path / "r2"), *opts])
+    assert r.exit_code == 0, r.output
+    for f in (tmp_path / "r1").glob("*.csv"):
+        if f.name != "provenance.csv":
+            assert f.read_bytes() == (tmp_path / "r2" / f.name).read_bytes(), f.name
+    r = run(main, ["report", str(tmp_path / "h.parquet"), "--store", str(store), "--out", str(tmp_path / "r3")])
+    assert r.exit_code == 1 and "one of them" in r.output
+    r = run(main, ["analyse", str(tmp_path / "loka.jsonl"), "--store", str(store), "--out", str(tmp_path / "a"), *opts])
+    assert r.exit_code == 0 and f"labelled 0 contacts -> {store}; report of 180" in r.output, r.output
+    assert (tmp_path / "a" / "provenance.csv").exists() and not (tmp_path / "a" / "labelled.jsonl").exists()

@@ -438,3 +438,18 @@ def test_the_page_shows_texts_from_the_private_store(tiny_dir, tiny_model_dir, t
         assert any("have no text on this machine" in n for n in s.notes)
     finally:
         s.close()
+
+
+def test_a_session_takes_rows_already_read_as_from_files(tiny_dir, tmp_path):
+    from classifier.review import load_session
+
+    write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    args = (tmp_path / "a.jsonl", str(tiny_dir / "guidelines.jsonl"), str(tiny_dir / "taxonomy.json"), None, 10, 3)
+    from_file = load_session([tmp_path / "labelled.jsonl"], *args, use_model=False)
+    from_rows = load_session((), tmp_path / "b.jsonl", *args[1:], use_model=False, rows=_rows())
+    try:
+        assert list(from_rows.by_id) == list(from_file.by_id)
+        assert from_rows.state()["progress"] == from_file.state()["progress"]
+    finally:
+        from_file.close()
+        from_rows.close()

@@ -593,14 +593,14 @@ def _same_file(a: Path, b: Path) -> bool:
 def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
                  taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
                  reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True, design: str = RANDOM_QUEUE,
-                 new_sample: bool = False) -> ReviewSession:
-    """Read labelled files, the catalogue, the taxonomy and (optionally) the model into a session.
+                 new_sample: bool = False, rows: Iterable[dict[str, Any]] | None = None) -> ReviewSession:
+    """Read labelled files (or take ``rows`` already read, e.g. a store's), the catalogue, the taxonomy and (optionally) the model into a session.
 
     ``out`` may not be one of the inputs (decisions would be appended to the labelled rows):
     that is refused before any file is opened for writing.
     """
     from ..io import expand_paths, read_guidelines, read_taxonomy
-    from ..report import read_labelled
+    from ..report import normalise_labelled, read_labelled
 
     labelled = list(labelled)
     target = Path(out)
@@ -613,7 +613,10 @@ def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, 
         if _same_file(target, p) or target.resolve() == p.resolve():
             raise ReviewError(f"--out {out} is one of the inputs ({p}); the review writes its decisions to a file of "
                               "its own: give --out a new name such as reviewed.jsonl")
-    rows = _with_texts(read_labelled(labelled), labelled)
+    if rows is not None:
+        rows = _with_texts(normalise_labelled(rows), [])
+    else:
+        rows = _with_texts(read_labelled(labelled), labelled)
     assessor = None
     tax = read_taxonomy(taxonomy) if taxonomy else None
     if use_model:

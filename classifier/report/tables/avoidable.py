@@ -70,7 +70,8 @@ def _avoidable_tables(ctx: _Context) -> _Tables:
     rank = ctx.rank
     by_topic = [_avoidable_row(groups[t], {"topic": t, "label": ctx.label(t)}, ests.get(f"topic:{t}"))
                 for t in ctx.order if groups.get(t)]
-    by_topic.sort(key=lambda x: (-x["n_avoidable"], -x["n"], rank[x["topic"]]))
+    # most avoidable contacts first, as estimated (the figure and the table show the estimate)
+    by_topic.sort(key=lambda x: (-(x["estimate"] or 0.0) * x["n"], -x["n"], rank[x["topic"]]))
     months: dict[Any, list[_Row]] = defaultdict(list)
     for r in items:
         if r.local is not None:
@@ -86,7 +87,7 @@ def _avoidable_tables(ctx: _Context) -> _Tables:
             "avoidable_by_month": (("period", *av_cols), by_month)}
 
 
-def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict[str, Any]:
+def _review_tables(ctx: _Context, review_rows, reviewed, tables, columns) -> dict[str, Any]:
     """Section: corrected estimates from a reviewed sample; adds the ``ppi`` row to ``avoidable_overall``."""
     from ...estimate import review_estimates
 
@@ -103,8 +104,7 @@ def _review_tables(ctx: _Context, candidates, reviewed, tables, columns) -> dict
         out["avoidable_before_after"] = _before_after(ctx, tables, None)
         return out
     text = TEXT[ctx.lang]
-    keep = {r.id for r in ctx.items}
-    rows = [{"id": str(r.get("id")), "predicted": p} for r, p, _ in candidates if str(r.get("id")) in keep]
+    rows = review_rows  # the analysed rows' ids and predictions, in the order they came
     months = {r.id: _bucket_name(_month_key(r.local.date()), "month") for r in ctx.items if r.local is not None}
     est = review_estimates(rows, reviewed, [t for t in ctx.order if t != UNCERTAIN], months, topic_label=ctx.label)
     for r in est["review_avoidable"]:
