@@ -113,6 +113,8 @@ def model_card(model) -> str:
                   f"- learned on catalogue `{mt.get('catalogue')}`; coverage threshold {mt['coverage_threshold']:.3f}",
                   f"- learned on {'out-of-fold predictions of the records labelled against the catalogue' if oof else 'dev and out-of-fold training records'}: "
                   f"{mt.get('fit_report')}"]
+    if "adaptation" in m:
+        lines += _adaptation_section(m["adaptation"])
     synthetic = "hand-written and generated requests" if any("generated" in f for f in used) else "hand-written requests"
     lines += ["", "## Limits",
               f"- The shipped default model is trained on a synthetic corpus written for this project ({synthetic}), "
@@ -121,3 +123,36 @@ def model_card(model) -> str:
               "- Swedish or English requests and near-empty texts are flagged, not classified confidently.",
               ""]
     return "\n".join(lines)
+
+
+def _adaptation_section(ad: dict[str, Any]) -> list[str]:
+    """The card's account of an adaptation to a catalogue: what it was fitted on and what it changed."""
+    fit = ad.get("fit") or {}
+    cv = fit.get("cv") or {}
+    queues = fit.get("reviews_by_queue") or {}
+    lines = ["", "## Adapted to a catalogue from reviewed requests (`tukipyynto adapt`)",
+             f"- catalogue `{fit.get('catalogue') or 'guidelines.jsonl'}`, sha256 `{ad.get('catalogue_sha256')}` "
+             "(the adaptation is applied with this catalogue only)",
+             f"- reviews used: {fit.get('n_reviews')} ({', '.join(f'{n} {q}' for q, n in sorted(queues.items())) or 'none'})"
+             f"; adapted {fit.get('adapted_at', '')}"]
+    for name, what in (("topic", "topic priors"), ("ranking", "guideline ranking"), ("coverage", "coverage calibration")):
+        f = fit.get(name)
+        if f:
+            lines.append(f"- {what}: prior strength {f['strength']} chosen by 5-fold cross-validation on the reviews "
+                         f"(held-out log-loss {f['cv_loss']} against {f['cv_loss_shipped']} unadapted; 1e6 means kept)")
+    lines.append(f"- coverage logit x {ad.get('coverage_scale')} + {ad.get('coverage_shift')}; "
+                 f"{len(ad.get('coverage_bias') or {})} guideline coverage biases, "
+                 f"{len(ad.get('match_bias') or {})} guideline ranking biases")
+    for note in fit.get("notes") or []:
+        lines.append(f"- {note}")
+    for left in fit.get("left_out") or []:
+        lines.append(f"- left out: {left}")
+    b, a = cv.get("before"), cv.get("after")
+    if b and a:
+        lines += ["", f"Cross-validated on the reviews ({cv.get('folds')} folds: each review predicted by the adaptation "
+                  "fitted without it):", "",
+                  "| measure | before | after |", "|---|---|---|"]
+        for k in ("avoidable_accuracy", "avoidable_brier", "topic_accuracy", "guideline_accuracy", "avoidable_share"):
+            lines.append(f"| {k.replace('_', ' ')} | {b.get(k)} | {a.get(k)} |")
+        lines.append(f"| reviewed avoidable share | {cv.get('reviewed_avoidable_share')} | |")
+    return lines

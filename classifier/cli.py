@@ -328,17 +328,25 @@ _WAIT_OPTION = click.option("--wait", "store_wait", type=click.FloatRange(min=0)
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
 @click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True, help="pre-select: every Finnish request gets its best topic (status auto when confident, else review); auto-label: below the threshold the topic is 'uncertain'; suggest-only: no topic, only candidates for a person.")
 @click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue from them before labelling (cross-fitted); reviewed requests carry the reviewer's decision.")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Cross-fitting folds for --reviewed.")
 @_STORE_OPTION
 @_WAIT_OPTION
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
-          opening_hours, store, store_wait, back_office, pseudonym_key, repeat_days, reference_patterns):
+          opening_hours, reviewed_files, folds, store, store_wait,
+          back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
     topic, confidence, guideline, avoidable and reason, or the error that stopped it.
     The rows carry no request text unless --with-text is given: the redacted texts are
     kept in a private store for the review page (see `review`).
+
+    With --reviewed, the coverage calibration, topic priors and guideline ranking are first
+    adapted to the catalogue from the reviewed requests, with cross-fitting: a reviewed
+    request's row carries the reviewer's decision (predicted.status reviewed) and, in
+    predicted.out_of_fold, the prediction of the fold adaptation that never saw its review.
 
     With --store, adds to a history store only what it does not hold: a message or record
     labelled in an earlier run (or earlier in this one) is recognised before it is parsed and
@@ -353,7 +361,8 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
             raise UserError("give --out FILE, --store FILE or both")
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service, text_store=True, store=store, store_wait=store_wait)
+                               service=service, text_store=True, store=store, store_wait=store_wait,
+                               reviewed=list(reviewed_files), folds=folds)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -621,6 +630,56 @@ def _record_reviews(store, out, wait: float = 0.0) -> int:
 
 
 @main.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--reviewed", "reviewed_files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` (the last decision per request counts).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="The catalogue the reviews were made against (default: the model's).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the adapted model (new or empty).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model to adapt (default: the shipped model; an adapted model is adapted further).")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds of the cross-validated before/after figures.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds and of the choice of prior strengths.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table INPUTS, e.g. viesti=text.")
+def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, mapping):
+    """Adapt a model to your catalogue from reviewed requests and save it for next month's runs.
+
+    Learns the coverage calibration, the topic priors and the reviewer's guideline choices,
+    each shrunk toward the model as it is by a prior whose strength cross-validation on the
+    reviews chooses. Request texts come from the reviewed rows (or, for rows labelled on this
+    machine, its private text store) or from INPUTS (the files that were labelled and reviewed). The model card records the
+    catalogue's sha256, the reviews by queue and cross-validated before/after figures.
+    Use it with `label --model OUT` (the adapted catalogue is its default).
+    """
+    from .adaptation import adapt_model, adaptation_summary, model_with_adaptation
+    from .estimate import read_reviewed
+    from .guidelines import Assessor
+    from .model import load, save_model
+
+    out = Path(out_dir)
+    if out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out}: the folder is not empty; name a new or empty folder for the adapted model")
+    try:
+        rows = read_reviewed(list(reviewed_files))
+        base = Assessor(load(model_dir), catalogue=guidelines)
+        for w in base.warnings:
+            click.echo(f"warning: {w}", err=True)
+        texts = None
+        if inputs:
+            from .label import find_requests
+
+            texts = find_requests(list(inputs), rows, _column_map(mapping))
+        names = ", ".join(Path(p).name for p in reviewed_files)
+        adapted = adapt_model(rows, base, texts, folds=folds, seed=seed, source=names)
+        for w in adapted.reviews.problems:
+            click.echo(f"warning: {w}", err=True)
+        for n in adaptation_summary(adapted):
+            _say(n)
+        model = model_with_adaptation(adapted, Path(guidelines).name if guidelines else None)
+        save_model(model, out)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"adapted model written to {out} (use it with: tukipyynto label INPUT --model {out} --out FILE)")
+
+
+@main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for labelled.jsonl and the report (new or empty).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
@@ -630,9 +689,10 @@ def _record_reviews(store, out, wait: float = 0.0) -> int:
 @click.option("--with-text", is_flag=True, help="Put the redacted request texts into labelled.jsonl and text examples of the guideline gaps into the report (without it OUT holds no request text: the texts go to a private store for `review`).")
 @click.option("--store", "store", type=click.Path(dir_okay=False), help="History store (made when missing): only what it does not hold is labelled and added, and the report covers everything in it (--from / --to choose the period); no labelled.jsonl is written, and the store keeps texts only with --with-text.")
 @_WAIT_OPTION
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue before labelling, and correct the report's estimates with the random sample.")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, period_from, period_to,
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, reviewed_files, period_from, period_to,
             granularity, lang, opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
@@ -663,7 +723,8 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
         s = label_inputs(inputs, None if store else out / "labelled.jsonl", model_dir, guidelines, with_text=with_text,
                          jobs=jobs, progress=update, overwrite=True, service=service,  # OUT is analyse's own, checked above
-                         text_store=True, store=store, store_wait=store_wait)
+                         text_store=True, store=store, store_wait=store_wait,
+                         reviewed=list(reviewed_files))
         if bar is not None:
             bar.close()
         for n in s.notes:
@@ -675,9 +736,11 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
                 if store else ""))
         args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
         if store:
-            rep, paths = _store_report(store, out, (), False, *args)
+            rep, paths = _store_report(store, out, list(reviewed_files), True, *args)
         else:
-            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args)
+            # the run goes on with the valid reviews, as labelling did; the report names the others
+            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args, list(reviewed_files),
+                                       skip_invalid=True)
     except TukipyyntoError as e:
         _fail(e)
     _echo_headline(rep)

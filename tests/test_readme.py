@@ -99,6 +99,14 @@ def test_readme_example_figures_are_the_benchmarks():
                    f"right for {m['avoidable_right']} of {m['labelled']} threads",
                    f"calls {m['avoidable_missed']} avoidable threads unavoidable and {m['avoidable_false']} the other way"):
         assert figure in text, figure
+    a = m["after_reviews"]
+    alo, ahi = a["corrected_ci"]
+    for figure in (f"| {100 * a['corrected_estimate']:.1f} % | {100 * alo:.1f}–{100 * ahi:.1f} %: covers the truth |",
+                   f"the catalogue from the {a['n_reviews']} reviews alone says {100 * a['adapted_model_estimate']:.1f} %",
+                   f"gets as many avoidable decisions right as the shipped model ({a['unreviewed_avoidable_right_after']})"
+                   if a["unreviewed_avoidable_right_after"] == a["unreviewed_avoidable_right_before"] else "",
+                   f"On the {a['n_unreviewed']} threads nobody reviewed"):
+        assert figure in text, figure
 
 
 def _play_reviewer(words: list[str], cwd: Path) -> str:
