@@ -137,7 +137,7 @@ class Store:
 
     def _record_run(self) -> None:
         """Inside a write transaction: the run's row (and its model and catalogue), once."""
-        from .. import __version__
+        from ..version import __version__
 
         if self.run_id is not None:
             return
