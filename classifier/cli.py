@@ -403,6 +403,14 @@ def _write_report(rows, out_dir, guidelines, taxonomy, period_from, period_to, g
     return rep, write_report(rep, Path(out_dir))
 
 
+def _echo_headline(rep) -> None:
+    """Print the report's headline (the share to quote and what it rests on, topics, gaps, first reply, period)."""
+    from .report import headline_lines
+
+    for line in headline_lines(rep):
+        click.echo(line)
+
+
 def _report_count(rep) -> str:
     """What a report covers, in words: the contacts analysed in its period, of the rows read."""
     left = rep.n_rows - rep.n_analysed - rep.n_errors  # out of the period (or undated, when a period is given)
@@ -470,6 +478,7 @@ def report(labelled, out_dir, store, guidelines, model_dir, reviewed_files, skip
             rep, paths = _write_report(read_labelled(labelled), out_dir, *args, reviewed_files, skip_invalid)
     except TukipyyntoError as e:
         _fail(e)
+    _echo_headline(rep)
     click.echo(f"report of {_report_count(rep)} written to {out_dir}: {paths.get('html')}")
 
 
@@ -630,8 +639,11 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
             rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args)
     except TukipyyntoError as e:
         _fail(e)
+    _echo_headline(rep)
     where = store if store else out / "labelled.jsonl"
-    click.echo(f"labelled {s.contacts} contacts -> {where}; report of {rep.n_analysed} -> {paths.get('html')}")
+    # a store run reports on the whole store, not only on what this run labelled: say how many
+    report_of = f"report of {rep.n_analysed} -> " if store else "report -> "
+    click.echo(f"labelled {s.contacts} contacts -> {where}; {report_of}{paths.get('html')}")
 
 
 class _TrendsError(UserError):

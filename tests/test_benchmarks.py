@@ -39,3 +39,18 @@ def test_compare_quick_corpus(tmp_path: Path) -> None:
         assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["macro_f1"] <= 1.0
         assert row["docs_per_second"] > 0 and row["model_bytes"] > 0 and row["peak_rss_mib"] > 0
     assert rows["tukipyynto"]["ratio_to_tukipyynto"]["accuracy"] == 1.0
+
+
+def test_example_answer_key_figures_are_the_committed_ones(tmp_path: Path) -> None:
+    """benchmarks/example_answer_key.py reproduces its committed results (the README quotes them)."""
+    script = REPO / "benchmarks" / "example_answer_key.py"
+    committed = REPO / "benchmarks" / "results" / "example_answer_key.json"
+    if not (REPO / "corpus" / "examples" / "syyskuu-2016.labels.jsonl").exists():
+        pytest.skip("corpus/examples not built")
+    proc = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads((tmp_path / "example_answer_key.json").read_text(encoding="utf-8"))
+    assert got == json.loads(committed.read_text(encoding="utf-8")), "rerun python benchmarks/example_answer_key.py"
+    assert got["threads"] == 156 and got["true_avoidable"] == 98
+    assert (tmp_path / "example_answer_key.md").read_text(encoding="utf-8") == proc.stdout

@@ -643,6 +643,109 @@ def test_no_panel_for_rows_labelled_without_a_model():
     assert build_report(rows, TAXONOMY).avoidable_before_after == []
 
 
+# --------------------------------------------------------------------------- the headline: one number per figure
+
+
+def _with_probabilities(rows):
+    out = []
+    for i, r in enumerate(rows):
+        r = dict(r)
+        if r.get("predicted") and r["predicted"].get("reason") not in (None, "uncertain_topic"):
+            r["predicted"] = dict(r["predicted"], avoidable_probability=0.9 if r["predicted"].get("avoidable") else 0.15)
+        out.append(r)
+    return [r for r in out if not r.get("predicted") or r["predicted"].get("reason") != "uncertain_topic"]
+
+
+def _top(section: str, page: str) -> str:
+    """The part of a written report before its first numbered section."""
+    return page.split(section, 1)[0]
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_headline_repeats_the_tables_and_says_what_the_share_rests_on(lang, tmp_path):
+    from classifier.report.format import _fmt_int, _fmt_pct
+    from classifier.report.texts import TEXT
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, lang=lang, **PERIOD)
+    h, (overall,) = rep.headline, rep.avoidable_overall
+    assert overall["method"] == "model_bootstrap"
+    assert h["share"]["basis"] == "model" and h["share"]["estimate"] == overall["estimate"]
+    assert (h["share"]["ci_low"], h["share"]["ci_high"]) == (overall["ci_low"], overall["ci_high"])
+    topics = sorted((r for r in rep.topics if r["topic"] != "total" and r["total_n"]), key=lambda r: -r["total_n"])
+    assert [(t["label"], t["n"]) for t in h["topics"]] == [(r["label"], r["total_n"]) for r in topics[:3]]
+    assert [(g["label"], g["n"]) for g in h["gaps"]] == [(r["label"], r["n"]) for r in rep.gaps[:3]]
+    paths = write_report(rep, tmp_path, formats=("md", "html"))
+    nb = lambda s: s.replace("\u00a0", " ")  # noqa: E731
+    md = nb(_top("## 1.", paths["md"].read_text(encoding="utf-8")))
+    html = nb(_top('<section id="volumes"', paths["html"].read_text(encoding="utf-8")))
+    t = TEXT[lang]
+    share = nb(_fmt_pct(overall["estimate"], lang))
+    for page in (md, html):
+        assert share in page and t["hl_title"] in page and t["hl_topics"] in page and t["hl_gaps"] in page
+        assert "tukipyynto review" in page  # model only: how to correct it
+        assert nb(f"{_fmt_int(rep.n_analysed, lang)}") in page
+        assert all(x["label"] in page for x in h["topics"] + h["gaps"])
+    # the share appears once in the page's top; the yes/no decisions' share is not a second headline number
+    assert md.count(share) == 1 and nb(_fmt_pct(overall["share"], lang)) not in md
+
+
+def test_headline_of_labelled_rows_and_of_a_reviewed_sample():
+    labels = build_report(ROWS, TAXONOMY, GUIDELINES, **PERIOD)
+    assert labels.headline["share"]["basis"] == "labels"
+    tax = Taxonomy.from_labels(["a", "b"])
+    rows, reviewed = [], {}
+    for i in range(120):
+        t = "a" if i % 2 else "b"
+        rows.append({"id": f"x{i}", "channel": "email", "sent_at": "2016-09-05T10:00:00+03:00", "status": "ok",
+                     "predicted": {"topic": t, "confidence": 0.9, "candidates": [[t, 0.9]], "guideline_id": None,
+                                   "avoidable": t == "a", "reason": "guideline_existed" if t == "a" else "no_guideline",
+                                   "avoidable_probability": 0.8 if t == "a" else 0.1}})
+        if i < 40:
+            truth = "b" if i % 4 == 1 else t
+            reviewed[f"x{i}"] = {"id": f"x{i}", "topic": truth, "avoidable": truth == "a", "guideline_id": None,
+                                 "queue": "random"}
+    rep = build_report(rows, tax, reviewed=reviewed)
+    model_row, ppi_row = rep.avoidable_overall
+    share = rep.headline["share"]
+    assert share["basis"] == "reviewed" and share["estimate"] == ppi_row["estimate"]
+    assert share["n_reviewed"] == ppi_row["n_reviewed"] == 40 and share["model_estimate"] == model_row["estimate"]
+    from classifier.report import headline_lines
+
+    lines = headline_lines(rep)
+    assert "40" in lines[1] and "PPI" in lines[1]
+
+
+def test_avoidable_tables_show_one_number_and_no_reviewed_zeros(tmp_path):
+    from classifier.report.texts import TEXT
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, **PERIOD)
+    md = write_report(rep, tmp_path, formats=("md",))["md"].read_text(encoding="utf-8")
+    t = TEXT["fi"]
+    section = md.split("## 4.", 1)[1].split("## 5.", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    headers = [cells for cells in rows if cells[0] in (t["col_group"], t["col_label"], t["col_channel"], t["col_period"])]
+    assert len(headers) == 4
+    for cells in headers:
+        assert t["col_estimate"] in cells and t["col_share"] not in cells and t["col_n_avoidable"] not in cells
+        assert t["col_n_reviewed"] not in cells
+
+
+def test_avoidable_topic_figure_labels_say_what_the_bars_show():
+    from classifier.report.figures import _avoidable_topic_bars
+    from classifier.report.format import _fmt_pct
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, **PERIOD)
+    bars = _avoidable_topic_bars(rep)
+    rows = [r for r in rep.avoidable_by_topic if r["n"]]
+    assert len(bars) == len(rows) >= 3
+    for b, r in zip(bars, rows):
+        assert b["value"] == pytest.approx(100 * r["estimate"]) and b["text"] == _fmt_pct(r["estimate"], "fi")
+        assert b["label"] == f"{r['label']} (n = {r['n']})"
+    # bars run from the most avoidable contacts (estimate x requests) down
+    est = [r["estimate"] * r["n"] for r in rows]
+    assert est == sorted(est, reverse=True)
+
+
 def test_the_report_does_not_depend_on_the_order_of_its_rows(report):
     import random
 

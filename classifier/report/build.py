@@ -17,6 +17,7 @@ from .tables.avoidable import _avoidable_tables, _review_tables
 from .tables.common import _Context, _Row, _topic_order
 from .tables.counts import _send_time_tables, _topic_tables, _trend_tables, _volume_tables
 from .tables.gaps import _gap_tables, _guideline_tables
+from .tables.headline import _headline
 from .tables.service import _service_tables
 from .tables.trends import _monthly_tables
 
@@ -247,6 +248,7 @@ def build_report(
             tables[name], columns[name] = rows_, cols
     tables["errors"], columns["errors"] = errors, ("id", "source", "sent_at", "error")
     tables.update(_review_tables(ctx, review_rows, reviewed, tables, columns))
+    headline = _headline(tables, len(items))
 
     return Report(
         period_from=start, period_to=end, granularity=granularity, lang=lang,
@@ -254,7 +256,7 @@ def build_report(
         n_errors=len(errors), n_analysed=len(items), n_undated=n_undated, n_outside_period=n_outside,
         n_messages=sum(r.n_messages for r in items), n_with_text=n_with_text,
         n_by_channel={c: chan_count[c] for c in channels}, catalogue_given=guidelines is not None,
-        columns=columns,
+        columns=columns, headline=headline,
         settings={"duplicate_threshold": duplicate_threshold, "trend_ratio": trend_ratio,
                   "trend_min_increase": trend_min_increase, "alert_alpha": alert_alpha, "max_clusters": max_clusters,
                   "n_examples": n_examples, "example_chars": example_chars, "random_state": random_state},

@@ -95,6 +95,9 @@ class Report:
     #: The model alone, corrected by the reviews and checked on them; without reviews, how many would
     #: bring the interval to ±5 points (:func:`classifier.estimate.reviews_for_margin`).
     avoidable_before_after: list[dict[str, Any]] = field(default_factory=list)
+    #: The report's first block: the share to quote and its basis, the costliest topics and guideline
+    #: gaps, the median first-reply time (see :mod:`classifier.report.tables.headline`).
+    headline: dict[str, Any] = field(default_factory=dict)
 
     TABLES: ClassVar[tuple[str, ...]] = TABLES
 
@@ -118,6 +121,7 @@ class Report:
             "n_analysed": self.n_analysed, "n_undated": self.n_undated, "n_outside_period": self.n_outside_period,
             "n_messages": self.n_messages, "n_with_text": self.n_with_text, "n_by_channel": dict(self.n_by_channel),
             "catalogue_given": self.catalogue_given, "settings": dict(self.settings),
+            "headline": self.headline,
         }
         return {"meta": meta, "tables": {t: [{k: _jsonable(r.get(k)) for k in self.columns[t]} for r in self.table(t)]
                                          for t in TABLES}}

@@ -70,7 +70,8 @@ def _avoidable_tables(ctx: _Context) -> _Tables:
     rank = ctx.rank
     by_topic = [_avoidable_row(groups[t], {"topic": t, "label": ctx.label(t)}, ests.get(f"topic:{t}"))
                 for t in ctx.order if groups.get(t)]
-    by_topic.sort(key=lambda x: (-x["n_avoidable"], -x["n"], rank[x["topic"]]))
+    # most avoidable contacts first, as estimated (the figure and the table show the estimate)
+    by_topic.sort(key=lambda x: (-(x["estimate"] or 0.0) * x["n"], -x["n"], rank[x["topic"]]))
     months: dict[Any, list[_Row]] = defaultdict(list)
     for r in items:
         if r.local is not None:
