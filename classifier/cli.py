@@ -32,6 +32,28 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def _command_line(ctx: click.Context) -> str:
+    """The command as a canonical line: the arguments, then every option that differs from its default."""
+    import shlex
+
+    parts = [f"tukipyynto {ctx.info_name}"]
+    args, opts = [], []
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if isinstance(p, click.Argument):
+            args += [shlex.quote(str(x)) for x in (v if isinstance(v, (list, tuple)) else [v])]
+        elif v is None or v == p.get_default(ctx) or (p.multiple and not v):
+            continue
+        elif p.is_flag and p.secondary_opts:
+            opts.append(p.opts[0] if v else p.secondary_opts[0])
+        elif p.is_flag:
+            opts.append(p.opts[0])
+        else:
+            for x in (v if p.multiple else [v]):
+                opts += [p.opts[0], shlex.quote(str(x))]
+    return " ".join(parts + args + opts)
+
+
 def _fail(e: Exception) -> None:
     """Turn a library error into the one CLI error type."""
     raise UserError(str(e)) from None
@@ -79,22 +101,25 @@ def validate(paths, taxonomy, guidelines):
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file; without it the label set is taken from the labels.")
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Catalogue to learn guideline matching on (needs guideline_id labels).")
-@click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) for threshold and matcher (default: *dev* files of a corpus folder, else a 15 % hold-out).")
+@click.option("--dev", "dev_files", multiple=True, type=click.Path(exists=True), help="Dev file(s) (default: *dev* files of a corpus folder). Trained on by default; held out for the threshold and matcher with --calibration-data dev (else a 15 % hold-out).")
 @click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
 @click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the topic label.")
 @click.option("--out", "out_dir", default="model", show_default=True, type=click.Path(file_okay=False), help="Model directory to write.")
-@click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3.")
+@click.option("--file-weight", multiple=True, metavar="NAME=W", help="Sample weight for a training file, e.g. generated.jsonl=0.3 (generated files train only when given a weight; 0 leaves a file out).")
+@click.option("--calibration-data", type=click.Choice(["oof", "dev"]), default="oof", show_default=True, help="Where the probability temperature, review threshold and guideline matcher are fitted: out-of-fold predictions of all labelled records (leave-one-writer-out when records name a writer; dev files are trained on), or the dev files held out of the model (the older way).")
+@click.option("--group-field", default="writer", show_default=True, help="Field naming each record's writer, for leave-one-writer-out folds (records without it: stratified folds).")
+@click.option("--class-weight", type=click.Choice(["balanced", "none"]), default=None, help="SVM class weights (default balanced).")
 @click.option("--char-ngrams/--no-char-ngrams", default=None, help="Add character n-gram features.")
 @click.option("--lemmatizer", type=click.Choice(["simplemma", "prefix", "none"]), default=None, help="How words are reduced to their base form (default simplemma).")
 @click.option("--C", "C", type=float, default=None, help="SVM regularisation (default 0.5).")
 @click.option("--cv", "kfold", type=int, default=0, help="Also report k-fold cross-validation on the training data.")
-@click.option("--search", is_flag=True, help="Small hyper-parameter search (C, char n-grams) scored on the dev split.")
-@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Dev accuracy the abstention threshold aims for.")
+@click.option("--search", is_flag=True, help="Select C and class weights, then the generated data's weight, by leave-one-writer-out macro-F1 (with --calibration-data dev: C and char n-grams by dev macro-F1). Slow: one model per writer per setting.")
+@click.option("--target-accuracy", type=float, default=0.95, show_default=True, help="Held-out accuracy (out-of-fold, or dev with --calibration-data dev) the review threshold aims for.")
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
 @click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic or guideline (each named with its line) instead of stopping.")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid):
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, calibration_data, group_field, class_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
@@ -104,6 +129,8 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
     from .training import TrainingConfig, train_from_corpus
 
     params = {k: v for k, v in (("char_ngrams", char_ngrams), ("lemmatizer", lemmatizer), ("C", C)) if v is not None}
+    if class_weight is not None:
+        params["class_weight"] = None if class_weight == "none" else class_weight
     weights = {}
     for fw in file_weight:
         name, _, w = fw.partition("=")
@@ -113,22 +140,36 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
             raise click.BadParameter(f"expected NAME=WEIGHT such as generated.jsonl=0.3, found {fw!r}",
                                      param_hint="--file-weight") from None
     config = TrainingConfig(params=params, file_weights=weights, target_accuracy=target_accuracy, search=search,
-                            cv_folds=kfold, text_field=text_field, label_field=label_field)
+                            cv_folds=kfold, text_field=text_field, label_field=label_field,
+                            calibration_data=calibration_data, group_field=group_field or None)
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
                                   reviewed_weight=reviewed_weight, skip_invalid=skip_invalid, progress=_say)
+        model.meta["command"] = _command_line(click.get_current_context())
         save_model(model, out_dir)
     except TukipyyntoError as e:
         _fail(e)
-    m = model.meta["dev_metrics"]
     if "test_metrics" in model.meta:
         t = model.meta["test_metrics"]["topic"]
         click.echo(f"held-out test split: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
         if "avoidable" in model.meta["test_metrics"]:
             g, a = model.meta["test_metrics"]["guidelines"], model.meta["test_metrics"]["avoidable"]
             click.echo(f"  guideline top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}; avoidable accuracy {a['accuracy']}, F1 {a['f1']}")
-    click.echo(f"model written to {out_dir}: dev accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+    if "transfer_metrics" in model.meta:
+        t = model.meta["transfer_metrics"]["topic"]
+        click.echo(f"transfer set: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
+    if "oof_metrics" in model.meta:
+        m = model.meta["oof_metrics"]
+        w = m.get("writers")
+        by_writer = (f"; macro-F1 per held-out writer: mean {w['macro_f1_mean']:.4f}, lowest {w['macro_f1_min']:.4f} "
+                     f"({w['worst_writer']})") if w else ""
+        click.echo(f"out-of-fold ({m['scheme']}): accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}{by_writer}")
+        where = "out-of-fold"
+    else:
+        m = model.meta["dev_metrics"]
+        where = "dev"
+    click.echo(f"model written to {out_dir}: {where} accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
                f"ECE {m['ece']:.4f}, threshold {m['threshold']:.3f} (abstains on {m['abstention_rate']:.1%})")
     if "matcher" in model.meta:
         fr = model.meta["matcher"]["fit_report"]
@@ -287,17 +328,25 @@ _WAIT_OPTION = click.option("--wait", "store_wait", type=click.FloatRange(min=0)
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
 @click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True, help="pre-select: every Finnish request gets its best topic (status auto when confident, else review); auto-label: below the threshold the topic is 'uncertain'; suggest-only: no topic, only candidates for a person.")
 @click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue from them before labelling (cross-fitted); reviewed requests carry the reviewer's decision.")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Cross-fitting folds for --reviewed.")
 @_STORE_OPTION
 @_WAIT_OPTION
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
-          opening_hours, store, store_wait, back_office, pseudonym_key, repeat_days, reference_patterns):
+          opening_hours, reviewed_files, folds, store, store_wait,
+          back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
     topic, confidence, guideline, avoidable and reason, or the error that stopped it.
     The rows carry no request text unless --with-text is given: the redacted texts are
     kept in a private store for the review page (see `review`).
+
+    With --reviewed, the coverage calibration, topic priors and guideline ranking are first
+    adapted to the catalogue from the reviewed requests, with cross-fitting: a reviewed
+    request's row carries the reviewer's decision (predicted.status reviewed) and, in
+    predicted.out_of_fold, the prediction of the fold adaptation that never saw its review.
 
     With --store, adds to a history store only what it does not hold: a message or record
     labelled in an earlier run (or earlier in this one) is recognised before it is parsed and
@@ -312,7 +361,8 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
             raise UserError("give --out FILE, --store FILE or both")
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service, text_store=True, store=store, store_wait=store_wait)
+                               service=service, text_store=True, store=store, store_wait=store_wait,
+                               reviewed=list(reviewed_files), folds=folds)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -580,6 +630,56 @@ def _record_reviews(store, out, wait: float = 0.0) -> int:
 
 
 @main.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--reviewed", "reviewed_files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` (the last decision per request counts).")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="The catalogue the reviews were made against (default: the model's).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the adapted model (new or empty).")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model to adapt (default: the shipped model; an adapted model is adapted further).")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds of the cross-validated before/after figures.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds and of the choice of prior strengths.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table INPUTS, e.g. viesti=text.")
+def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, mapping):
+    """Adapt a model to your catalogue from reviewed requests and save it for next month's runs.
+
+    Learns the coverage calibration, the topic priors and the reviewer's guideline choices,
+    each shrunk toward the model as it is by a prior whose strength cross-validation on the
+    reviews chooses. Request texts come from the reviewed rows (or, for rows labelled on this
+    machine, its private text store) or from INPUTS (the files that were labelled and reviewed). The model card records the
+    catalogue's sha256, the reviews by queue and cross-validated before/after figures.
+    Use it with `label --model OUT` (the adapted catalogue is its default).
+    """
+    from .adaptation import adapt_model, adaptation_summary, model_with_adaptation
+    from .estimate import read_reviewed
+    from .guidelines import Assessor
+    from .model import load, save_model
+
+    out = Path(out_dir)
+    if out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out}: the folder is not empty; name a new or empty folder for the adapted model")
+    try:
+        rows = read_reviewed(list(reviewed_files))
+        base = Assessor(load(model_dir), catalogue=guidelines)
+        for w in base.warnings:
+            click.echo(f"warning: {w}", err=True)
+        texts = None
+        if inputs:
+            from .label import find_requests
+
+            texts = find_requests(list(inputs), rows, _column_map(mapping))
+        names = ", ".join(Path(p).name for p in reviewed_files)
+        adapted = adapt_model(rows, base, texts, folds=folds, seed=seed, source=names)
+        for w in adapted.reviews.problems:
+            click.echo(f"warning: {w}", err=True)
+        for n in adaptation_summary(adapted):
+            _say(n)
+        model = model_with_adaptation(adapted, Path(guidelines).name if guidelines else None)
+        save_model(model, out)
+    except TukipyyntoError as e:
+        _fail(e)
+    click.echo(f"adapted model written to {out} (use it with: tukipyynto label INPUT --model {out} --out FILE)")
+
+
+@main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for labelled.jsonl and the report (new or empty).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Model directory (default: the shipped model).")
@@ -589,9 +689,10 @@ def _record_reviews(store, out, wait: float = 0.0) -> int:
 @click.option("--with-text", is_flag=True, help="Put the redacted request texts into labelled.jsonl and text examples of the guideline gaps into the report (without it OUT holds no request text: the texts go to a private store for `review`).")
 @click.option("--store", "store", type=click.Path(dir_okay=False), help="History store (made when missing): only what it does not hold is labelled and added, and the report covers everything in it (--from / --to choose the period); no labelled.jsonl is written, and the store keeps texts only with --with-text.")
 @_WAIT_OPTION
+@click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue before labelling, and correct the report's estimates with the random sample.")
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, period_from, period_to,
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, reviewed_files, period_from, period_to,
             granularity, lang, opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
@@ -622,7 +723,8 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
         s = label_inputs(inputs, None if store else out / "labelled.jsonl", model_dir, guidelines, with_text=with_text,
                          jobs=jobs, progress=update, overwrite=True, service=service,  # OUT is analyse's own, checked above
-                         text_store=True, store=store, store_wait=store_wait)
+                         text_store=True, store=store, store_wait=store_wait,
+                         reviewed=list(reviewed_files))
         if bar is not None:
             bar.close()
         for n in s.notes:
@@ -634,9 +736,11 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
                 if store else ""))
         args = (guidelines, taxonomy, period_from, period_to, granularity, lang, opening_hours, model_dir)
         if store:
-            rep, paths = _store_report(store, out, (), False, *args)
+            rep, paths = _store_report(store, out, list(reviewed_files), True, *args)
         else:
-            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args)
+            # the run goes on with the valid reviews, as labelling did; the report names the others
+            rep, paths = _write_report(read_labelled([out / "labelled.jsonl"]), out, *args, list(reviewed_files),
+                                       skip_invalid=True)
     except TukipyyntoError as e:
         _fail(e)
     _echo_headline(rep)

@@ -624,8 +624,19 @@ def _float(v: Any) -> float | None:
 
 
 def _model_prediction(pred: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The model's own prediction of a labelled row: the one place the estimates take it from."""
-    return pred
+    """The model's own prediction of a labelled row: the one place the estimates take it from.
+
+    A reviewed request labelled with ``--reviewed`` carries the reviewer's decision; its
+    ``out_of_fold`` block is the prediction of the fold adaptation that never saw the review
+    (cross-fitting), the one a correction may compare the review with.
+    """
+    oof = pred.get("out_of_fold")
+    if isinstance(oof, str):  # a CSV cell
+        try:
+            oof = json.loads(oof)
+        except json.JSONDecodeError:
+            oof = None
+    return oof if isinstance(oof, Mapping) else pred
 
 
 def _topic_probs(pred: Mapping[str, Any], topics: Sequence[str]) -> np.ndarray:
@@ -689,7 +700,9 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
     Parameters
     ----------
     rows : sequence of dict
-        The analysed labelled rows (``id`` and a ``predicted`` dict); the population.
+        The analysed labelled rows (``id`` and a ``predicted`` dict); the population. A row
+        labelled with reviews (``label --reviewed``) counts with its ``predicted.out_of_fold``
+        prediction, made without its own review (cross-fitting).
     reviewed : mapping
         Request id -> reviewed row (:func:`classifier.reviewed.read_reviewed_files`). Only
         the latest sample of the random or tilted queue feeds the estimates
@@ -710,7 +723,8 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
         tables ``review_topics``, ``review_avoidable``, ``review_accuracy``,
         ``review_confusion`` (lists of dicts; a group with fewer than
         :data:`MIN_REVIEWS` reviews has no estimate and ``needed`` more reviews), counts
-        ``n_reviewed``, ``n_total``, ``needed``, ``n_reviewed_other_queue`` (uncertainty
+        ``n_reviewed``, ``n_total``, ``needed``, ``n_cross_fitted`` (reviewed requests whose rows
+        carry an out-of-fold prediction), ``n_reviewed_other_queue`` (uncertainty
         queue), ``n_reviewed_no_queue`` (another tool), ``n_reviewed_other_sample``,
         ``n_reviewed_unknown`` (ids not in ``rows``), the ``design`` and per-file ``notes``.
 
@@ -739,6 +753,8 @@ def review_estimates(rows: Sequence[Mapping[str, Any]], reviewed: Mapping[str, M
         "n_reviewed_unknown": sum(len(f["not_in_rows"]) for f in sample.files), "notes": sample.notes(),
         "avoidable": None, "avoidable_reviews": None,
         "review_topics": [], "review_avoidable": [], "review_accuracy": [], "review_confusion": []}
+    # reviewed requests whose rows were labelled with the reviews: their out-of-fold prediction counts
+    out["n_cross_fitted"] = len({int(k) for k in sample.index if "out_of_fold" in pop[int(k)]["predicted"]})
     if not n:
         return out
     preds = [_model_prediction(r["predicted"]) for r in pop]

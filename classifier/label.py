@@ -30,7 +30,8 @@ from .redact import Redactor
 if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
-__all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
+__all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "find_requests", "resolve_id_key",
+           "DatasetLabeler",
            "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset", "write_rows"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -73,15 +74,18 @@ class LabelSummary:
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
-def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str):
-    """Load (once per process) the model and catalogue for a worker."""
-    key = (model_dir, guidelines, mode)
+def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, adaptation=None):
+    """Load (once per process) the model and catalogue for a worker, with the run's fold adaptations if any."""
+    key = (model_dir, guidelines, mode, adaptation.token if adaptation is not None else None)
     a = _WORKER_CACHE.get(key)
     if a is None:
         from .guidelines import Assessor
         from .model import load
 
         a = Assessor(load(model_dir), catalogue=guidelines, mode=mode)
+        if adaptation is not None:
+            a = Assessor(a.model, catalogue=a.catalogue if a.catalogue is not None else False, mode=mode,
+                         adaptation=adaptation)
         _WORKER_CACHE.clear()
         _WORKER_CACHE[key] = a
     return a
@@ -252,7 +256,8 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
     rows = [_contact_row(c, with_text, redactor, id_key) for c in contacts]
     todo = [i for i, r in enumerate(rows) if r["status"] == "ok"]
     if todo:
-        reqs = [Request(id=contacts[i].id, text=contacts[i].text or "", channel=contacts[i].channel,
+        # the row's id: what a reviewed file names the request by
+        reqs = [Request(id=rows[i]["id"], text=contacts[i].text or "", channel=contacts[i].channel,
                         sent_at=contacts[i].sent_at, subject=contacts[i].subject) for i in todo]
         try:
             res = assessor.assess(reqs)
@@ -267,9 +272,43 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
 
 
 def _assess_batch(contacts: list, model_dir: str | None, guidelines: str | None | bool, mode: str, with_text: bool,
-                  redactor: Redactor, id_key: bytes = b"") -> list[dict[str, Any]]:
+                  redactor: Redactor, id_key: bytes = b"", adaptation=None) -> list[dict[str, Any]]:
     """Worker entry point: assess one batch with a per-process cached model."""
-    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode), with_text, redactor, id_key)
+    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, adaptation), with_text, redactor,
+                          id_key)
+
+
+def find_requests(inputs: Sequence[str | Path], ids: Iterable[str], column_map: dict[str, str] | None = None,
+                  redactor: Redactor | None = None, id_key: bytes | str | None = None) -> dict[str, Any]:
+    """The requests of the inputs whose rows would carry the given ids (as ``label`` writes them).
+
+    Parameters
+    ----------
+    inputs : paths
+        What ``label`` reads.
+    ids : iterable of str
+        Row ids, e.g. of reviewed requests.
+    column_map, redactor, id_key
+        As for :func:`label_inputs`: the same key gives the same hashed ids.
+
+    Returns
+    -------
+    dict
+        Row id -> :class:`~classifier.records.Request` (the contact's text, subject and send
+        time, id set to the row id), for the ids found; the first contact wins for a repeated id.
+    """
+    from .ingest import iter_contacts
+    from .records import Request
+
+    want = set(ids)
+    redactor = redactor or Redactor()
+    key, _ = resolve_id_key(id_key)
+    out: dict[str, Any] = {}
+    for c in iter_contacts(inputs, column_map=column_map):
+        rid = _safe_id(str(c.id), redactor, key)
+        if rid in want and rid not in out and not c.error and _has_text(c):
+            out[rid] = Request(id=rid, text=c.text or "", channel=c.channel, sent_at=c.sent_at, subject=c.subject)
+    return out
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -352,7 +391,7 @@ class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  *PREDICTED_COLUMNS, "topic", "guideline_id", "avoidable", "first_reply_at",
+                  *PREDICTED_COLUMNS, "predicted.out_of_fold", "topic", "guideline_id", "avoidable", "first_reply_at",
                   "first_reply_working_minutes", "repeat_of", "service_flags", "text", "text_ref")
     FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
                     "predicted.avoidable_probability", "first_reply_working_minutes")
@@ -515,6 +554,9 @@ class _Run:
     head_pool: Any = None
     early: Iterator | None = None  # contacts the head pool started reading before the model loaded
     n_done: int = 0
+    reviewed: Sequence[str | Path] = ()  # reviewed files: adapt to the catalogue before labelling
+    folds: int = 5
+    adaptation: Any = None  # the CrossFit the reviews gave
 
 
 def label_inputs(
@@ -539,6 +581,8 @@ def label_inputs(
     text_store: bool = False,
     store: str | Path | None = None,
     store_wait: float = 0.0,
+    reviewed: Sequence[str | Path] | None = None,
+    folds: int = 5,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -587,6 +631,14 @@ def label_inputs(
         contacts' rows too. A rerun after a crash finishes the job (``resume`` is not needed).
     store_wait : float
         Seconds to wait for another process writing to the store, instead of failing at once.
+    reviewed : paths, optional
+        Reviewed files (``tukipyynto review``): the assessment is first adapted to the
+        catalogue from them (:mod:`classifier.adaptation`), with ``folds``-fold cross-fitting.
+        A reviewed request's row carries the reviewer's decision (``predicted.status``
+        ``reviewed``) and the model's prediction from the fold adaptation that never saw its
+        review (``predicted.out_of_fold``); every other row the average of the fold
+        adaptations' probabilities. Reviews that cannot be used are named in the warnings.
+
 
     Returns
     -------
@@ -602,13 +654,15 @@ def label_inputs(
     Notes
     -----
     The run is a pipeline of steps around one run state: :func:`_plan` (check the options and
-    the output, read what a resume skips), :func:`_open` (output, model, workers),
+    the output, read what a resume skips), :func:`_open` (output, model, with ``reviewed``
+    :func:`_adapt`, workers),
     :func:`_read` (contacts, mail threaded), :func:`_service_fields`, :func:`_assess` (batches
     of redacted, assessed rows, here or in the workers) and :func:`_write`; :func:`_close`
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait)
+                batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait, reviewed,
+                folds)
     ok = False
     try:
         _open(run)
@@ -629,7 +683,7 @@ def label_inputs(
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
           batch_size, redactor, progress, overwrite, id_key, service, text_store=False, store=None,
-          store_wait=0.0) -> _Run:
+          store_wait=0.0, reviewed=None, folds=5) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
@@ -674,7 +728,8 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
         parallel=engine == "dask" or bool(jobs and jobs > 1),
-        history=Path(store) if store is not None else None, history_wait=store_wait, service=service)
+        history=Path(store) if store is not None else None, history_wait=store_wait, service=service,
+        reviewed=tuple(reviewed or ()), folds=folds)
 
 
 def _open(run: _Run) -> None:
@@ -701,10 +756,13 @@ def _open(run: _Run) -> None:
         from .textstore import TextStore
 
         run.store = TextStore(run.out, append=run.resume)
+    if run.reviewed:
+        _adapt(run)  # the model loads here: the fold adaptations are fitted before any batch
     if run.parallel and not run.forked:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
-        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
+        if not run.reviewed:
+            run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
         return
     if run.forked:
         # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
@@ -724,10 +782,33 @@ def _open(run: _Run) -> None:
 
 def _load_model(run: _Run) -> None:
     """Load the model here and fork the workers that share it."""
-    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode)
-    run.summary.warnings.extend(run.assessor.warnings)
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.adaptation)
+    if not run.reviewed:  # _adapt gave the model's warnings
+        run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
         run.pool = _fork_pool(run.jobs)
+
+
+def _adapt(run: _Run) -> None:
+    """Adapt to the catalogue from the reviewed files: find the reviewed requests in the inputs, fit the folds."""
+    from .adaptation import adapt_model, adaptation_summary
+    from .estimate import read_reviewed
+
+    base = _get_assessor(run.model_dir, run.guidelines, run.mode)
+    run.summary.warnings.extend(base.warnings)
+    reviewed = read_reviewed(list(run.reviewed))
+    names = ", ".join(Path(p).name for p in run.reviewed)
+    found = find_requests(run.inputs, reviewed, run.column_map, run.redactor, run.id_key)
+    missing = sorted(set(reviewed) - set(found))
+    if missing:
+        shown = ", ".join(m[:40] for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        run.summary.warnings.append(
+            f"{names}: {len(missing)} of {len(reviewed)} reviewed request(s) are not among these inputs ({shown}): "
+            "they are not labelled here; those whose reviewed row carries the text still adapt the model")
+    adapted = adapt_model(reviewed, base, found, folds=run.folds, source=names)
+    run.summary.warnings.extend(adapted.reviews.problems)
+    run.summary.notes.extend(adaptation_summary(adapted))
+    run.adaptation = adapted.crossfit
 
 
 def _read(run: _Run, src: Any = None) -> Iterator:
@@ -781,7 +862,7 @@ def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dic
 def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
     """The batches assessed here, in the workers or on a cluster, in input order."""
     texts = run.with_text or run.text_store  # redacted in the workers either way
-    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key)
+    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation)
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
     if run.pool is not None:
@@ -867,19 +948,21 @@ def _one_thread_each() -> None:
         pass
 
 
-def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b""):
+def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b"",
+              adaptation=None):
     """Yield results of batches assessed in the forked pool, in input order, a bounded window at a time."""
     window = 2 * jobs
     pending = []
     for b in batches:
-        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key))
+        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for f in pending:
         yield f.result()
 
 
-def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b""):
+def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b"",
+              adaptation=None):
     """Yield results of batches computed on a Dask cluster, in input order, a bounded window at a time."""
     try:
         from distributed import Client
@@ -892,7 +975,8 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
         pending = []
         for b in batches:
-            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, pure=False))
+            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation,
+                                         pure=False))
             if len(pending) >= window:
                 yield pending.pop(0).result()
         for f in pending:

@@ -14,7 +14,7 @@ from .conftest import TINY_TEXTS, write_jsonl
 REPO = Path(__file__).resolve().parent.parent
 
 COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model", "review", "trends",
-            "export"]
+            "export", "adapt"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

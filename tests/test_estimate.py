@@ -301,3 +301,30 @@ def test_tilted_reviews_count_once_per_draw_and_report_skipped_draws(tmp_path):
 
     md = write_report(rep, tmp_path)["md"].read_text(encoding="utf-8")
     assert "tilted sample (uncertain requests are drawn more often" in md
+def test_reviewed_rows_count_with_their_out_of_fold_prediction():
+    """Rows labelled with the reviews carry the reviewer's decision; the correction compares with out_of_fold."""
+    rows = _rows(100)
+    rev = {}
+    adapted = []
+    for k, r in enumerate(rows):
+        p = dict(r["predicted"], avoidable_probability=0.7 if r["predicted"]["avoidable"] else 0.3)
+        if k < 30:
+            truth = k % 3 != 0  # the reviewer disagrees with the model now and then
+            rev[r["id"]] = {"id": r["id"], "topic": p["topic"], "avoidable": truth, "queue": "random"}
+            decided = {"topic": p["topic"], "status": "reviewed", "candidates": [[p["topic"], 1.0]],
+                       "avoidable": truth, "avoidable_probability": float(truth), "out_of_fold": p}
+            adapted.append({**r, "predicted": decided})
+        else:
+            adapted.append({**r, "predicted": p})
+    plain = [{**r, "predicted": r["predicted"]["out_of_fold"] if "out_of_fold" in r["predicted"] else r["predicted"]}
+             for r in adapted]
+    est, ref = review_estimates(adapted, rev, ["a", "b"]), review_estimates(plain, rev, ["a", "b"])
+    assert est["n_cross_fitted"] == 30 and ref["n_cross_fitted"] == 0
+    assert est["avoidable"].estimate == pytest.approx(ref["avoidable"].estimate)
+    assert (est["avoidable"].ci_low, est["avoidable"].ci_high) == pytest.approx((ref["avoidable"].ci_low, ref["avoidable"].ci_high))
+    acc = {r["measure"]: r for r in est["review_accuracy"]}
+    assert acc["avoidable_accuracy"]["correct"] < 30  # measured on the model's predictions, not the reviewer's own
+    # a CSV cell holds the block as JSON text
+    csv_like = [{**r, "predicted": {**r["predicted"], "out_of_fold": json.dumps(r["predicted"]["out_of_fold"])}}
+                if "out_of_fold" in r["predicted"] else r for r in adapted]
+    assert review_estimates(csv_like, rev, ["a", "b"])["avoidable"].estimate == pytest.approx(ref["avoidable"].estimate)

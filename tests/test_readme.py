@@ -95,9 +95,17 @@ def test_readme_example_figures_are_the_benchmarks():
     lo, hi = m["model_ci"]
     for figure in (f"{100 * m['true_share']:.1f} %** ({m['true_avoidable']} of {m['threads']})",
                    f"{100 * m['model_estimate']:.1f} % | {100 * lo:.1f}–{100 * hi:.1f} %",
-                   f"every topic right ({m['topic_right']} of {m['labelled']})",
+                   f"the topic right for {m['topic_right']} of {m['labelled']} threads",
                    f"right for {m['avoidable_right']} of {m['labelled']} threads",
                    f"calls {m['avoidable_missed']} avoidable threads unavoidable and {m['avoidable_false']} the other way"):
+        assert figure in text, figure
+    a = m["after_reviews"]
+    alo, ahi = a["corrected_ci"]
+    for figure in (f"| {100 * a['corrected_estimate']:.1f} % | {100 * alo:.1f}–{100 * ahi:.1f} %: covers the truth |",
+                   f"the catalogue from the {a['n_reviews']} reviews alone says {100 * a['adapted_model_estimate']:.1f} %",
+                   f"gets as many avoidable decisions right as the shipped model ({a['unreviewed_avoidable_right_after']})"
+                   if a["unreviewed_avoidable_right_after"] == a["unreviewed_avoidable_right_before"] else "",
+                   f"On the {a['n_unreviewed']} threads nobody reviewed"):
         assert figure in text, figure
 
 

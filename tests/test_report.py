@@ -641,6 +641,14 @@ def test_no_panel_for_rows_labelled_without_a_model():
     rows = [{"id": f"l{i}", "sent_at": "2016-05-10T10:00:00+03:00", "channel": "email", "topic": "uusi",
              "avoidable": i % 2 == 0} for i in range(20)]
     assert build_report(rows, TAXONOMY).avoidable_before_after == []
+def test_read_labelled_keeps_hashed_ids_and_redacts_others(tmp_path):
+    """label's keyed hash of an id is kept as written (its digits can look like a phone number); raw ids are redacted."""
+    rows = [dict(ROWS[0], id="h-031075752a280c1674a3"), dict(ROWS[0], id="matti.meikalainen@example.com")]
+    p = tmp_path / "l.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    got = [r["id"] for r in read_labelled(p)]
+    assert got[0] == "h-031075752a280c1674a3"
+    assert "meikalainen" not in got[1]
 
 
 # --------------------------------------------------------------------------- the headline: one number per figure

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,6 +39,9 @@ def _clean_str(v: Any) -> str | None:
 
 
 _FREE_TEXT_FIELDS = ("id", "source", "channel", "subject", "error", "text")
+# label's keyed hash of an id that held personal data: already safe, and redacting its digits
+# (which can look like a phone number) would part the row from its reviews
+_HASHED_ID = re.compile(r"h-[0-9a-f]{20}")
 
 
 def _redact(text: str) -> str:
@@ -59,7 +63,7 @@ def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
         del r[k]
     if redact:
         for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
-            if isinstance(r.get(k), str):
+            if isinstance(r.get(k), str) and not (k == "id" and _HASHED_ID.fullmatch(r[k])):
                 r[k] = _redact(r[k])
     pred = row.get("predicted")
     if isinstance(pred, str):
@@ -85,8 +89,10 @@ def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
                 "avoidable": row.get("predicted_avoidable"), "reason": row.get("reason")}
     if pred is not None:
         pred = dict(pred)
-        for k in ("candidates", "flags"):
+        for k in ("candidates", "flags", "out_of_fold"):
             pred[k] = _maybe_json(pred.get(k))
+        if not isinstance(pred["out_of_fold"], dict):
+            del pred["out_of_fold"]
         for k in ("topic", "guideline_id", "reason", "later_guideline_id"):
             pred[k] = _clean_str(pred.get(k))
         try:

@@ -224,6 +224,8 @@ def _review_notes(report: Report) -> list[str]:
               "n_unknown": 0, "n_other_sample": 0, "skipped": 0, **rv}
     values["design_name"] = t["design_" + (rv.get("design") or "random")]
     notes = [t["note_review"].format(**values)]
+    if rv.get("n_cross_fitted"):
+        notes.append(t["note_review_crossfit"].format(n_cross_fitted=rv["n_cross_fitted"]))
     if values["needed"]:
         notes.append(t["note_review_needed"].format(**values))
     for key, count in (("note_review_other", "n_other"), ("note_review_no_queue", "n_no_queue"),

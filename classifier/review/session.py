@@ -503,6 +503,9 @@ class ReviewSession:
                "predicted": dict(row["predicted"]), "reviewer": self.reviewer,
                "reviewed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "queue": q,
                "sample_seed": self.seed, "sample_size": self.sample}
+        for k in ("key", "text_ref"):  # where the text is, for adapting to the catalogue later (no personal data)
+            if row.get(k):
+                out[k] = row[k]
         if q == self.sample_queue:
             out["sample_positions"] = list(self.plan.positions[rid])
             if q == TILTED_QUEUE:

@@ -118,7 +118,7 @@ def _review_tables(ctx: _Context, review_rows, reviewed, tables, columns) -> dic
                      "needed": est["needed"], "min_reviews": est["min_reviews"], "skipped": est["skipped"],
                      "n_other": est["n_reviewed_other_queue"], "n_no_queue": est["n_reviewed_no_queue"],
                      "n_other_sample": est["n_reviewed_other_sample"], "n_unknown": est["n_reviewed_unknown"],
-                     "notes": est["notes"]}
+                     "n_cross_fitted": est["n_cross_fitted"], "notes": est["notes"]}
     e = est["avoidable"]
     if e is not None and tables.get("avoidable_overall"):
         tables["avoidable_overall"].append({
