@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # the Assessor imports this module
     from .assess import Assessor
 
 __all__ = ["Adaptation", "ReviewLabel", "CrossFit", "fit_adaptation", "cross_fit", "reviewed_decision",
-           "MIN_REVIEWS", "STRENGTHS"]
+           "MIN_REVIEWS", "STRENGTHS", "COMPONENTS"]
 
 # Fewer usable reviews than this leave a component as shipped: its prior strength cannot be
 # chosen by cross-validation on fewer.
@@ -54,6 +54,8 @@ MIN_REVIEWS = 10
 # curvature, roughly); the last one is "no change".
 STRENGTHS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1e6)
 _INNER_FOLDS = 5
+# The components an adaptation can change (leaving one out measures what it contributes).
+COMPONENTS = ("topic", "ranking", "coverage")
 
 
 @dataclass(frozen=True)
@@ -392,7 +394,7 @@ def _coverage_loss(zeta, best, y, params) -> np.ndarray:
 
 
 def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Sequence[ReviewLabel],
-                   seed: int = 0) -> Adaptation:
+                   seed: int = 0, components: Sequence[str] = COMPONENTS) -> Adaptation:
     """Fit an adaptation of ``assessor`` (its model, catalogue and current adaptation) to reviewed requests.
 
     Parameters
@@ -407,6 +409,8 @@ def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Se
         and guideline ids in the catalogue (or None).
     seed : int
         Seed of the cross-validation folds that choose the prior strengths.
+    components : sequence of str
+        Which of :data:`COMPONENTS` to fit (the others are kept as they are).
 
     Returns
     -------
@@ -416,10 +420,20 @@ def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Se
     """
     if len(labels) != len(requests):
         raise ValueError(f"fit_adaptation: {len(requests)} requests but {len(labels)} labels")
-    return _fit(assessor, assessor._context(list(requests)), labels, seed)
+    return _fit(assessor, assessor._context(list(requests)), labels, seed, _components(components))
 
 
-def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) -> Adaptation:
+def _components(components: Sequence[str]) -> frozenset[str]:
+    """The named components, checked against :data:`COMPONENTS`."""
+    unknown = [c for c in components if c not in COMPONENTS]
+    if unknown:
+        raise ValueError(f"unknown adaptation component(s) {', '.join(map(str, unknown))}; "
+                         f"expected some of {', '.join(COMPONENTS)}")
+    return frozenset(components)
+
+
+def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int,
+         components: frozenset[str] = frozenset(COMPONENTS)) -> Adaptation:
     """:func:`fit_adaptation` on a computed context."""
     cat = assessor.catalogue
     classes = assessor.classes
@@ -435,7 +449,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     cidx = {c: k for k, c in enumerate(classes)}
     y = np.array([cidx[lb.topic] for lb in labels], dtype=int)
     proba = current.shift_topics(ctx.proba, classes)
-    if n >= MIN_REVIEWS:
+    if "topic" not in components:
+        notes.append("topic priors: not asked for; kept as they were")
+    elif n >= MIN_REVIEWS:
         L = np.log(np.maximum(proba, 1e-12))
         lam, info["topic"] = _choose(lambda r, lam: _fit_topic(L[r], y[r], lam[0]),
                                      lambda w, r: _topic_loss(L[r], y[r], w), n, [(s,) for s in STRENGTHS], seed)
@@ -452,7 +468,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     gidx = np.array([cat.index.get(lb.guideline_id, -1) if lb.guideline_id else -1 for lb in labels], dtype=int)
     rows = np.flatnonzero(gidx >= 0)
     info["n_with_guideline"] = int(len(rows))
-    if len(rows) >= MIN_REVIEWS:
+    if "ranking" not in components:
+        notes.append("guideline ranking: not asked for; kept as it was")
+    elif len(rows) >= MIN_REVIEWS:
         proba = current.shift_topics(ctx.proba, classes)
         feats = cat.with_topic_probabilities(ctx.feats, proba, classes) if current.changes_topics else ctx.feats
         Z = assessor._match_logits(feats, current)[rows]
@@ -479,7 +497,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     rows = np.flatnonzero(agent & (probs.best_old >= 0))
     yc = covered[rows]
     info["n_coverage"] = int(len(rows))
-    if len(rows) >= MIN_REVIEWS and min(yc.sum(), len(yc) - yc.sum()) >= 2:
+    if "coverage" not in components:
+        notes.append("coverage: not asked for; kept as it was")
+    elif len(rows) >= MIN_REVIEWS and min(yc.sum(), len(yc) - yc.sum()) >= 2:
         zr, br, m = zeta[rows], probs.best_old[rows], len(cat)
         grid = [(c, b) for c in STRENGTHS for b in STRENGTHS]
         lam, info["coverage"] = _choose(lambda r, lam: _fit_coverage(zr[r], br[r], yc[r], m, *lam),
@@ -500,7 +520,7 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
 
 
 def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequence[ReviewLabel], folds: int = 5,
-              seed: int = 0) -> CrossFit:
+              seed: int = 0, components: Sequence[str] = COMPONENTS) -> CrossFit:
     """Fold adaptations for labelling with reviews, the full adaptation and cross-validated figures.
 
     Parameters
@@ -513,6 +533,8 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
         Number of folds K; each fold adaptation is fitted on the other K - 1 folds' reviews.
     seed : int
         Seed of the fold assignment and of the cross-validation that chooses prior strengths.
+    components : sequence of str
+        Which of :data:`COMPONENTS` to adapt (all by default).
 
     Returns
     -------
@@ -520,6 +542,7 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
         With fewer than :data:`MIN_REVIEWS` reviews no fold adaptation is fitted: the reviewed
         requests still carry the reviewer's decision, and the model's own predictions stand.
     """
+    parts = _components(components)
     ids = [r.id for r in requests]
     if len(set(ids)) != len(ids):
         raise ValueError("cross_fit: reviewed request ids must be unique")
@@ -537,8 +560,8 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
     fitted = []
     for f in range(k):
         tr = np.flatnonzero(fold != f)
-        fitted.append(_fit(assessor, ctx.take(tr), [labels[i] for i in tr], seed))
-    full = _fit(assessor, ctx, labels, seed)
+        fitted.append(_fit(assessor, ctx.take(tr), [labels[i] for i in tr], seed, parts))
+    full = _fit(assessor, ctx, labels, seed, parts)
     figures = _cv_figures(assessor, ctx, labels, fitted, fold)
     return CrossFit(folds=tuple(fitted), fold_of={i: int(f) for i, f in zip(ids, fold)}, decisions=decisions,
                     full=full, figures=figures, notes=tuple(full.fit.get("notes", ())))
