@@ -520,7 +520,7 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int,
 
 
 def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequence[ReviewLabel], folds: int = 5,
-              seed: int = 0, components: Sequence[str] = COMPONENTS) -> CrossFit:
+              seed: int = 0, components: Sequence[str] = COMPONENTS, gate: bool = True) -> CrossFit:
     """Fold adaptations for labelling with reviews, the full adaptation and cross-validated figures.
 
     Parameters
@@ -535,6 +535,12 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
         Seed of the fold assignment and of the cross-validation that chooses prior strengths.
     components : sequence of str
         Which of :data:`COMPONENTS` to adapt (all by default).
+    gate : bool
+        Keep each fold adaptation only where it predicts the avoidable decisions of the
+        reviews it was not fitted on better (lower Brier score) than the model as it is,
+        checked on the other folds' reviews with adaptations fitted without both folds;
+        and the full adaptation only where the cross-validated figures on all reviews show
+        the same. A fold adaptation that fails its check is replaced by the model as it is.
 
     Returns
     -------
@@ -557,14 +563,75 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
     fold = np.empty(n, dtype=int)
     fold[order] = _folds(n, k, seed)
     ctx = assessor._context(list(requests))
-    fitted = []
-    for f in range(k):
-        tr = np.flatnonzero(fold != f)
-        fitted.append(_fit(assessor, ctx.take(tr), [labels[i] for i in tr], seed, parts))
+    fit_without = lambda out: _fit(assessor, ctx.take(np.flatnonzero(~np.isin(fold, out))),  # noqa: E731
+                                   [labels[i] for i in np.flatnonzero(~np.isin(fold, out))], seed, parts)
+    fitted = [fit_without([f]) for f in range(k)]
     full = _fit(assessor, ctx, labels, seed, parts)
+    base = assessor.base_adaptation(assessor.catalogue)
+    truth = _truth(assessor, ctx, labels)
+    notes = list(full.fit.get("notes", ()))
     figures = _cv_figures(assessor, ctx, labels, fitted, fold)
+    applied = [True] * k
+    if gate:
+        # Keep an adaptation only where it predicts held-out reviews' avoidable decisions better
+        # than the model as it is. Fold f's own check uses the other folds' reviews only (each
+        # predicted by an adaptation fitted without both folds), so a review never decides
+        # whether the adaptation that predicts it out of fold is used.
+        pair = {(f, g): fit_without([f, g]) for f in range(k) for g in range(f + 1, k)}
+        for f in range(k):
+            rows = np.flatnonzero(fold != f)
+            adapted = [pair[min(f, g), max(f, g)] for g in fold[rows]]
+            applied[f] = _improves(assessor, ctx, truth, rows, adapted, base)
+        fitted = [a if ok else base for a, ok in zip(fitted, applied)]
+        ungated = figures
+        figures = _cv_figures(assessor, ctx, labels, fitted, fold)
+        figures["ungated_after"] = ungated["after"]
+        figures["folds_adapted"] = int(sum(applied))
+        if not _better(ungated):
+            keep = dict(full.fit, applied=False)
+            notes.append("not applied to the saved adaptation: on the reviews, the cross-validated avoidable Brier "
+                         f"score after adapting ({ungated['after']['avoidable_brier']}) is not below the model's own "
+                         f"({ungated['before']['avoidable_brier']}); the model is kept as it was")
+            keep["notes"] = notes
+            full = replace(base, fit=keep) if base is not None else Adaptation(catalogue_sha256=full.catalogue_sha256,
+                                                                              fit=keep)
+        if sum(applied) < k:
+            notes.append(f"{k - sum(applied)} of {k} fold adaptation(s) kept the model as it was: they did not predict "
+                         "the other folds' reviews better (cross-validated avoidable Brier score)")
     return CrossFit(folds=tuple(fitted), fold_of={i: int(f) for i, f in zip(ids, fold)}, decisions=decisions,
-                    full=full, figures=figures, notes=tuple(full.fit.get("notes", ())))
+                    full=full, figures=figures, notes=tuple(notes))
+
+
+def _truth(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel]) -> list[bool | None]:
+    """The reviewers' avoidable decisions by the spec's rule."""
+    tax, cat = assessor.taxonomy, assessor.catalogue
+    return [reviewed_decision(lb, cat, tax, d)[0] for lb, d in zip(labels, ctx.days)]
+
+
+def _brier(assessor: "Assessor", ctx, truth: Sequence[bool | None], rows: np.ndarray,
+           adaptations: Sequence[Adaptation | None]) -> float | None:
+    """Mean squared error of the avoidable probability on the given reviews, each under its own adaptation."""
+    err = []
+    for a in dict.fromkeys(adaptations):  # each distinct adaptation once, on the rows it predicts
+        mine = [i for i, b in zip(rows, adaptations) if b == a]
+        for i, x in zip(mine, assessor._assess_context(ctx.take(mine), [a])):
+            if truth[i] is not None and x.avoidable_probability is not None:
+                err.append((x.avoidable_probability - float(truth[i])) ** 2)
+    return float(np.mean(err)) if err else None
+
+
+def _improves(assessor: "Assessor", ctx, truth, rows: np.ndarray, adapted: Sequence[Adaptation],
+              base: Adaptation | None) -> bool:
+    """Whether the adaptations predict these reviews' avoidable decisions better than the model as it is."""
+    after = _brier(assessor, ctx, truth, rows, adapted)
+    before = _brier(assessor, ctx, truth, rows, [base] * len(rows))
+    return after is not None and before is not None and after < before
+
+
+def _better(figures: Mapping[str, Any]) -> bool:
+    """Whether cross-validated figures show a lower avoidable Brier score after adapting."""
+    b, a = (figures.get("before") or {}).get("avoidable_brier"), (figures.get("after") or {}).get("avoidable_brier")
+    return a is not None and b is not None and a < b
 
 
 def _cv_figures(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], fitted: Sequence[Adaptation],
