@@ -19,11 +19,17 @@ cross-validation on the reviews (the lowest held-out log-loss; the last strength
 change", so a component that does not help on held-out reviews stays as shipped). Below
 :data:`MIN_REVIEWS` usable reviews a component is not fitted.
 
+Each component is chosen on its own loss (topic, ranking, coverage), but what matters is the
+avoidable decision they make together: the adaptation as a whole is kept only where it
+predicts held-out reviews' avoidable decisions better (lower Brier score) than the model as
+it is (:func:`cross_fit`'s ``gate``).
+
 :func:`cross_fit` splits the reviews into folds and fits one adaptation without each fold:
 a reviewed request's own prediction comes from the adaptation that never saw its review,
 every other request's from the average of the fold adaptations (cross-prediction-powered
 inference; Zrnic and Candès, *PNAS* 2024), so the corrected estimates never use a review
-both to fit and to correct.
+both to fit and to correct. Whether a fold adaptation is kept is decided on the other folds'
+reviews only, so this still holds with the gate.
 """
 
 from __future__ import annotations
