@@ -6,7 +6,9 @@ adaptations of cross-fitting are fitted on them (``cross_fit``, as ``label --rev
 does), and avoidable accuracy is measured on the other requests for:
 
 - ``shipped``: no adaptation;
-- ``all``: every component (topic priors, guideline ranking, coverage recalibration);
+- ``all``: every component (topic priors, guideline ranking, coverage recalibration), each
+  fold adaptation kept only where it predicts the other folds' reviews better (the default);
+- ``ungated``: every component, every fold adaptation kept;
 - ``no-topic``, ``no-ranking``, ``no-coverage``: every component but one;
 - ``only-coverage``: the coverage recalibration alone.
 
@@ -41,10 +43,10 @@ from classifier import load  # noqa: E402
 from classifier.guidelines import Assessor, ReviewLabel, cross_fit  # noqa: E402
 from classifier.records import Request, parse_datetime  # noqa: E402
 
-GATE = True
-VARIANTS = {"all": ("topic", "ranking", "coverage"), "no-topic": ("ranking", "coverage"),
-            "no-ranking": ("topic", "coverage"), "no-coverage": ("topic", "ranking"),
-            "only-coverage": ("coverage",)}
+# variant -> (components, gate)
+VARIANTS = {"all": (("topic", "ranking", "coverage"), True), "ungated": (("topic", "ranking", "coverage"), False),
+            "no-topic": (("ranking", "coverage"), True), "no-ranking": (("topic", "coverage"), True),
+            "no-coverage": (("topic", "ranking"), True), "only-coverage": (("coverage",), True)}
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -113,7 +115,8 @@ SETS = {"generated": generated_set, "generated-pruned": pruned_set, "transfer": 
 
 
 def run(name: str, seeds: int, n: int, size: int, model) -> dict[str, Any]:
-    out: dict[str, Any] = {"variants": {v: [] for v in ("shipped", *VARIANTS)}, "strengths": [], "cv": []}
+    out: dict[str, Any] = {"variants": {v: [] for v in ("shipped", *VARIANTS)}, "strengths": [], "cv": [],
+                           "topic_wrong_errors": {}}
     cache: dict[str, Any] = {}
     for seed in range(seeds):
         t0 = time.time()
@@ -130,30 +133,32 @@ def run(name: str, seeds: int, n: int, size: int, model) -> dict[str, Any]:
         labels = [ReviewLabel(topic=gold[i]["topic"], guideline_id=gold[i]["guideline_id"], queue="random")
                   for i in pick]
         truth = np.array([bool(gold[i]["avoidable"]) for i in others])
+        topics = [gold[i]["topic"] for i in others]
         octx = ctx.take(others)
 
-        def acc(adaptations) -> float:
+        def acc(adaptations, variant: str) -> float:
             res = assessor._assess_context(octx, adaptations)
-            return float(np.mean([bool(a.avoidable) == t for a, t in zip(res, truth)]))
+            wrong = [bool(a.avoidable) != t for a, t in zip(res, truth)]
+            # the share of requests decided wrongly whose topic is wrong too (topic errors, not coverage ones)
+            out["topic_wrong_errors"].setdefault(variant, []).append(
+                float(np.mean([w and a.topic != g for w, a, g in zip(wrong, res, topics)])))
+            return 1.0 - float(np.mean(wrong))
 
-        out["variants"]["shipped"].append(acc([None]))
-        for v, comps in VARIANTS.items():
-            cf = cross_fit(assessor, [reqs[i] for i in pick], labels, components=comps, gate=GATE)
-            out["variants"][v].append(acc(list(cf.folds) or [None]))
+        out["variants"]["shipped"].append(acc([None], "shipped"))
+        for v, (comps, gate) in VARIANTS.items():
+            cf = cross_fit(assessor, [reqs[i] for i in pick], labels, components=comps, gate=gate)
+            out["variants"][v].append(acc(list(cf.folds) or [None], v))
             if v == "all":
-                # what a user can see: the cross-validated figures on the reviews themselves
-                b, a = cf.figures.get("before") or {}, cf.figures.get("after") or {}
-                gate = (a.get("avoidable_brier") is not None and b.get("avoidable_brier") is not None
-                        and a["avoidable_brier"] < b["avoidable_brier"])
-                out["variants"].setdefault("gated", []).append(out["variants"]["all"][-1] if gate
-                                                               else out["variants"]["shipped"][-1])
+                cf_all_folds = cf.figures.get("folds_adapted")
                 full = cf.full.fit if cf.full is not None else {}
                 out["strengths"].append({k: full[k]["strength"] for k in ("topic", "ranking", "coverage") if k in full})
                 out["cv"].append({k: cf.figures.get(k, {}) for k in ("before", "after")})
         line = " ".join(f"{v} {out['variants'][v][-1]:.3f}" for v in out["variants"])
+        out["folds_adapted"] = out.get("folds_adapted", []) + [cf_all_folds]
         print(f"{name} seed {seed}: {line}; strengths {out['strengths'][-1]}; {time.time() - t0:.0f}s", flush=True)
     base = np.array(out["variants"]["shipped"])
     out["summary"] = {v: {"mean": float(np.mean(x)), "gain": float(np.mean(np.array(x) - base)),
+                          "errors_topic_wrong": float(np.mean(out["topic_wrong_errors"][v])),
                           "better": int(np.sum(np.array(x) > base)), "worse": int(np.sum(np.array(x) < base))}
                       for v, x in out["variants"].items()}
     return out
@@ -173,10 +178,32 @@ def main() -> None:
         results[name] = run(name, args.seeds, args.n, args.size, model)
         print(f"\n{name}: avoidable accuracy on the requests not reviewed (mean over {args.seeds} seeds)")
         for v, s in results[name]["summary"].items():
-            print(f"  {v:14s} {s['mean']:.3f}  {s['gain'] * 100:+.1f} points  better/worse {s['better']}/{s['worse']}")
+            print(f"  {v:14s} {s['mean']:.3f}  {s['gain'] * 100:+.1f} points  better/worse {s['better']}/{s['worse']}  "
+                  f"errors with the topic wrong {s['errors_topic_wrong']:.3f}")
     if args.out:
         args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "sets": results}, indent=1,
                                        default=str), encoding="utf-8")
+        args.out.with_suffix(".md").write_text(markdown(results, args), encoding="utf-8")
+
+
+def markdown(results: dict[str, Any], args) -> str:
+    """The summary table of every set."""
+    cmd = (f"python benchmarks/adaptation_components.py --sets {' '.join(results)} --seeds {args.seeds} --n {args.n}"
+           + (f" --size {args.size}" if any(name.startswith("generated") for name in results) else ""))
+    lines = ["# What each adaptation component contributes", "", f"`{cmd}`: avoidable accuracy on the requests not "
+             f"reviewed, mean over {args.seeds} seeds of {args.n} random reviews; better / worse: seeds against the "
+             "model as shipped; errors with the topic wrong: the share of those requests decided wrongly whose topic "
+             "is wrong too. See the script's docstring for the sets and variants.", "",
+             "| set | variant | avoidable accuracy | vs shipped | seeds better / worse | errors with the topic wrong |",
+             "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        for v, s in r["summary"].items():
+            lines.append(f"| {name} | {v} | {s['mean']:.3f} | {s['gain'] * 100:+.1f} points | {s['better']} / {s['worse']} "
+                         f"| {s['errors_topic_wrong']:.3f} |")
+        fa = [x for x in r.get("folds_adapted", []) if x is not None]
+        if fa:
+            lines.append(f"| {name} | (fold adaptations kept, `all`) | mean {np.mean(fa):.1f} of 5 | | | |")
+    return "\n".join(lines + [""])
 
 
 if __name__ == "__main__":
