@@ -242,6 +242,8 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
     list of dict
         One row per contact, in order. Error contacts and contacts without text (status
         ``no_text``, flag ``empty_text``) are not assessed: no topic, no avoidable decision.
+        A text with words but no content (a customer number and a signature) is assessed and
+        then written the same way.
     """
     from .records import Request
 
@@ -259,6 +261,10 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
                 rows[i]["error"] = redactor.redact(f"assessment failed: {type(e).__name__}: {str(e)[:200]}")
             return rows
         for i, a in zip(todo, res):
+            if getattr(a, "reason", None) == "no_text":  # words, but none that say anything: an id and a signature
+                rows[i]["status"] = "no_text"
+                rows[i]["flags"] = list(dict.fromkeys(rows[i].get("flags", []) + ["empty_text"]))
+                continue
             rows[i]["predicted"] = a.to_dict()
     return rows
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .rules import UNCERTAIN
-from .text import TextProcessor, bounded_get, detect_language
+from .text import TextProcessor, bounded_get, content_words, detect_language
 
 __all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS", "as_texts", "with_ngrams", "tfidf_rows"]
 
@@ -258,6 +258,9 @@ class LinearTopicModel:
             lang, _ = detect_language(words)
             flags = []
             content = [w for w in words if not w.startswith("[")]
+            if 0 < len(content) <= 8:
+                # a few words may be only a reference label and a signature ("asnro [ASIAKASNRO] -- Sanna V.")
+                content = content_words(text, self.processor_.redactor)
             if not content:
                 flags.append("no_text")
             elif len(content) < 3:
