@@ -69,6 +69,8 @@ def model_card(model) -> str:
         lines += ["", "## Guideline matcher",
                   f"- learned on catalogue `{mt.get('catalogue')}`; coverage threshold {mt['coverage_threshold']:.3f}",
                   f"- learned on dev and out-of-fold training records: {mt.get('fit_report')}"]
+    if "semantic" in m:
+        lines += _semantic_section(m)
     lines += ["", "## Limits",
               "- The shipped default model is trained on a synthetic corpus written for this project "
               "(hand-written and generated requests), not on real customer data. Real requests differ: "
@@ -76,3 +78,42 @@ def model_card(model) -> str:
               "- Swedish or English requests and near-empty texts are flagged, not classified confidently.",
               ""]
     return "\n".join(lines)
+
+
+def _semantic_section(m: dict[str, Any]) -> list[str]:
+    """The semantic head: its embedder, how it was chosen, and the figures with and without it."""
+    sem, e = m["semantic"], m["semantic"]["embedder"]
+    rep = sem.get("report") or {}
+    lines = ["", "## Semantic view (`--semantic`)",
+             f"- embedder: {e.get('package')} {e.get('version')} ({e.get('base_model')}, variant {e.get('variant')}, "
+             f"4-bit), weights `{e.get('weights_file')}` sha256 `{e.get('weights_sha256')}`, {e.get('dim')} dimensions, "
+             f"prefix `{e.get('prefix')}`, texts cut to {sem.get('max_chars')} characters; loading refuses another "
+             "embedder",
+             f"- head: logistic regression on the embeddings (C {rep.get('C')}, chosen by out-of-fold log-loss "
+             f"{rep.get('oof_log_loss_by_C')}), fitted on {rep.get('n_records')} full-weight training records",
+             f"- blend: softmax({sem['blend']['lexical_weight']:.3f} × lexical margins + "
+             f"{sem['blend']['semantic_weight']:.3f} × log p(semantic)), fitted by log-loss on out-of-fold "
+             f"predictions of {rep.get('n_out_of_fold')} records ({rep.get('folds')} folds)",
+             f"- cascade: requests with lexical confidence below {sem['cascade_threshold']:.2f} are embedded "
+             f"({rep.get('oof_embedded_share_cascade')} of the out-of-fold records; the threshold is the lowest at "
+             f"which the cascade loses at most {rep.get('max_accuracy_loss_of_cascade')} accuracy against embedding all)",
+             f"- review thresholds: cascade {sem['thresholds']['cascade']:.3f}, all {sem['thresholds']['all']:.3f} "
+             f"(out-of-fold accuracy target {m.get('target_accuracy')})",
+             f"- out-of-fold accuracy: {rep.get('oof_accuracy')}"]
+    sm = m.get("semantic_metrics") or {}
+    rows = []
+    for split, lexical in (("dev", m.get("dev_metrics")), ("test", (m.get("test_metrics") or {}).get("topic")),
+                           ("transfer", (m.get("transfer_metrics") or {}).get("topic"))):
+        if not lexical or split not in sm:
+            continue
+        views = [("lexical", lexical, (m.get(f"{split}_metrics") or {}).get("avoidable"))]
+        for mode in ("cascade", "all"):
+            r = sm[split].get(mode) or {}
+            views.append((mode, r.get("topic", r), r.get("avoidable")))
+        for view, t, a in views:
+            rows.append(f"| {split} | {view} | {t.get('accuracy')} | {t.get('macro_f1')} | {t.get('ece')} | "
+                        f"{t.get('embedded_share', 0.0)} | {(a or {}).get('accuracy', '–')} |")
+    if rows:
+        lines += ["", "| split | view | accuracy | macro-F1 | ECE | embedded | avoidable accuracy |",
+                  "|---|---|---|---|---|---|---|", *rows]
+    return lines

@@ -18,6 +18,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .predictor import MODES, UNCERTAIN, LinearTopicModel, Prediction, as_texts as _as_texts, with_ngrams
+from .predictor import threshold_for_accuracy
 from .text import TextProcessor, passthrough
 
 # old pickles name classifier.classify._passthrough
@@ -207,7 +208,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         conf = proba.max(axis=1)
         correct = self.classes_[proba.argmax(axis=1)] == np.asarray(y, dtype=object)
-        self.threshold_ = float(_threshold_for_accuracy(conf, correct, target_accuracy))
+        self.threshold_ = float(threshold_for_accuracy(conf, correct, target_accuracy))
         self.predictor_.threshold_ = self.threshold_
         return self.threshold_
 
@@ -243,16 +244,3 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax, shifted for numerical safety (no log of an underflowed zero)."""
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def _threshold_for_accuracy(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """Lowest confidence cut whose kept predictions reach ``target`` accuracy (1.0 if none does)."""
-    order = np.argsort(-conf)
-    c = correct[order].astype(float)
-    acc = np.cumsum(c) / np.arange(1, len(c) + 1)
-    ok = np.where(acc >= target)[0]
-    if len(ok) == 0:
-        return 1.0
-    # the largest prefix that still meets the target
-    last = ok.max()
-    return float(conf[order][last])

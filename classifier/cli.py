@@ -53,6 +53,14 @@ def main() -> None:
     """Classify Finnish support requests, match guidelines and measure avoidable contacts."""
 
 
+def _semantic_option(f):
+    """``--semantic`` (cascade) or ``--semantic all``: predict with the model's semantic head as well."""
+    return click.option(
+        "--semantic", "semantic", type=click.Choice(["cascade", "all"]), is_flag=False, flag_value="cascade",
+        default=None, help="Also use the model's semantic head (needs the 'semantic' extra): alone or 'cascade' embeds "
+                           "only the requests the lexical model is not confident about, 'all' every request.")(f)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file (default: taxonomy.json found beside the files).")
@@ -93,11 +101,13 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--transfer", "transfer_dir", type=click.Path(exists=True, file_okay=False), help="Also score (never train on) a transfer set: a folder with requests.jsonl and its own guidelines.jsonl; the figures go into the model card.")
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight):
+@click.option("--semantic", is_flag=True, help="Also learn a semantic head (sentence embeddings; needs the 'semantic' extra), blended with the lexical model on out-of-fold predictions.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, semantic):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
-    the model card records which files, how many requests and their weight.
+    the model card records which files, how many requests and their weight. With --semantic
+    the model also gets a semantic head; the card gives the figures with and without it.
     """
     from .model import save_model
     from .training import TrainingConfig, train_from_corpus
@@ -112,7 +122,7 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
             raise click.BadParameter(f"expected NAME=WEIGHT such as generated.jsonl=0.3, found {fw!r}",
                                      param_hint="--file-weight") from None
     config = TrainingConfig(params=params, file_weights=weights, target_accuracy=target_accuracy, search=search,
-                            cv_folds=kfold, text_field=text_field, label_field=label_field)
+                            cv_folds=kfold, text_field=text_field, label_field=label_field, semantic=semantic)
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
@@ -127,6 +137,11 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         if "avoidable" in model.meta["test_metrics"]:
             g, a = model.meta["test_metrics"]["guidelines"], model.meta["test_metrics"]["avoidable"]
             click.echo(f"  guideline top-1 {g['top1_accuracy']}, top-3 {g['top3_accuracy']}; avoidable accuracy {a['accuracy']}, F1 {a['f1']}")
+    for split, modes in (model.meta.get("semantic_metrics") or {}).items():
+        for mode, res in modes.items():
+            t = res.get("topic", res)
+            click.echo(f"{split} with the semantic view ({mode}, {t.get('embedded_share', 0):.0%} embedded): "
+                       f"accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
     click.echo(f"model written to {out_dir}: dev accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
                f"ECE {m['ece']:.4f}, threshold {m['threshold']:.3f} (abstains on {m['abstention_rate']:.1%})")
     if "matcher" in model.meta:
@@ -143,13 +158,14 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
 @click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
 @click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the gold topic.")
 @click.option("--json", "as_json", is_flag=True, help="Print all figures as JSON.")
-def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json):
+@_semantic_option
+def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json, semantic):
     """Score a model on labelled files: topics, calibration, abstention, guidelines, avoidable."""
     from .model import load
     from .training import evaluate_model
 
     try:
-        model = load(model_dir)
+        model = load(model_dir, semantic=semantic)
         res = evaluate_model(model, corpus, False if no_guidelines else guidelines, text_field=text_field,
                              label_field=label_field)
     except TukipyyntoError as e:
@@ -159,6 +175,8 @@ def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_fie
         return
     t = res["topic"]
     click.echo(f"records {t['n']}  accuracy {t['accuracy']:.4f}  macro-F1 {t['macro_f1']:.4f}  ECE {t['ece']:.4f}")
+    if semantic:
+        click.echo(f"semantic view ({semantic}): {t['embedded_share']:.1%} of the requests embedded")
     click.echo(f"abstains below {t['threshold']:.3f} on {t['abstention_rate']:.1%}; accuracy on the rest {t['accuracy_on_kept']}")
     click.echo(f"{'topic':32s} {'prec':>6s} {'rec':>6s} {'f1':>6s} {'n':>5s}")
     for lab, v in t["per_class"].items():
@@ -278,9 +296,10 @@ def _service_settings(back_office, opening_hours, repeat_days, pseudonym_key, re
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Column mapping for table inputs, e.g. viesti=text.")
 @click.option("--mode", type=click.Choice(["auto-label", "pre-select", "suggest-only"]), default="pre-select", show_default=True, help="pre-select: every Finnish request gets its best topic (status auto when confident, else review); auto-label: below the threshold the topic is 'uncertain'; suggest-only: no topic, only candidates for a person.")
 @click.option("--opening-hours", default="8:30-16:00", show_default=True, help="Back-office opening hours, weekdays (Helsinki time): first replies are timed in them.")
+@_semantic_option
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
-          opening_hours, back_office, pseudonym_key, repeat_days, reference_patterns):
+          opening_hours, semantic, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
     Writes one redacted row per contact (an email thread, a phone note or a record):
@@ -293,7 +312,7 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     try:
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
-                               service=service)
+                               service=service, semantic=semantic)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -472,10 +491,11 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False), help="Guideline catalogue (default: the shipped one).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes on this machine for labelling.")
 @click.option("--overwrite", is_flag=True, help="Write into an --out folder that is not empty, replacing the files of an earlier run.")
+@_semantic_option
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, period_from, period_to, granularity, lang, opening_hours,
-            taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, semantic, period_from, period_to, granularity, lang,
+            opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
@@ -501,7 +521,7 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, period_from
     try:
         _say(f"labelling {len(files)} input file(s): {', '.join(f.name for f in files)}")
         s = label_inputs(inputs, out / "labelled.jsonl", model_dir, guidelines, with_text=True, jobs=jobs, progress=update,
-                         overwrite=True, service=service)  # OUT is analyse's own folder, checked above
+                         overwrite=True, service=service, semantic=semantic)  # OUT is analyse's own folder, checked above
         if bar is not None:
             bar.close()
         for n in s.notes:

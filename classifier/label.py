@@ -47,6 +47,7 @@ class LabelSummary:
     merged_messages: int = 0
     skipped_resumed: int = 0
     no_text: int = 0
+    semantic_embedded: int = 0
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     output: str = ""
@@ -67,30 +68,46 @@ class LabelSummary:
         return {"contacts": self.contacts, "labelled": self.labelled, "errors": self.errors,
                 "no_text": self.no_text, "merged_messages": self.merged_messages,
                 "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
+                "semantic_embedded": self.semantic_embedded,
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
-def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str):
-    """Load (once per process) the model and catalogue for a worker."""
-    key = (model_dir, guidelines, mode)
+def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, semantic: str | None = None,
+                  threads: int | None = None):
+    """Load (once per process) the model and catalogue for a worker; with ``semantic``, its semantic view too."""
+    key = (model_dir, guidelines, mode, semantic, threads)
     a = _WORKER_CACHE.get(key)
     if a is None:
         from .guidelines import Assessor
         from .model import load
 
-        a = Assessor(load(model_dir), catalogue=guidelines, mode=mode)
+        model = load(model_dir, semantic=semantic)
+        if semantic:
+            from .semantic import Embedder
+
+            # the engine itself starts on first use, in the process that embeds (after a fork)
+            model.predictor.embedder = Embedder(redactor=model.lexical.processor_.redactor,
+                                                max_chars=model.semantic.max_chars, threads=threads)
+        a = Assessor(model, catalogue=guidelines, mode=mode)
         _WORKER_CACHE.clear()
         _WORKER_CACHE[key] = a
     return a
 
 
-def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str]:
-    """Check the model directory and the catalogue's topics without unpickling; return warnings."""
+def _preflight(model_dir: str | None, guidelines: str | None | bool, semantic: str | None = None) -> list[str]:
+    """Check the model directory, its semantic head and the catalogue's topics without loading the model; return warnings."""
     from .guidelines import NO_CATALOGUE_WARNING, catalogue_mismatch
     from .io import read_guidelines
     from .model import CATALOGUE, verify
 
     d, meta = verify(model_dir)
+    if semantic:
+        from .semantic import check_embedder
+
+        if not meta.get("semantic"):
+            raise TukipyyntoError(f"{d}: has no semantic head; train one with `tukipyynto train ... --semantic`, "
+                                  "or run without --semantic")
+        check_embedder(meta["semantic"]["embedder"], str(d))
     if guidelines is False:
         return []
     if guidelines is None:
@@ -270,9 +287,11 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
 
 
 def _assess_batch(contacts: list, model_dir: str | None, guidelines: str | None | bool, mode: str, with_text: bool,
-                  redactor: Redactor, id_key: bytes = b"") -> list[dict[str, Any]]:
+                  redactor: Redactor, id_key: bytes = b"", semantic: str | None = None,
+                  threads: int | None = None) -> list[dict[str, Any]]:
     """Worker entry point: assess one batch with a per-process cached model."""
-    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode), with_text, redactor, id_key)
+    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, semantic, threads), with_text, redactor,
+                          id_key)
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -439,6 +458,7 @@ class _Run:
     with_text: bool
     jobs: int
     engine: str
+    semantic: str | None
     scheduler: str | None
     column_map: dict[str, str] | None
     batch_size: int
@@ -478,6 +498,7 @@ def label_inputs(
     overwrite: bool = False,
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
+    semantic: bool | str | None = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -514,6 +535,12 @@ def label_inputs(
         fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
         ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
         here, in reading order and before redaction; the workers only copy them into the rows.
+    semantic : bool or {"cascade", "all"}, optional
+        Use the model's semantic head as well (:mod:`classifier.semantic`): ``True`` or
+        ``"cascade"`` embeds only the requests the lexical model is not confident about,
+        ``"all"`` every request; each row's ``predicted.semantic`` says whether it was embedded.
+        Embeddings are cached by text hash (in each process, and in the user's cache folder
+        unless ``$TUKIPYYNTO_EMBEDDING_CACHE`` is ``off``), so a rerun embeds nothing twice.
 
     Returns
     -------
@@ -533,7 +560,7 @@ def label_inputs(
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service)
+                batch_size, redactor, progress, overwrite, id_key, service, semantic)
     try:
         _open(run)
         for rows in _assess(run, _service_fields(run, _read(run))):
@@ -544,8 +571,9 @@ def label_inputs(
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, semantic=None) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
+    from .semantic import resolve_mode
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     out = Path(out)
@@ -574,7 +602,8 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         inputs=inputs, out=out, fmt=fmt, resume=resume,
         model_dir=str(model_dir) if model_dir else None,
         guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
-        mode=mode, with_text=with_text, jobs=jobs, engine=engine, scheduler=scheduler, column_map=column_map,
+        mode=mode, with_text=with_text, jobs=jobs, engine=engine, semantic=resolve_mode(semantic), scheduler=scheduler,
+        column_map=column_map,
         batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
         progress=progress,
         # local workers are forked from this process once the model is loaded here (they share it);
@@ -594,7 +623,7 @@ def _open(run: _Run) -> None:
     if run.parallel and not run.forked:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
-        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
+        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines, run.semantic))
         return
     if run.forked:
         # helpers forked before the model loads read the first mbox's header blocks meanwhile
@@ -602,7 +631,7 @@ def _open(run: _Run) -> None:
         run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
                                            column_map=run.column_map, notes=run.notes,
                                            head_submit=run.head_pool.submit)
-    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode)
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.semantic, _threads(run))
     run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
         run.pool = _fork_pool(run.jobs)
@@ -636,7 +665,8 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
     """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
     batches = _batches(contacts, run.batch_size)
-    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key)
+    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key, run.semantic,
+            _threads(run))
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
     if run.pool is not None:
@@ -658,6 +688,7 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         if r["status"] == "ok":
             run.summary.labelled += 1
+            run.summary.semantic_embedded += bool((r.get("predicted") or {}).get("semantic"))
         elif r["status"] == "no_text":
             run.summary.no_text += 1
         else:
@@ -678,8 +709,19 @@ def _close(run: _Run) -> None:
         except OSError:
             pass
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
+    if run.semantic:
+        s = run.summary
+        run.summary.notes.append(f"semantic view ({run.semantic}): {s.semantic_embedded} of {s.labelled} labelled "
+                                 f"requests went through the semantic head"
+                                 + (" (the others were confident by the lexical model alone)"
+                                    if run.semantic == "cascade" else ""))
     if run.analyser.note():
         run.summary.notes.append(run.analyser.note())
+
+
+def _threads(run: _Run) -> int | None:
+    """Embedding threads per process: one each when batches run in several processes, else the engine's default."""
+    return 1 if run.parallel else None
 
 
 def _can_fork() -> bool:
@@ -708,19 +750,19 @@ def _one_thread_each() -> None:
         pass
 
 
-def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b""):
+def _run_pool(pool, jobs: int, batches: Iterator[list], *args):
     """Yield results of batches assessed in the forked pool, in input order, a bounded window at a time."""
     window = 2 * jobs
     pending = []
     for b in batches:
-        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key))
+        pending.append(pool.submit(_assess_batch, b, *args))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for f in pending:
         yield f.result()
 
 
-def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b""):
+def _run_dask(batches: Iterator[list], scheduler: str | None, *args):
     """Yield results of batches computed on a Dask cluster, in input order, a bounded window at a time."""
     try:
         from distributed import Client
@@ -733,7 +775,7 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
         pending = []
         for b in batches:
-            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, pure=False))
+            pending.append(client.submit(_assess_batch, b, *args, pure=False))
             if len(pending) >= window:
                 yield pending.pop(0).result()
         for f in pending:

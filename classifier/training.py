@@ -84,6 +84,7 @@ def train_model(
     dev_fraction: float = 0.15,
     recalibrate_on_dev: bool = True,
     matcher_oof_folds: int = 5,
+    semantic: bool = False,
     progress: Progress = _noop,
 ) -> Model:
     """Train a topic classifier (and a guideline matcher when labels allow) from corpus files.
@@ -107,6 +108,10 @@ def train_model(
     matcher_oof_folds : int
         Also learn the guideline matcher on full-weight training records, with topic
         probabilities from this many out-of-fold models (0: dev data only).
+    semantic : bool
+        Also learn a semantic head (:mod:`classifier.semantic`; needs the ``semantic`` extra):
+        a logistic regression on sentence embeddings of the full-weight training records,
+        blended with the lexical model on out-of-fold predictions of the same records.
 
     Returns
     -------
@@ -114,6 +119,10 @@ def train_model(
         Fitted, with ``meta`` holding the dev figures; save it with :func:`save_model`.
     """
     params = dict(params or {})
+    if semantic:
+        from .semantic import embedder_identity
+
+        embedder_identity()  # fail now, not after the lexical model is trained, when the extra is missing
     train_files = [Path(f) for f in train_files]
     dev_files = [Path(f) for f in dev_files]
     if not train_files:
@@ -171,6 +180,39 @@ def train_model(
         "temperature": getattr(clf, "temperature_", None),
     }
     model = Model(classifier=clf, meta=meta)
+    # full-weight training records, with topic margins and probabilities from models that did not
+    # see them (out-of-fold): for the matcher and for the semantic head's blend
+    extra = [i for i, (r, w) in enumerate(zip(train, weights)) if w >= 1.0 and r.topic is not None]
+    folds = matcher_oof_folds or 5
+    oof_cache: list = []
+
+    def oof() -> tuple[np.ndarray, np.ndarray]:
+        if not oof_cache:
+            progress(f"out-of-fold topic probabilities for {len(extra)} training records ({folds} folds)")
+            oof_cache.append(_oof_proba(train, weights, extra, params, folds, list(clf.classes_), margins=True))
+        return oof_cache[0]
+
+    if semantic:
+        if len(extra) < 5 * folds:
+            raise CorpusError(f"--semantic needs at least {5 * folds} full-weight training records to fit its blend "
+                              f"on out-of-fold predictions; found {len(extra)}")
+        from .semantic import Embedder, fit_semantic_head
+
+        emb = Embedder(redactor=clf.processor_.redactor)
+        progress(f"semantic view: embedding {len(extra)} full-weight training records")
+        all_texts = _texts(train)
+        E = emb.embed([all_texts[i] for i in extra])
+        progress(f"semantic view: {emb.stats['embedded']} embedded, {emb.stats['disk_hits']} from the cache; "
+                 "fitting the head and its blend on out-of-fold predictions")
+        oof_margins = oof()[1]
+        model.semantic = fit_semantic_head(E, [train[i].topic for i in extra], [str(c) for c in clf.classes_],
+                                           np.arange(len(extra)), oof_margins, clf.predictor_.calibrate(oof_margins),
+                                           target_accuracy=target_accuracy, embedder=emb.identity,
+                                           max_chars=emb.max_chars)
+        rep = model.semantic.report
+        progress(f"semantic view: C {rep['C']}, blend {model.semantic.blend}, cascade below lexical confidence "
+                 f"{model.semantic.cascade_threshold:.2f} ({rep['oof_embedded_share_cascade']:.0%} of out-of-fold "
+                 f"records), out-of-fold accuracy {rep['oof_accuracy']}")
     if guidelines is not None:
         gl = read_guidelines(guidelines, taxonomy)
         model.catalogue = gl
@@ -179,12 +221,9 @@ def train_model(
         # More labelled requests for the matcher: full-weight training records, with topic
         # probabilities from models that did not see them (out-of-fold), so the matcher does
         # not learn to trust in-sample confidence.
-        extra = [i for i, (r, w) in enumerate(zip(train, weights)) if w >= 1.0 and r.topic is not None]
         if matcher_oof_folds and len(extra) >= 5 * matcher_oof_folds and any(train[i].guideline_id for i in extra):
-            progress(f"out-of-fold topic probabilities for {len(extra)} training records ({matcher_oof_folds} folds)")
-            oof = _oof_proba(train, weights, extra, params, matcher_oof_folds, list(clf.classes_))
             match = match + [train[i] for i in extra]
-            proba = oof if proba is None else np.vstack([proba, oof])
+            proba = oof()[0] if proba is None else np.vstack([proba, oof()[0]])
         if any(r.guideline_id for r in match):
             progress(f"learning guideline matcher on {len(match)} records")
             cat = Catalogue(gl, clf.processor_, taxonomy, term_weights=clf.term_weights())
@@ -196,6 +235,9 @@ def train_model(
             meta["matcher"]["catalogue"] = Path(guidelines).name
     progress("evaluating on dev data")
     meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
+    if model.semantic is not None:
+        meta["semantic_metrics"] = {"dev": {m: classification_metrics(model.with_semantic(m).predictor, dev_x, dev_y)
+                                            for m in ("cascade", "all")}}
     return model
 
 
@@ -212,11 +254,12 @@ def _gold_avoidable(r: Request, gl, taxonomy) -> bool | None:
 
 
 def _oof_proba(train: list[Request], weights: list[float], idx: list[int], params: dict[str, Any], folds: int,
-               classes: list[str]) -> np.ndarray:
-    """Topic probabilities for ``train[idx]`` from models trained without them."""
+               classes: list[str], margins: bool = False):
+    """Topic probabilities for ``train[idx]`` from models trained without them (and, with ``margins``, their margins)."""
     from sklearn.model_selection import KFold
 
     out = np.zeros((len(idx), len(classes)))
+    marg = np.zeros((len(idx), len(classes)))
     idx_arr = np.asarray(idx)
     texts = _texts(train)
     for tr_k, te_k in KFold(folds, shuffle=True, random_state=0).split(idx_arr):
@@ -224,12 +267,16 @@ def _oof_proba(train: list[Request], weights: list[float], idx: list[int], param
         keep = [j for j in range(len(train)) if j not in held]
         m = TopicClassifier(**params).fit([texts[j] for j in keep], [train[j].topic for j in keep],
                                           sample_weight=[weights[j] for j in keep])
-        p = m.predict_proba([texts[j] for j in idx_arr[te_k]])
+        d = m.predictor_.margins(m.predictor_.features([texts[j] for j in idx_arr[te_k]]))
+        p = m.predictor_.calibrate(d)
         col = {c: k for k, c in enumerate(m.classes_)}
         for k, c in enumerate(classes):
             if c in col:
                 out[te_k, k] = p[:, col[c]]
-    return out
+                marg[te_k, k] = d[:, col[c]]
+            else:  # a topic the fold never saw: far below the others
+                marg[te_k, k] = d.min() - 10.0
+    return (out, marg) if margins else out
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:
@@ -251,7 +298,11 @@ def classification_metrics(clf: TopicClassifier, texts: Sequence[str], y: Sequen
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
     y = np.asarray(y, dtype=object)
-    proba = clf.predict_proba(texts)
+    embedded = None
+    if hasattr(clf, "predict_proba_info"):  # the semantic view: which requests went through its head
+        proba, embedded = clf.predict_proba_info(texts)
+    else:
+        proba = clf.predict_proba(texts)
     pred = clf.classes_[proba.argmax(axis=1)]
     labels = sorted(set(clf.classes_) | set(y))
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
@@ -259,7 +310,9 @@ def classification_metrics(clf: TopicClassifier, texts: Sequence[str], y: Sequen
     correct = pred == y
     ece, table = expected_calibration_error(conf, correct)
     kept = conf >= clf.threshold_
-    return {
+    extra = {} if embedded is None else {"semantic_mode": clf.mode,
+                                         "embedded_share": round(float(np.mean(embedded)) if len(y) else 0.0, 4)}
+    return {**extra,
         "n": int(len(y)),
         "accuracy": round(float(accuracy_score(y, pred)), 4),
         "macro_f1": round(float(f1_score(y, pred, average="macro", labels=labels, zero_division=0)), 4),
@@ -296,7 +349,7 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
     reqs = [r for r in reqs if r.topic is not None]
     if not reqs:
         raise CorpusError(f"{', '.join(map(str, paths))}: no record has a {label_field!r} label to evaluate against")
-    out: dict[str, Any] = {"topic": classification_metrics(model.classifier, _texts(reqs), [r.topic for r in reqs])}
+    out: dict[str, Any] = {"topic": classification_metrics(model.predictor, _texts(reqs), [r.topic for r in reqs])}
     has_g = [r for r in reqs if r.avoidable is not None or r.guideline_id is not None]
     if guidelines is False or not has_g:
         return out
@@ -381,6 +434,8 @@ class TrainingConfig:
         Also report k-fold cross-validation on the training files (0: no).
     text_field, label_field : str
         Field names in the corpus files.
+    semantic : bool
+        Also learn a semantic head (:mod:`classifier.semantic`).
     """
 
     params: dict = field(default_factory=dict)
@@ -390,6 +445,7 @@ class TrainingConfig:
     cv_folds: int = 0
     text_field: str = "text"
     label_field: str = "topic"
+    semantic: bool = False
 
     SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "char_ngrams": ch} for c in (0.25, 0.5, 1.0)
                                                     for ch in (False, True))
@@ -460,25 +516,36 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
         params.update(best[1])
         progress(f"search: best {best[1]} (dev macro-F1 {best[0]:.4f})")
     model = train_model(found["train"], dev, taxonomy, guidelines, text_field=tf, label_field=lf, params=params,
-                        file_weights=file_weights, target_accuracy=config.target_accuracy, progress=progress)
+                        file_weights=file_weights, target_accuracy=config.target_accuracy, semantic=config.semantic,
+                        progress=progress)
     if added:
         model.meta["training_data"]["reviewed"] = added
+    # the lexical model's figures, and with a semantic head the same figures with it (both modes)
+    modes = ("cascade", "all") if model.semantic is not None else ()
     if found["test"]:
         progress(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
         model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
                                                     text_field=tf, label_field=lf)
+        for m in modes:
+            model.meta["semantic_metrics"].setdefault("test", {})[m] = evaluate_model(
+                model.with_semantic(m), found["test"], guidelines if guidelines else False, text_field=tf,
+                label_field=lf)
     if transfer_dir:
         td = Path(transfer_dir)
         progress(f"scoring the transfer set {td} against its own catalogue (reported only)")
         model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl",
                                                         text_field=tf, label_field=lf)
         model.meta["transfer_metrics"]["source"] = td.name
+        for m in modes:
+            model.meta["semantic_metrics"].setdefault("transfer", {})[m] = evaluate_model(
+                model.with_semantic(m), [td / "requests.jsonl"], td / "guidelines.jsonl", text_field=tf,
+                label_field=lf)
     if config.cv_folds:
         model.meta["cross_validation"] = cross_validate(found["train"], params, config.cv_folds, tf, lf, progress)
         progress(f"{config.cv_folds}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
     model.meta["training_config"] = {"params": params, "file_weights": dict(config.file_weights),
                                      "target_accuracy": config.target_accuracy, "search": config.search,
-                                     "cv_folds": config.cv_folds}
+                                     "cv_folds": config.cv_folds, "semantic": config.semantic}
     tmp.cleanup()
     return model
 

@@ -42,9 +42,11 @@ class Assessment:
     flags: tuple[str, ...] = field(default_factory=tuple)
     coverage_probability: float | None = None
     avoidable_probability: float | None = None
+    semantic: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``predicted`` block of an output row."""
+        """The ``predicted`` block of an output row (``semantic``: whether the semantic head saw it, when one ran)."""
+        extra = {} if self.semantic is None else {"semantic": self.semantic}
         return {
             "topic": self.topic, "status": self.topic_status, "confidence": round(self.confidence, 4),
             "candidates": [[t, round(p, 4)] for t, p in self.candidates],
@@ -53,7 +55,7 @@ class Assessment:
             "avoidable": self.avoidable, "reason": self.reason, "later_guideline_id": self.later_guideline_id,
             "coverage_probability": None if self.coverage_probability is None else round(self.coverage_probability, 4),
             "avoidable_probability": None if self.avoidable_probability is None else round(self.avoidable_probability, 4),
-            "assessed_on": self.assessed_on, "flags": list(self.flags),
+            "assessed_on": self.assessed_on, "flags": list(self.flags), **extra,
         }
 
 
@@ -124,7 +126,11 @@ class Assessor:
             return []
         clf = self.model.predictor
         texts = [r.model_input for r in reqs]
-        proba = clf.predict_proba(texts)
+        embedded = None
+        if hasattr(clf, "predict_proba_info"):  # the semantic view: which requests went through its head
+            proba, embedded = clf.predict_proba_info(texts)
+        else:
+            proba = clf.predict_proba(texts)
         preds = clf.predict_detailed(texts, mode=self.mode, threshold=self.threshold, proba=proba)
         classes = [str(c) for c in clf.classes_]
         cat = self.catalogue
@@ -203,7 +209,8 @@ class Assessor:
                 reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
                 flags=tuple(flags),
                 coverage_probability=None if not have_catalogue or undecided else float(cov[i]),
-                avoidable_probability=None if not have_catalogue or undecided else float(p_avoid[i])))
+                avoidable_probability=None if not have_catalogue or undecided else float(p_avoid[i]),
+                semantic=None if embedded is None else bool(embedded[i])))
         return out
 
     def _coverage_prob(self, X: np.ndarray) -> np.ndarray:
