@@ -91,9 +91,9 @@ def _semantic_section(m: dict[str, Any]) -> list[str]:
              "embedder",
              f"- head: logistic regression on the embeddings (C {rep.get('C')}, chosen by out-of-fold log-loss "
              f"{rep.get('oof_log_loss_by_C')}), fitted on {rep.get('n_records')} full-weight training records",
-             f"- blend: softmax({sem['blend']['lexical_weight']:.3f} × lexical margins + "
-             f"{sem['blend']['semantic_weight']:.3f} × log p(semantic)), fitted by log-loss on out-of-fold "
-             f"predictions of {rep.get('n_out_of_fold')} records ({rep.get('folds')} folds)",
+             f"- blend: softmax(a × lexical margins + b × log p(semantic) + c), {_blend_words(sem['blend'])}, "
+             f"fitted by log-loss on out-of-fold predictions of {rep.get('n_out_of_fold')} records "
+             f"({rep.get('folds')} folds); its form chosen by cross-validated log-loss {rep.get('blend_cv_log_loss')}",
              f"- cascade: requests with lexical confidence below {sem['cascade_threshold']:.2f} are embedded "
              f"({rep.get('oof_embedded_share_cascade')} of the out-of-fold records; the threshold is the lowest at "
              f"which the cascade loses at most {rep.get('max_accuracy_loss_of_cascade')} accuracy against embedding all)",
@@ -117,3 +117,12 @@ def _semantic_section(m: dict[str, Any]) -> list[str]:
         lines += ["", "| split | view | accuracy | macro-F1 | ECE | embedded | avoidable accuracy |",
                   "|---|---|---|---|---|---|---|", *rows]
     return lines
+
+
+def _blend_words(blend: dict[str, Any]) -> str:
+    """The blend's weights in words: one pair for all topics, or the range per topic."""
+    a, b, c = blend["lexical_weight"], blend["semantic_weight"], blend["bias"]
+    if blend.get("method") == "shared":
+        return f"one pair for all topics: a = {a[0]:.3f}, b = {b[0]:.3f}"
+    return (f"per topic: a {min(a):.2f}–{max(a):.2f}, b {min(b):.2f}–{max(b):.2f}, c {min(c):.2f}–{max(c):.2f} "
+            "(in semantic.json)")

@@ -789,19 +789,23 @@ class DatasetLabeler:
 
     Adds columns ``predicted_topic``, ``confidence``, ``predicted_guideline_id``, ``guideline_score``,
     ``predicted_avoidable`` and ``reason``. Reads ``text``, and ``sent_at`` and ``subject`` when present.
+    ``semantic`` (``True``/``"cascade"`` or ``"all"``) uses the model's semantic head as well.
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
-                 text_field: str = "text", mode: str = "pre-select") -> None:
+                 text_field: str = "text", mode: str = "pre-select", semantic: bool | str | None = None) -> None:
+        from .semantic import resolve_mode
+
         self.model_dir = str(model_dir) if model_dir else None
         self.guidelines = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
         self.text_field = text_field
         self.mode = mode
+        self.semantic = resolve_mode(semantic)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         from .records import Request, parse_datetime
 
-        a = _get_assessor(self.model_dir, self.guidelines, self.mode)
+        a = _get_assessor(self.model_dir, self.guidelines, self.mode, self.semantic)
         texts = batch[self.text_field]
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n

