@@ -621,7 +621,8 @@ def run_label(mbox: Path, out: Path, jobs: int, workdir: Path, model_dir: str | 
     with open(workdir / f"label-jobs{jobs}.stdout", "w") as so, open(err_path, "w") as se:
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=str(workdir))
+        env = {**os.environ, "TUKIPYYNTO_TEXT_STORE": str(workdir / "text-store")}  # texts for review: not in ~
+        p = subprocess.Popen(cmd, stdout=so, stderr=se, stdin=subprocess.DEVNULL, cwd=str(workdir), env=env)
         sampler = TreeSampler(p.pid)
         sampler.start()
         _, status, ru = os.wait4(p.pid, 0)  # rusage of this child (and the descendants it waited for)

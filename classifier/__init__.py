@@ -22,7 +22,7 @@ from .text import TextProcessor, make_tokenizer, tokenize
 __all__ = [
     "__version__", "load", "save_model", "Model", "Request", "Guideline", "Category", "Taxonomy",
     "expected_avoidable", "TukipyyntoError", "CorpusError", "TaxonomyError", "CatalogueError", "ModelError",
-    "IngestError", "TextProcessor", "make_tokenizer", "tokenize", "assess",
+    "IngestError", "TextProcessor", "make_tokenizer", "tokenize", "assess", "adapt",
 ]
 
 
@@ -47,3 +47,53 @@ def assess(requests, model=None, guidelines=None, **kwargs):
     if not isinstance(model, Model):
         model = load(model)
     return Assessor(model, catalogue=guidelines, **kwargs).assess(requests)
+
+
+def adapt(reviewed, guidelines=None, model=None, inputs=None, folds: int = 5, seed: int = 0, id_key=None) -> Model:
+    """Adapt a model to an organisation's guideline catalogue from its reviewed requests.
+
+    Learns, each shrunk toward the model as it is by a prior whose strength cross-validation
+    on the reviews chooses: the coverage calibration, the topic priors, and the ranking of
+    the guidelines from the reviewer's choices (:mod:`classifier.guidelines.adapt`).
+
+    Parameters
+    ----------
+    reviewed : path, list of paths or mapping
+        Reviewed files written by ``tukipyynto review`` (or request id -> reviewed row).
+    guidelines : path, optional
+        The catalogue the reviews were made against; the model's own when omitted.
+    model : Model or path, optional
+        The model to adapt; the shipped default model when omitted.
+    inputs : paths, optional
+        The labelled inputs, for reviews whose rows carry no request text (matched by row id,
+        hashed with ``id_key`` as ``label`` hashed it).
+    folds, seed : int
+        Folds of the cross-validated figures, and the seed of folds and strength selection.
+
+    Returns
+    -------
+    Model
+        A copy carrying the adaptation (``meta["adaptation"]``, with the reviews used by
+        queue, the prior strengths chosen and cross-validated before/after figures) and the
+        catalogue; keep it with :func:`save_model`.
+
+    Raises
+    ------
+    TukipyyntoError
+        Too few usable reviews to adapt anything, or an unreadable reviewed file.
+    """
+    from .adaptation import adapt_model, model_with_adaptation
+    from .estimate import read_reviewed
+    from .guidelines import Assessor
+
+    if not isinstance(model, Model):
+        model = load(model)
+    rows = dict(reviewed) if isinstance(reviewed, dict) else read_reviewed(reviewed)
+    base = Assessor(model, catalogue=guidelines)
+    texts = None
+    if inputs:
+        from .label import find_requests
+
+        texts = find_requests(inputs, rows, id_key=id_key)
+    adapted = adapt_model(rows, base, texts, folds=folds, seed=seed)
+    return model_with_adaptation(adapted, str(guidelines) if guidelines else None)

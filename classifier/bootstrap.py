@@ -20,6 +20,9 @@ import numpy as np
 __all__ = ["ShareEstimate", "estimate_share", "estimate_shares", "METHOD"]
 
 METHOD = "model_bootstrap"
+# Groups up to this size are resampled row by row (n_boot x n draws); the resampled mean of a
+# larger one is drawn from its normal limit (see estimate_shares).
+RESAMPLE_ROWS_UP_TO = 5_000
 _EPS = 1e-4
 
 
@@ -97,11 +100,25 @@ def estimate_shares(groups: dict[str, Sequence[float]], calibration: dict | None
             out[name] = ShareEstimate(None, None, None, 0)
             continue
         est = float(p.mean())
-        ridx = rng.integers(0, len(p), size=(n_boot, len(p)))
-        pb = p[ridx]
-        if a is not None:
-            pb = 0.5 * (1.0 + np.tanh(0.5 * (a[:, None] * _logit(pb) + b[:, None])))
-        reps = pb.mean(axis=1)
+        if len(p) <= RESAMPLE_ROWS_UP_TO:
+            ridx = rng.integers(0, len(p), size=(n_boot, len(p)))
+            pb = p[ridx]
+            if a is not None:
+                pb = 0.5 * (1.0 + np.tanh(0.5 * (a[:, None] * _logit(pb) + b[:, None])))
+            reps = pb.mean(axis=1)
+        else:
+            # A large group: each replicate's mean over n rows drawn with replacement is normal
+            # (central limit) around the mean of its recalibrated probabilities, with their
+            # variance / n; computed on the group's distinct probabilities (stored with four
+            # decimals: at most 10,001), not on n_boot x n draws.
+            vals, cnt = np.unique(p, return_counts=True)
+            f = vals[None, :]
+            if a is not None:
+                f = 0.5 * (1.0 + np.tanh(0.5 * (a[:, None] * _logit(vals)[None, :] + b[:, None])))
+            w = cnt / len(p)
+            m = f @ w
+            var = np.maximum((f * f) @ w - m * m, 0.0)
+            reps = m + rng.standard_normal(n_boot) * np.sqrt(var / len(p))
         lo, hi = np.percentile(reps, [2.5, 97.5])
         out[name] = ShareEstimate(est, float(min(lo, est)), float(max(hi, est)), len(p))
     return out

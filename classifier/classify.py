@@ -24,7 +24,7 @@ from .text import TextProcessor, passthrough
 # old pickles name classifier.classify._passthrough
 _passthrough = passthrough
 
-__all__ = ["TopicClassifier", "Prediction", "UNCERTAIN", "MODES"]
+__all__ = ["TopicClassifier", "Prediction", "UNCERTAIN", "MODES", "fit_temperature", "threshold_for_accuracy"]
 
 
 
@@ -164,8 +164,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         realistic data keeps the ranking and fixes the confidence. Labels outside
         ``classes_`` are ignored.
         """
-        from scipy.optimize import minimize_scalar
-
         check_is_fitted(self, "predictor_")
         X = _as_texts(X)
         idx = {c: i for i, c in enumerate(self.classes_)}
@@ -173,15 +171,23 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if len(keep) < 10:
             raise ValueError(f"need at least 10 held-out texts with known labels to recalibrate, found {len(keep)}")
         d = self.predictor_.margins(self._features([X[i] for i in keep]))
-        t = np.array([idx[str(y[i])] for i in keep])
+        return self.set_temperature(fit_temperature(d, np.array([idx[str(y[i])] for i in keep])))
 
-        def nll(log_t: float) -> float:
-            return float(-_log_softmax(d / np.exp(log_t))[np.arange(len(t)), t].mean())
-
-        res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
-        self.temperature_ = float(np.exp(res.x))
+    def set_temperature(self, temperature: float) -> float:
+        """Use ``temperature`` for the probabilities (e.g. one fitted on out-of-fold margins); return it."""
+        check_is_fitted(self, "predictor_")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, found {temperature!r}")
+        self.temperature_ = float(temperature)
         self.predictor_.calibration = {"method": "temperature", "temperature": self.temperature_}
         return self.temperature_
+
+    def set_threshold(self, threshold: float) -> float:
+        """Use ``threshold`` as the review threshold (e.g. one chosen on out-of-fold predictions); return it."""
+        check_is_fitted(self, "predictor_")
+        self.threshold_ = float(threshold)
+        self.predictor_.threshold_ = self.threshold_
+        return self.threshold_
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         """Raw SVM margins, shape (n_samples, n_classes)."""
@@ -208,9 +214,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         conf = proba.max(axis=1)
         correct = self.classes_[proba.argmax(axis=1)] == np.asarray(y, dtype=object)
-        self.threshold_ = float(threshold_for_accuracy(conf, correct, target_accuracy))
-        self.predictor_.threshold_ = self.threshold_
-        return self.threshold_
+        return self.set_threshold(threshold_for_accuracy(conf, correct, target_accuracy))
 
     def predict_detailed(self, X: Sequence[str], mode: str = "pre-select", threshold: float | None = None,
                          proba: np.ndarray | None = None) -> list[Prediction]:
@@ -244,3 +248,25 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax, shifted for numerical safety (no log of an underflowed zero)."""
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def fit_temperature(margins: np.ndarray, y_idx: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``softmax(margins / T)``.
+
+    Parameters
+    ----------
+    margins : ndarray, shape (n_samples, n_classes)
+        Held-out (or out-of-fold) SVM margins.
+    y_idx : ndarray of int
+        Column of each sample's true class.
+    """
+    from scipy.optimize import minimize_scalar
+
+    d = np.asarray(margins, dtype=float)
+    t = np.asarray(y_idx, dtype=int)
+
+    def nll(log_t: float) -> float:
+        return float(-_log_softmax(d / np.exp(log_t))[np.arange(len(t)), t].mean())
+
+    res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
+    return float(np.exp(res.x))

@@ -298,6 +298,10 @@ def text_column(columns: Iterable[str], column_map: dict[str, str] | None = None
 def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], **kwargs: Any):
     """Load one or more JSONL / CSV / Parquet files (or globs, directories) as a ``datasets.Dataset``.
 
+    Date and time values keep the text they have in the file (``2016-02-15T08:30:00+02:00``, as
+    ``label`` writes ``sent_at``): the JSON reader would parse them into timestamps without their
+    UTC offset (``2016-02-15 06:30``).
+
     Parameters
     ----------
     paths : path or list of paths
@@ -322,7 +326,37 @@ def load_dataset(paths: str | os.PathLike | Sequence[str | os.PathLike], **kwarg
     fmt = fmts.pop()
     datasets.disable_progress_bars()
     kwargs.setdefault("split", "train")
-    return datasets.load_dataset(fmt, data_files=[str(f) for f in files], **kwargs)
+    ds = datasets.load_dataset(fmt, data_files=[str(f) for f in files], **kwargs)
+    return _datetimes_as_text(ds, files) if fmt == "json" else ds
+
+
+def _datetimes_as_text(ds, files: Sequence[Path]):
+    """Put back the file's text of every column the JSON reader parsed into timestamps (it drops the offset)."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.json as paj
+
+    if not isinstance(ds, datasets.Dataset):  # a DatasetDict (split=None): each split on its own files is unknown
+        return ds
+    cols = [f.name for f in ds.features.arrow_schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+    if not cols:
+        return ds
+    schema = pa.schema([(c, pa.string()) for c in cols])
+    try:
+        tables = [paj.read_json(f, parse_options=paj.ParseOptions(explicit_schema=schema,
+                                                                    unexpected_field_behavior="ignore"))
+                  for f in files]
+    except (pa.ArrowInvalid, OSError):  # not JSON Lines (one JSON array): keep the reader's columns
+        return ds
+    if sum(t.num_rows for t in tables) != ds.num_rows or ds._indices is not None:  # a sliced split: rows unmatched
+        return ds
+    table = ds.data
+    for c in cols:
+        column = pa.chunked_array([t.column(c) for t in tables], pa.string())
+        table = table.set_column(table.column_names.index(c), pa.field(c, pa.string()), column)
+    info = ds.info.copy()
+    info.features = None  # read again from the table
+    return datasets.Dataset(table, info=info, split=ds.split)
 
 
 def read_taxonomy(path: str | os.PathLike | None = None) -> Taxonomy:

@@ -30,8 +30,9 @@ from .redact import Redactor
 if TYPE_CHECKING:  # service is imported when a run needs it
     from .service import ServiceSettings
 
-__all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "resolve_id_key", "DatasetLabeler",
-           "OUTPUT_FORMATS"]
+__all__ = ["LabelSummary", "label_inputs", "label_contacts", "contact_key", "find_requests", "resolve_id_key",
+           "DatasetLabeler",
+           "OUTPUT_FORMATS", "PREDICTED_COLUMNS", "label_dataset", "write_rows"]
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _WORKER_CACHE: dict[tuple, Any] = {}
@@ -47,7 +48,9 @@ class LabelSummary:
     merged_messages: int = 0
     skipped_resumed: int = 0
     no_text: int = 0
-    semantic_embedded: int = 0
+    semantic_embedded: int = 0  # with --semantic: labelled requests that went through the semantic head
+    known: int = 0  # with a store: messages and records it already held, skipped before parsing
+    threads_updated: int = 0  # with a store: stored threads that took in new replies
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     output: str = ""
@@ -68,14 +71,19 @@ class LabelSummary:
         return {"contacts": self.contacts, "labelled": self.labelled, "errors": self.errors,
                 "no_text": self.no_text, "merged_messages": self.merged_messages,
                 "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
+                "known": self.known, "threads_updated": self.threads_updated,
                 "semantic_embedded": self.semantic_embedded,
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
-def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, semantic: str | None = None,
-                  threads: int | None = None):
-    """Load (once per process) the model and catalogue for a worker; with ``semantic``, its semantic view too."""
-    key = (model_dir, guidelines, mode, semantic, threads)
+def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, adaptation=None,
+                  semantic: str | None = None, threads: int | None = None):
+    """Load (once per process) the model and catalogue for a worker, with the run's fold adaptations if any.
+
+    With ``semantic`` the model predicts with its semantic head as well; the embedding engine
+    starts on first use, in the process that embeds (after a fork), with ``threads`` threads.
+    """
+    key = (model_dir, guidelines, mode, adaptation.token if adaptation is not None else None, semantic, threads)
     a = _WORKER_CACHE.get(key)
     if a is None:
         from .guidelines import Assessor
@@ -85,10 +93,12 @@ def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: st
         if semantic:
             from .semantic import Embedder
 
-            # the engine itself starts on first use, in the process that embeds (after a fork)
             model.predictor.embedder = Embedder(redactor=model.lexical.processor_.redactor,
                                                 max_chars=model.semantic.max_chars, threads=threads)
         a = Assessor(model, catalogue=guidelines, mode=mode)
+        if adaptation is not None:
+            a = Assessor(a.model, catalogue=a.catalogue if a.catalogue is not None else False, mode=mode,
+                         adaptation=adaptation)
         _WORKER_CACHE.clear()
         _WORKER_CACHE[key] = a
     return a
@@ -268,7 +278,8 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
     rows = [_contact_row(c, with_text, redactor, id_key) for c in contacts]
     todo = [i for i, r in enumerate(rows) if r["status"] == "ok"]
     if todo:
-        reqs = [Request(id=contacts[i].id, text=contacts[i].text or "", channel=contacts[i].channel,
+        # the row's id: what a reviewed file names the request by
+        reqs = [Request(id=rows[i]["id"], text=contacts[i].text or "", channel=contacts[i].channel,
                         sent_at=contacts[i].sent_at, subject=contacts[i].subject) for i in todo]
         try:
             res = assessor.assess(reqs)
@@ -287,11 +298,44 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
 
 
 def _assess_batch(contacts: list, model_dir: str | None, guidelines: str | None | bool, mode: str, with_text: bool,
-                  redactor: Redactor, id_key: bytes = b"", semantic: str | None = None,
+                  redactor: Redactor, id_key: bytes = b"", adaptation=None, semantic: str | None = None,
                   threads: int | None = None) -> list[dict[str, Any]]:
     """Worker entry point: assess one batch with a per-process cached model."""
-    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, semantic, threads), with_text, redactor,
-                          id_key)
+    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, adaptation, semantic, threads),
+                          with_text, redactor, id_key)
+
+
+def find_requests(inputs: Sequence[str | Path], ids: Iterable[str], column_map: dict[str, str] | None = None,
+                  redactor: Redactor | None = None, id_key: bytes | str | None = None) -> dict[str, Any]:
+    """The requests of the inputs whose rows would carry the given ids (as ``label`` writes them).
+
+    Parameters
+    ----------
+    inputs : paths
+        What ``label`` reads.
+    ids : iterable of str
+        Row ids, e.g. of reviewed requests.
+    column_map, redactor, id_key
+        As for :func:`label_inputs`: the same key gives the same hashed ids.
+
+    Returns
+    -------
+    dict
+        Row id -> :class:`~classifier.records.Request` (the contact's text, subject and send
+        time, id set to the row id), for the ids found; the first contact wins for a repeated id.
+    """
+    from .ingest import iter_contacts
+    from .records import Request
+
+    want = set(ids)
+    redactor = redactor or Redactor()
+    key, _ = resolve_id_key(id_key)
+    out: dict[str, Any] = {}
+    for c in iter_contacts(inputs, column_map=column_map):
+        rid = _safe_id(str(c.id), redactor, key)
+        if rid in want and rid not in out and not c.error and _has_text(c):
+            out[rid] = Request(id=rid, text=c.text or "", channel=c.channel, sent_at=c.sent_at, subject=c.subject)
+    return out
 
 
 def _batches(it: Iterable, size: int) -> Iterator[list]:
@@ -363,14 +407,21 @@ def _repair_and_read_keys(path: Path, fmt: str) -> set[str]:
     return keys
 
 
+#: The ``predicted`` block of a row as flat columns (CSV, Parquet, :class:`DatasetLabeler`): every key it has.
+PREDICTED_COLUMNS = ("predicted.topic", "predicted.status", "predicted.confidence", "predicted.candidates",
+                     "predicted.guideline_id", "predicted.guideline_score", "predicted.avoidable", "predicted.reason",
+                     "predicted.later_guideline_id", "predicted.coverage_probability",
+                     "predicted.avoidable_probability", "predicted.assessed_on", "predicted.flags")
+
+
 class _Writer:
     """Append rows to JSONL / CSV, or stream them into Parquet; whole lines only."""
 
     CSV_FIELDS = ("id", "key", "source", "channel", "sent_at", "subject", "n_messages", "status", "error", "flags",
-                  "predicted.topic", "predicted.confidence", "predicted.guideline_id", "predicted.guideline_score",
-                  "predicted.avoidable", "predicted.reason", "predicted.later_guideline_id", "predicted.flags",
-                  "topic", "guideline_id", "avoidable", "first_reply_at", "first_reply_working_minutes",
-                  "repeat_of", "service_flags", "text")
+                  *PREDICTED_COLUMNS, "predicted.out_of_fold", "topic", "guideline_id", "avoidable", "first_reply_at",
+                  "first_reply_working_minutes", "repeat_of", "service_flags", "text", "text_ref")
+    FLOAT_FIELDS = ("predicted.confidence", "predicted.guideline_score", "predicted.coverage_probability",
+                    "predicted.avoidable_probability", "first_reply_working_minutes")
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
@@ -382,6 +433,12 @@ class _Writer:
             self.fh = open(path, "a" if append else "w", encoding="utf-8")
         elif fmt == "csv":
             new = not (append and path.exists() and path.stat().st_size > 0)
+            if not new:
+                with open(path, encoding="utf-8", newline="") as fh:
+                    header = next(csv.reader(fh), [])
+                if tuple(header) != self.CSV_FIELDS:  # appended rows would go under other columns
+                    raise OutputError(f"{path}: its columns differ from this version's (written by another version?); "
+                                      "cannot resume, use --overwrite to start again")
             self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")
             self.csv = csv.DictWriter(self.fh, fieldnames=self.CSV_FIELDS, extrasaction="ignore")
             if new:
@@ -420,10 +477,7 @@ class _Writer:
             flat = [self.flat(r) for r in rows]
             cols = {c: [json.dumps(f.get(c), ensure_ascii=False, default=str) if isinstance(f.get(c), (list, dict)) else f.get(c)
                         for f in flat] for c in self.CSV_FIELDS}
-            schema = pa.schema([(c, pa.float64() if c in ("predicted.confidence", "predicted.guideline_score",
-                                                          "first_reply_working_minutes")
-                                 else pa.int64() if c == "n_messages"
-                                 else pa.bool_() if c in ("predicted.avoidable",) else pa.string()) for c in self.CSV_FIELDS])
+            schema = pa.schema([(c, _column_type(c)) for c in self.CSV_FIELDS])
             for c in cols:
                 if schema.field(c).type == pa.string():
                     cols[c] = [None if v is None else str(v) for v in cols[c]]
@@ -440,6 +494,51 @@ class _Writer:
             self._pq.close()
 
 
+def write_rows(rows: Iterable[dict[str, Any]], path: str | Path, fmt: str | None = None, overwrite: bool = False,
+               batch_size: int = 5000) -> int:
+    """Write labelled rows (from a store, say) as ``label`` writes them: JSONL, CSV or Parquet, streaming.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows in the shape :func:`label_inputs` writes.
+    path : path
+        The file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+    overwrite : bool
+        Replace an existing non-empty file (else it is refused).
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    OutputError
+        The file exists (without ``overwrite``) or cannot be written.
+    """
+    path = Path(path)
+    fmt = _format_of(path, fmt)
+    if fmt not in OUTPUT_FORMATS:
+        raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; name the output file")
+    if path.exists() and path.stat().st_size > 0 and not overwrite:
+        raise OutputError(f"{path}: already exists; give --overwrite to replace it")
+    n = 0
+    try:
+        writer = _Writer(path, fmt, append=False)
+        try:
+            for batch in _batches(rows, batch_size):
+                writer.write(batch)
+                n += len(batch)
+        finally:
+            writer.close()
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    return n
+
+
 @dataclass
 class _Run:
     """What one :func:`label_inputs` run carries from step to step.
@@ -449,16 +548,16 @@ class _Run:
     """
 
     inputs: Sequence[str | Path]
-    out: Path
+    out: Path | None
     fmt: str
     resume: bool
     model_dir: str | None
     guidelines: str | None | bool
     mode: str
     with_text: bool
+    text_store: bool  # redacted texts go to the private store (classifier.textstore), not into the rows
     jobs: int
     engine: str
-    semantic: str | None
     scheduler: str | None
     column_map: dict[str, str] | None
     batch_size: int
@@ -472,16 +571,25 @@ class _Run:
     parallel: bool = False  # batches assessed in other processes (forked, joblib or Dask)
     notes: list[str] = field(default_factory=list)  # raw reader notes, redacted when the run closes
     writer: _Writer | None = None
+    store: Any = None  # a TextStore while the run writes one
+    history: Path | None = None  # the history store (--store), opened by _open as store_run
+    history_wait: float = 0.0
+    store_run: Any = None  # a classifier.store.run.StoreRun
+    service: Any = None  # the ServiceSettings (the history store pseudonymises its addresses)
     assessor: Any = None  # None where the workers load their own
     pool: Any = None
     head_pool: Any = None
     early: Iterator | None = None  # contacts the head pool started reading before the model loaded
     n_done: int = 0
+    reviewed: Sequence[str | Path] = ()  # reviewed files: adapt to the catalogue before labelling
+    folds: int = 5
+    adaptation: Any = None  # the CrossFit the reviews gave
+    semantic: str | None = None  # "cascade" or "all": the model's semantic head as well
 
 
 def label_inputs(
     inputs: Sequence[str | Path],
-    out: str | Path,
+    out: str | Path | None,
     model_dir: str | Path | None = None,
     guidelines: str | Path | None | bool = None,
     with_text: bool = False,
@@ -498,6 +606,11 @@ def label_inputs(
     overwrite: bool = False,
     id_key: bytes | str | None = None,
     service: ServiceSettings | None = None,
+    text_store: bool = False,
+    store: str | Path | None = None,
+    store_wait: float = 0.0,
+    reviewed: Sequence[str | Path] | None = None,
+    folds: int = 5,
     semantic: bool | str | None = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
@@ -507,8 +620,9 @@ def label_inputs(
     inputs : paths
         mbox files, folders of ``.eml`` / ``.msg`` files, ``.msg`` files, JSONL / CSV / Parquet
         exports, or globs.
-    out : path
+    out : path or None
         Output file; format from ``fmt`` or the suffix (``.jsonl`` default, ``.csv``, ``.parquet``).
+        May be None with ``store``.
     model_dir : path, optional
         Model directory; the shipped default model when omitted.
     guidelines : path, None or False
@@ -535,6 +649,24 @@ def label_inputs(
         fields ``first_reply_at``, ``first_reply_working_minutes``, ``repeat_of`` and
         ``service_flags`` (:mod:`classifier.service`); defaults when omitted. They are computed
         here, in reading order and before redaction; the workers only copy them into the rows.
+    text_store : bool
+        Without ``with_text``: keep the redacted texts in the private text store
+        (:mod:`classifier.textstore`, readable by its owner only) and name its file in each
+        row's ``text_ref``, so the review page can show them while the rows carry none. Needs ``out``.
+    store : path, optional
+        A history store (:mod:`classifier.store`, made when missing): only contacts it does not
+        hold are labelled and added to it, one transaction per batch; stored threads that took
+        in new replies get their service fields updated. ``out``, when given, receives the new
+        contacts' rows too. A rerun after a crash finishes the job (``resume`` is not needed).
+    store_wait : float
+        Seconds to wait for another process writing to the store, instead of failing at once.
+    reviewed : paths, optional
+        Reviewed files (``tukipyynto review``): the assessment is first adapted to the
+        catalogue from them (:mod:`classifier.adaptation`), with ``folds``-fold cross-fitting.
+        A reviewed request's row carries the reviewer's decision (``predicted.status``
+        ``reviewed``) and the model's prediction from the fold adaptation that never saw its
+        review (``predicted.out_of_fold``); every other row the average of the fold
+        adaptations' probabilities. Reviews that cannot be used are named in the warnings.
     semantic : bool or {"cascade", "all"}, optional
         Use the model's semantic head as well (:mod:`classifier.semantic`): ``True`` or
         ``"cascade"`` embeds only the requests the lexical model is not confident about,
@@ -550,42 +682,61 @@ def label_inputs(
     ------
     OutputError
         ``out`` exists (without ``resume`` / ``overwrite``), cannot be written, or cannot be resumed.
+    StoreError
+        The store is not a store, is damaged or newer, is being written, or has other keys.
 
     Notes
     -----
     The run is a pipeline of steps around one run state: :func:`_plan` (check the options and
-    the output, read what a resume skips), :func:`_open` (output, model, workers),
+    the output, read what a resume skips), :func:`_open` (output, model, with ``reviewed``
+    :func:`_adapt`, workers),
     :func:`_read` (contacts, mail threaded), :func:`_service_fields`, :func:`_assess` (batches
     of redacted, assessed rows, here or in the workers) and :func:`_write`; :func:`_close`
     stops the workers and closes the output whatever happened.
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-                batch_size, redactor, progress, overwrite, id_key, service, semantic)
+                batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait, reviewed,
+                folds, semantic)
+    ok = False
     try:
         _open(run)
-        for rows in _assess(run, _service_fields(run, _read(run))):
-            _write(run, rows)
+        if run.store_run is None:
+            for rows in _assess(run, _service_fields(run, _read(run))):
+                _write(run, rows)
+        else:
+            # one source at a time, written before the next is read: its lookups see the store as written
+            for src in run.store_run.sources:
+                for rows in _assess(run, _service_fields(run, _read(run, src))):
+                    _write(run, rows)
+                run.store_run.end_source()
+        ok = True
     finally:
-        _close(run)
+        _close(run, ok)
     return run.summary
 
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
-          batch_size, redactor, progress, overwrite, id_key, service, semantic=None) -> _Run:
+          batch_size, redactor, progress, overwrite, id_key, service, text_store=False, store=None,
+          store_wait=0.0, reviewed=None, folds=5, semantic=None) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
     from .semantic import resolve_mode
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
-    out = Path(out)
-    fmt = _format_of(out, fmt)
+    if out is None and store is None:
+        raise TukipyyntoError("no output: give --out FILE, --store FILE or both")
+    if store is not None and resume:
+        raise TukipyyntoError("--resume is for an --out file; a store run needs none: run the same command again "
+                              "and only what the store does not hold yet is labelled")
+    out = Path(out) if out is not None else None
+    fmt = _format_of(out, fmt) if out is not None else (fmt or "jsonl")
     if fmt not in OUTPUT_FORMATS:
         raise TukipyyntoError(f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
     if resume and overwrite:
         raise TukipyyntoError("--resume and --overwrite contradict each other; give one of them")
-    if out.is_dir():
+    if out is not None and out.is_dir():
         raise OutputError(f"{out}: is a directory; --out names the output file")
     try:
-        exists = out.exists() and out.stat().st_size > 0
+        exists = out is not None and out.exists() and out.stat().st_size > 0
     except OSError:
         exists = False
     if exists and not (resume or overwrite):
@@ -594,55 +745,116 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
     key, key_warning = resolve_id_key(id_key)
     service = service or ServiceSettings()
     analyser = ServiceAnalyser(service, resolve_pseudonym_key(service.pseudonym_key, key), redactor)
-    done = _repair_and_read_keys(out, fmt) if resume else set()
-    summary = LabelSummary(output=str(out))
+    done = _repair_and_read_keys(out, fmt) if resume and out is not None else set()
+    summary = LabelSummary(output=", ".join(str(x) for x in (out, store) if x is not None))
     if key_warning:
         summary.warnings.append(key_warning)
     return _Run(
         inputs=inputs, out=out, fmt=fmt, resume=resume,
         model_dir=str(model_dir) if model_dir else None,
         guidelines=guidelines if guidelines is False else (str(guidelines) if guidelines else None),
-        mode=mode, with_text=with_text, jobs=jobs, engine=engine, semantic=resolve_mode(semantic), scheduler=scheduler,
-        column_map=column_map,
+        # the private text store lies beside --out: a store run without one keeps texts only with --with-text
+        mode=mode, with_text=with_text, text_store=bool(text_store and not with_text and out is not None), jobs=jobs,
+        engine=engine,
+        scheduler=scheduler, column_map=column_map,
         batch_size=batch_size, redactor=redactor, id_key=key, analyser=analyser, done=done, summary=summary,
         progress=progress,
         # local workers are forked from this process once the model is loaded here (they share it);
         # they parse mbox files as well as assess batches. Without fork: joblib workers, as for Dask.
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
-        parallel=engine == "dask" or bool(jobs and jobs > 1))
+        parallel=engine == "dask" or bool(jobs and jobs > 1),
+        history=Path(store) if store is not None else None, history_wait=store_wait, service=service,
+        reviewed=tuple(reviewed or ()), folds=folds, semantic=resolve_mode(semantic))
 
 
 def _open(run: _Run) -> None:
-    """Open the output, then load the model here (or check it for workers that load their own) and start the workers."""
+    """Open the history store and the output, then load the model here (or check it for workers that load their own) and start the workers."""
     from .ingest import iter_contacts_parallel
 
-    try:
-        run.writer = _Writer(run.out, run.fmt, append=run.resume)
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.history is not None:
+        # first: a store another process is writing, or one that cannot be used, fails before anything else
+        from .service import resolve_pseudonym_key
+        from .store.run import StoreRun
+
+        run.store_run = StoreRun(run.history, run.id_key, resolve_pseudonym_key(run.service.pseudonym_key, run.id_key),
+                                 run.service, run.redactor, [str(i) for i in run.inputs], run.model_dir,
+                                 run.guidelines, run.column_map, run.notes, run.history_wait)
+        run.analyser = run.store_run.analyser
+    if run.out is not None:
+        try:
+            run.writer = _Writer(run.out, run.fmt, append=run.resume)
+        except OutputError:
+            raise
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    if run.text_store:
+        from .textstore import TextStore
+
+        run.store = TextStore(run.out, append=run.resume)
+    if run.reviewed:
+        _adapt(run)  # the model loads here: the fold adaptations are fitted before any batch
     if run.parallel and not run.forked:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
-        run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines, run.semantic))
+        if not run.reviewed:
+            run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines, run.semantic))
         return
     if run.forked:
-        # helpers forked before the model loads read the first mbox's header blocks meanwhile
+        # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
+        # or (with a history store) screen large mboxes against it
         run.head_pool = _fork_pool(run.jobs)
-        run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
-                                           column_map=run.column_map, notes=run.notes,
-                                           head_submit=run.head_pool.submit)
-    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.semantic, _threads(run))
-    run.summary.warnings.extend(run.assessor.warnings)
+        if run.store_run is not None:
+            run.store_run.reader.submit = run.head_pool.submit
+            run.store_run.reader.workers = run.jobs
+        else:
+            run.early = iter_contacts_parallel(run.inputs, lambda fn, *a: run.pool.submit(fn, *a), run.jobs,
+                                               column_map=run.column_map, notes=run.notes,
+                                               head_submit=run.head_pool.submit)
+    if run.store_run is None:
+        _load_model(run)
+    # with a history store the model loads with the first batch (_assess): a run that finds nothing new never loads it
+
+
+def _load_model(run: _Run) -> None:
+    """Load the model here and fork the workers that share it."""
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.adaptation, run.semantic, _threads(run))
+    if not run.reviewed:  # _adapt gave the model's warnings
+        run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
         run.pool = _fork_pool(run.jobs)
 
 
-def _read(run: _Run) -> Iterator:
-    """Read and thread: the inputs' contacts in reading order, each counted with the replies merged into it."""
+def _adapt(run: _Run) -> None:
+    """Adapt to the catalogue from the reviewed files: find the reviewed requests in the inputs, fit the folds."""
+    from .adaptation import adapt_model, adaptation_summary
+    from .estimate import read_reviewed
+
+    base = _get_assessor(run.model_dir, run.guidelines, run.mode, None, run.semantic, _threads(run))
+    run.summary.warnings.extend(base.warnings)
+    reviewed = read_reviewed(list(run.reviewed))
+    names = ", ".join(Path(p).name for p in run.reviewed)
+    found = find_requests(run.inputs, reviewed, run.column_map, run.redactor, run.id_key)
+    missing = sorted(set(reviewed) - set(found))
+    if missing:
+        shown = ", ".join(m[:40] for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        run.summary.warnings.append(
+            f"{names}: {len(missing)} of {len(reviewed)} reviewed request(s) are not among these inputs ({shown}): "
+            "they are not labelled here; those whose reviewed row carries the text still adapt the model")
+    adapted = adapt_model(reviewed, base, found, folds=run.folds, source=names)
+    run.summary.warnings.extend(adapted.reviews.problems)
+    run.summary.notes.extend(adaptation_summary(adapted))
+    run.adaptation = adapted.crossfit
+
+
+def _read(run: _Run, src: Any = None) -> Iterator:
+    """Read and thread: the inputs' contacts (with a history store: one source's new ones) in reading order, each counted with the replies merged into it."""
     from .ingest import iter_contacts
 
-    read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
-                                                                 notes=run.notes)
+    if src is not None:
+        read = run.store_run.contacts(src)
+    else:
+        read = run.early if run.early is not None else iter_contacts(run.inputs, column_map=run.column_map,
+                                                                     notes=run.notes)
     for c in read:
         run.summary.contacts += 1
         run.summary.merged_messages += max(0, c.n_messages - 1)
@@ -655,7 +867,8 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 
     for c in contacts:
         # every contact, resumed ones too, so that later contacts link to them as repeats
-        fields = run.analyser.fields(c, _safe_id(str(c.id), run.redactor, run.id_key))
+        rid = _safe_id(str(c.id), run.redactor, run.id_key)
+        fields = run.store_run.fields(c, rid) if run.store_run is not None else run.analyser.fields(c, rid)
         if contact_key(c) in run.done:
             run.summary.skipped_resumed += 1
             continue
@@ -665,7 +878,26 @@ def _service_fields(run: _Run, contacts: Iterable) -> Iterator:
 def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
     """Assess and redact: batches of contacts become batches of rows (:func:`label_contacts`), in input order."""
     batches = _batches(contacts, run.batch_size)
-    args = (run.model_dir, run.guidelines, run.mode, run.with_text, run.redactor, run.id_key, run.semantic,
+    if run.assessor is None and not (run.parallel and not run.forked):
+        return _assess_when_needed(run, batches)
+    return _assess_batches(run, batches)
+
+
+def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """A history store run: the model loads (and the workers fork) when the first batch of new contacts is ready."""
+    from itertools import chain
+
+    first = next(batches, None)
+    if first is None:
+        return
+    _load_model(run)
+    yield from _assess_batches(run, chain([first], batches))
+
+
+def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
+    """The batches assessed here, in the workers or on a cluster, in input order."""
+    texts = run.with_text or run.text_store  # redacted in the workers either way
+    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation, run.semantic,
             _threads(run))
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
@@ -676,15 +908,24 @@ def _assess(run: _Run, contacts: Iterable) -> Iterator[list[dict[str, Any]]]:
 
         return Parallel(n_jobs=run.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
             delayed(_assess_batch)(b, *args) for b in batches)
-    return (label_contacts(b, run.assessor, run.with_text, run.redactor, run.id_key) for b in batches)
+    return (label_contacts(b, run.assessor, texts, run.redactor, run.id_key) for b in batches)
 
 
 def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
-    """Write a batch of rows, count them by status and report progress."""
-    try:
-        run.writer.write(rows)
-    except OSError as e:
-        raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
+    """Write a batch of rows (their texts to the private store when the run keeps one; to the history store, one
+    transaction, and the output), count them and report progress."""
+    if run.store is not None:
+        run.store.write(rows)
+        for r in rows:
+            if r.pop("text", None):
+                r["text_ref"] = run.store.ref
+    if run.store_run is not None:
+        run.store_run.write(rows)
+    if run.writer is not None:
+        try:
+            run.writer.write(rows)
+        except OSError as e:
+            raise OutputError(f"{run.out}: cannot write the output ({e.strerror or type(e).__name__})") from None
     for r in rows:
         if r["status"] == "ok":
             run.summary.labelled += 1
@@ -698,16 +939,21 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
         run.progress(run.n_done)
 
 
-def _close(run: _Run) -> None:
-    """Stop the workers, close the output and add the run's notes, redacted, to its summary."""
+def _close(run: _Run, ok: bool = True) -> None:
+    """Stop the workers, close the outputs and the history store and add the run's notes, redacted, to its summary."""
     for p in (run.pool, run.head_pool):
         if p is not None:
             p.shutdown(wait=True, cancel_futures=True)
-    if run.writer is not None:
-        try:
-            run.writer.close()
-        except OSError:
-            pass
+    for closing in (run.writer, run.store):
+        if closing is not None:
+            try:
+                closing.close()
+            except OSError:
+                pass
+    if run.store_run is not None:
+        counts = run.store_run.counts()
+        run.summary.known, run.summary.threads_updated = counts["known"], counts["updated"]
+        run.store_run.close(ok)
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
     if run.semantic:
         s = run.summary
@@ -750,19 +996,22 @@ def _one_thread_each() -> None:
         pass
 
 
-def _run_pool(pool, jobs: int, batches: Iterator[list], *args):
+def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b"",
+              adaptation=None, semantic=None, threads=None):
     """Yield results of batches assessed in the forked pool, in input order, a bounded window at a time."""
     window = 2 * jobs
     pending = []
     for b in batches:
-        pending.append(pool.submit(_assess_batch, b, *args))
+        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation,
+                                   semantic, threads))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for f in pending:
         yield f.result()
 
 
-def _run_dask(batches: Iterator[list], scheduler: str | None, *args):
+def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b"",
+              adaptation=None, semantic=None, threads=None):
     """Yield results of batches computed on a Dask cluster, in input order, a bounded window at a time."""
     try:
         from distributed import Client
@@ -775,7 +1024,8 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, *args):
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})))
         pending = []
         for b in batches:
-            pending.append(client.submit(_assess_batch, b, *args, pure=False))
+            pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation,
+                                         semantic, threads, pure=False))
             if len(pending) >= window:
                 yield pending.pop(0).result()
         for f in pending:
@@ -785,10 +1035,18 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, *args):
 
 
 class DatasetLabeler:
-    """Label a ``datasets.Dataset`` in place of files: ``ds.map(DatasetLabeler(), batched=True)``.
+    """Label a ``datasets.Dataset`` in place of files (:func:`label_dataset` runs it with the right column types).
 
-    Adds columns ``predicted_topic``, ``confidence``, ``predicted_guideline_id``, ``guideline_score``,
-    ``predicted_avoidable`` and ``reason``. Reads ``text``, and ``sent_at`` and ``subject`` when present.
+    ``ds.map(labeler, batched=True, features=labeler.features(ds.features))``.
+
+    Adds the columns ``label`` writes for a row's outcome, flat as in its CSV and Parquet output:
+    ``status`` (``ok``, or ``no_text`` for a row without text, which is not assessed) and
+    :data:`PREDICTED_COLUMNS` (``predicted.topic``, ``predicted.status``, ``predicted.confidence``,
+    ``predicted.candidates`` and ``predicted.flags`` as JSON text, ``predicted.guideline_id``,
+    ``predicted.avoidable``, ``predicted.reason``, ``predicted.coverage_probability``,
+    ``predicted.avoidable_probability``, ...), so :func:`classifier.report.read_labelled` and
+    ``tukipyynto report`` read a labelled dataset saved as JSONL, CSV or Parquet like ``label``'s
+    output. Reads ``text`` (``text_field``), and ``sent_at`` and ``subject`` when present.
     ``semantic`` (``True``/``"cascade"`` or ``"all"``) uses the model's semantic head as well.
     """
 
@@ -805,14 +1063,70 @@ class DatasetLabeler:
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         from .records import Request, parse_datetime
 
-        a = _get_assessor(self.model_dir, self.guidelines, self.mode, self.semantic)
+        a = _get_assessor(self.model_dir, self.guidelines, self.mode, None, self.semantic)
         texts = batch[self.text_field]
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n
         subj = batch.get("subject") or [None] * n
-        reqs = [Request(id=str(i), text=t or "", sent_at=parse_datetime(s), subject=sj)
-                for i, (t, s, sj) in enumerate(zip(texts, sent, subj))]
-        res = a.assess(reqs)
-        return {"predicted_topic": [r.topic for r in res], "confidence": [r.confidence for r in res],
-                "predicted_guideline_id": [r.guideline_id for r in res], "guideline_score": [r.guideline_score for r in res],
-                "predicted_avoidable": [r.avoidable for r in res], "reason": [r.reason for r in res]}
+        todo = [i for i, t in enumerate(texts) if t is not None and str(t).strip() and str(t).strip() != "[LAINAUS]"]
+        reqs = [Request(id=str(i), text=str(texts[i]), sent_at=parse_datetime(sent[i]), subject=subj[i]) for i in todo]
+        done = dict(zip(todo, a.assess(reqs))) if reqs else {}
+        # words, but none that say anything (an id and a signature): no_text, as label writes it
+        done = {i: x for i, x in done.items() if getattr(x, "reason", None) != "no_text"}
+        flat = [_Writer.flat({"predicted": done[i].to_dict()}) if i in done else {} for i in range(n)]
+        return {"status": ["ok" if i in done else "no_text" for i in range(n)],
+                **{c: [f.get(c) for f in flat] for c in PREDICTED_COLUMNS}}
+
+    def features(self, input_features):
+        """The ``features`` to give ``Dataset.map`` with this labeller: the input's and the added columns' types.
+
+        Without them ``map`` fixes a column's type from its first batch, and a batch in which every
+        ``predicted.later_guideline_id`` (say) is None would make it a null column.
+        """
+        import datasets
+
+        out = datasets.Features(dict(input_features))
+        kinds = {"float": "float64", "bool": "bool", "int": "int64", "str": "string"}
+        out["status"] = datasets.Value("string")
+        for c in PREDICTED_COLUMNS:
+            out[c] = datasets.Value(kinds[_column_kind(c)])
+        return out
+
+
+def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+    """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
+
+    Parameters
+    ----------
+    ds : datasets.Dataset
+        With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
+        (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
+    model_dir, guidelines, text_field, mode
+        As for :class:`DatasetLabeler`.
+    batch_size : int
+        Rows per batch.
+    **map_kwargs
+        Passed to ``Dataset.map`` (``num_proc``, ``load_from_cache_file``, ...).
+
+    Returns
+    -------
+    datasets.Dataset
+        ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
+    """
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
+
+
+def _column_kind(column: str) -> str:
+    """``float``, ``int``, ``bool`` or ``str``: the type of a flat output column."""
+    if column in _Writer.FLOAT_FIELDS:
+        return "float"
+    return "bool" if column == "predicted.avoidable" else "int" if column == "n_messages" else "str"
+
+
+def _column_type(column: str):
+    """The Arrow type of a flat output column (Parquet)."""
+    import pyarrow as pa
+
+    return {"float": pa.float64(), "bool": pa.bool_(), "int": pa.int64(), "str": pa.string()}[_column_kind(column)]

@@ -20,6 +20,11 @@ _TAG_RE = re.compile(
     r"(?i)<\s*/?\s*(?:br|p|div|span|b|i|u|em|strong|font|table|tr|td|th|tbody|ul|ol|li|a|img|h[1-6]|hr|"
     r"blockquote|pre|html|body|head|center|section|article|o:p)\b[^<>]{0,500}?/?\s*>"
 )
+# A "<" followed by a tag name but no ">" before the next "<" or the end: the parser would read the words after it
+# as the tag's attributes and drop them, so it is text.
+_OPEN_ENDED_TAG_RE = re.compile(r"<(?=[A-Za-z!/][^<>]*(?:<|$))")
+# Elements whose content the converter drops; opened and never closed in a fragment, they would drop the rest of it.
+_SKIPPED_OPEN_RE = re.compile(r"(?i)<\s*(script|style|svg|noscript|template|title|object|xml|head|textarea|iframe|math)\b[^<>]*>")
 _ENTITY_RE = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 # Sequences UTF-8 text shows when read as Latin-1 / cp1252 (Ã¤ Ã¶ Ã… â‚¬ â€“ ...).
 _MOJIBAKE_RE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]|\u00e2\u20ac")
@@ -137,11 +142,22 @@ def html_to_text(html: str) -> str:
     return "\n".join(lines)
 
 
+def _unclosed_as_text(text: str) -> str:
+    """Escape a ``<`` the HTML converter would let swallow words: a tag never ended by ``>``, or a skipped element never closed."""
+    text = _OPEN_ENDED_TAG_RE.sub("&lt;", text)
+
+    def keep(m: re.Match) -> str:
+        closed = re.search(rf"(?i)</\s*{m.group(1)}\b", text[m.end():])
+        return m.group(0) if closed else "&lt;" + m.group(0)[1:]
+
+    return _SKIPPED_OPEN_RE.sub(keep, text)
+
+
 def _fix_markup(text: str) -> str:
     """HTML fragments to text with :func:`html_to_text`; lone entities unescaped."""
     if _TAG_RE.search(text):
         # keep the export's own line breaks: they are not markup
-        marked = text.replace("\r\n", "\n").replace("\n", "<br>")
+        marked = _unclosed_as_text(text.replace("\r\n", "\n")).replace("\n", "<br>")
         return html_to_text(marked)
     return html.unescape(text)
 

@@ -607,8 +607,8 @@ BLEND_METHODS = ("shared", "per_topic")
 def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], oof_idx: np.ndarray,
                       oof_margins: np.ndarray, oof_lexical_proba: np.ndarray, *, sample_weight: Sequence[float] | None = None,
                       target_accuracy: float = 0.95, folds: int = 5, C_grid: Sequence[float] = (1.0, 3.0, 10.0, 30.0),
-                      max_loss: float = 0.005, seed: int = 0, embedder: dict | None = None,
-                      max_chars: int = _MAX_CHARS) -> SemanticHead:
+                      max_loss: float = 0.005, seed: int = 0, splits: Sequence | None = None,
+                      embedder: dict | None = None, max_chars: int = _MAX_CHARS) -> SemanticHead:
     """Learn the semantic head, its blend with the lexical model, the cascade and the review thresholds.
 
     Everything is chosen on out-of-fold predictions of the training records ``oof_idx``
@@ -637,6 +637,9 @@ def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], o
     oof_margins : ndarray, shape (len(oof_idx), n_classes)
     oof_lexical_proba : ndarray, shape (len(oof_idx), n_classes)
         The same margins calibrated as the final lexical model calibrates (its confidence decides the cascade).
+    splits : list of (train, test) index arrays, optional
+        The folds over the ``oof_idx`` rows (e.g. one per writer, as the margins were made);
+        default: ``folds`` stratified folds.
 
     Returns
     -------
@@ -651,10 +654,12 @@ def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], o
     oof_idx = np.asarray(oof_idx)
     t = np.array([cix[v] for v in y[oof_idx]])
     # semantic out-of-fold log-probabilities: each fold's head is fitted on every record except the fold's
-    _, counts = np.unique(y[oof_idx], return_counts=True)
-    k = max(2, min(folds, int(counts.min())))
-    splits = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(oof_idx, y[oof_idx]))
-    report: dict[str, Any] = {"n_records": int(len(y)), "n_out_of_fold": int(len(oof_idx)), "folds": k}
+    if splits is None:
+        _, counts = np.unique(y[oof_idx], return_counts=True)
+        k = max(2, min(folds, int(counts.min())))
+        splits = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(oof_idx, y[oof_idx]))
+    splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+    report: dict[str, Any] = {"n_records": int(len(y)), "n_out_of_fold": int(len(oof_idx)), "folds": len(splits)}
     best: tuple[float, float, np.ndarray] | None = None
     losses = {}
     for C in C_grid:
@@ -706,5 +711,8 @@ def fit_semantic_head(E: np.ndarray, y: Sequence[str], classes: Sequence[str], o
         "max_accuracy_loss_of_cascade": max_loss,
     })
     coef, icpt = _fit_lr(E, y, w, C, classes)
-    return SemanticHead(classes, coef, icpt, blend, cascade_threshold, thresholds, embedder or embedder_identity(),
+    head = SemanticHead(classes, coef, icpt, blend, cascade_threshold, thresholds, embedder or embedder_identity(),
                         max_chars=max_chars, report=report)
+    # the out-of-fold predictions (not saved): for the training figures of both modes
+    head.oof_ = {"cascade": p_cas, "all": p_all, "embedded": {"cascade": low, "all": np.ones(len(t), dtype=bool)}}
+    return head

@@ -1,4 +1,17 @@
+"""Write the notebooks and run them, so that they are stored with their outputs.
+
+    python notebooks/make_notebooks.py        # from the repository root; needs the `notebooks` extra
+
+Every output is checked for personal data before it is written (the redactor must find nothing).
+"""
+
+import sys
+from pathlib import Path
+
 import nbformat as nbf
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
 
 def nb(cells):
     n = nbf.v4.new_notebook()
@@ -28,8 +41,10 @@ sorted(p.name for p in EXAMPLES.iterdir())"""),
 ("code", """contacts = list(iter_contacts([EXAMPLES / "syyskuu-2016.mbox"]))
 n_messages = sum(c.n_messages for c in contacts)
 print(f"{len(contacts)} threads from {n_messages} messages; errors: {sum(bool(c.error) for c in contacts)}")
+# contacts hold the raw text: show it only redacted (identity codes, phone numbers, customer numbers ...)
+from classifier.redact import redact
 c = next(c for c in contacts if c.n_messages > 1)
-print(c.sent_at, c.subject, c.n_messages, c.flags)"""),
+print(c.sent_at.isoformat(), redact(c.subject), c.n_messages, c.flags)"""),
 ("md", "## 2. Label with the shipped model and guideline catalogue\n\nEvery written row is redacted (identity codes, phone numbers, emails, IBANs, customer numbers)."),
 ("code", """out = Path(tempfile.mkdtemp()) / "labelled.jsonl"
 summary = label_inputs([EXAMPLES / "syyskuu-2016.mbox", EXAMPLES / "puhelut-syyskuu-2016.csv"], out, with_text=True)
@@ -63,7 +78,9 @@ An organisation's own labelled requests beat any shipped model. This notebook lo
 JSON Lines corpus with Hugging Face `datasets`, trains the library's estimator, evaluates it on
 held-out data, inspects errors, saves and reloads the model, and labels a `Dataset` with it.
 Here the shipped corpus stands in for yours."""),
-("code", """from pathlib import Path
+("code", """import warnings
+warnings.filterwarnings("ignore", message="IProgress not found")  # datasets' progress bars in a plain kernel
+from pathlib import Path
 import numpy as np
 from classifier.io import load_dataset
 from classifier.classify import TopicClassifier
@@ -88,7 +105,7 @@ for x, t, p in wrong[:3]:
 ("md", "Abstention: below the threshold the prediction is `uncertain`, with the top three candidates."),
 ("code", """for p in clf.predict_detailed(X_eval[:5]):
     print(p.topic, round(p.confidence, 3), p.candidates[:2], p.flags)"""),
-("md", "Save, verify, reload: the loader checks hashes and versions before unpickling."),
+("md", "Save, verify, reload: the loader checks the sha256 of every file and reads only arrays and JSON (no pickle)."),
 ("code", """import tempfile
 from classifier.model import Model, save_model, load
 d = save_model(Model(clf, {"note": "notebook model"}), Path(tempfile.mkdtemp()) / "my-model")
@@ -96,9 +113,35 @@ again = load(d)
 assert np.array_equal(again.classifier.predict_proba(X_eval[:10]), clf.predict_proba(X_eval[:10]))
 sorted(p.name for p in d.iterdir())"""),
 ("md", "Label a `Dataset` you already hold (topics only here: `guidelines=False`):"),
-("code", """from classifier.label import DatasetLabeler
-labelled = dev.select(range(20)).map(DatasetLabeler(model_dir=d, guidelines=False), batched=True)
-labelled.select_columns(["topic", "predicted_topic", "confidence", "reason"]).to_pandas().head() if hasattr(labelled, "to_pandas") else labelled[:5]"""),
+("code", """from classifier.label import label_dataset
+labelled = label_dataset(dev.select(range(20)), model_dir=d, guidelines=False)
+labelled.select_columns(["topic", "predicted.topic", "predicted.confidence", "predicted.reason"]).to_pandas().head()"""),
 ])
-nbf.write(a, "notebooks/avoidable_contacts.ipynb")
-nbf.write(b, "notebooks/retrain_on_your_corpus.ipynb")
+
+
+def outputs_text(notebook) -> str:
+    """Every text a notebook's stored outputs show (stream, results, errors)."""
+    parts = []
+    for cell in notebook.cells:
+        for o in cell.get("outputs", []):
+            texts = [o.get("text", "")] + [v for k, v in (o.get("data") or {}).items() if k.startswith("text/")]
+            parts += [t if isinstance(t, str) else "".join(t) for t in texts]  # stored as one string or lines
+    return "\n".join(parts)
+
+
+def personal_data(text: str) -> list[str]:
+    """What the redactor would hide in ``text`` (empty when nothing)."""
+    from classifier.redact import Redactor
+
+    r = Redactor()
+    return [line for line in text.splitlines() if r.redact(line) != line]
+
+
+if __name__ == "__main__":
+    for name, notebook in (("avoidable_contacts.ipynb", a), ("retrain_on_your_corpus.ipynb", b)):
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+        found = personal_data(outputs_text(notebook))
+        if found:
+            sys.exit(f"{name}: an output shows personal data, not written: {found[:3]}")
+        nbf.write(notebook, HERE / name)
+        print(f"{name}: written with outputs")

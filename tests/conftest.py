@@ -29,6 +29,14 @@ GUIDELINES = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _text_store(tmp_path_factory):
+    """Texts kept for the review page go to a temporary store, not under ~/.local/share (module fixtures too)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path_factory.getbasetemp() / "text-store"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _id_key(monkeypatch):
     """A fixed key for hashing ids in output rows, so no test writes a key file under ~/.config."""
@@ -68,7 +76,7 @@ def corpus_model(tmp_path_factory):
     from classifier.training import train_model
 
     model = train_model([CORPUS / "train.jsonl"], [CORPUS / "dev.jsonl"], CORPUS / "taxonomy.json",
-                        CORPUS / "guidelines.jsonl", target_accuracy=0.9)
+                        CORPUS / "guidelines.jsonl", target_accuracy=0.9, calibration_data="dev")
     out = tmp_path_factory.mktemp("model")
     save_model(model, out)
     return out
@@ -85,6 +93,34 @@ TINY_TEXTS = {
               "Perintäkirje tuli vaikka lasku on maksettu", "Asiakas kysyy laskun erittelystä ja maksusuunnitelmasta",
               "Lasku tuli kahteen kertaan, maksuasia", "Maksuajan pidennys laskulle"],
 }
+
+
+SIGNS = {"a": "t. Anna", "b": "-Pekka / asiakaspalvelu", "c": "Ystävällisin terveisin Kaisa"}
+GID = {"uusi": "G-1", "vahvistus": "G-2", "vaara": "G-3"}
+
+
+def writer_rows(writer: str, labelled: bool) -> list[dict]:
+    """Every tiny text once, signed by ``writer``; labelled against the catalogue or with a topic only."""
+    rows = []
+    for topic, texts in TINY_TEXTS.items():
+        for k, t in enumerate(texts):
+            r = {"id": f"{writer}-{topic}-{k}", "writer": writer, "channel": "email",
+                 "sent_at": "2016-09-05T10:00:00+03:00", "subject": None, "text": f"{t}. {SIGNS[writer]}", "topic": topic}
+            if labelled:
+                # a guideline for half of them, none for the other half (uncovered)
+                r["guideline_id"] = GID[topic] if k % 2 == 0 else None
+                r["avoidable"] = topic == "vaara" or (topic == "uusi" and k % 2 == 0)
+            rows.append(r)
+    return rows
+
+
+@pytest.fixture
+def writers_dir(tiny_dir):
+    """A tiny corpus of three writers: two labelled against the catalogue (train, dev), one with topics only."""
+    write_jsonl(tiny_dir / "train.jsonl", writer_rows("a", True))
+    write_jsonl(tiny_dir / "dev.jsonl", writer_rows("b", True))
+    write_jsonl(tiny_dir / "train_topic_only.jsonl", writer_rows("c", False))
+    return tiny_dir
 
 
 @pytest.fixture(scope="session")

@@ -44,3 +44,18 @@ def test_interval_covers_the_truth_when_probabilities_are_calibrated():
 def test_groups_and_empty_groups():
     out = estimate_shares({"a": [0.2, 0.4], "b": []})
     assert out["a"].estimate == pytest.approx(0.3) and out["b"].estimate is None and out["b"].n == 0
+
+
+def test_a_large_group_is_drawn_from_the_normal_limit_of_the_same_resampling(monkeypatch):
+    import classifier.bootstrap as bootstrap
+
+    rng = np.random.default_rng(3)
+    p = np.round(rng.beta(2, 3, 30000), 4)
+    cal_p = rng.beta(2, 3, 300)
+    cal = {"p": cal_p.tolist(), "y": (rng.random(300) < cal_p).astype(int).tolist()}
+    limit = estimate_share(p, cal)  # 30,000 > RESAMPLE_ROWS_UP_TO: the normal limit
+    monkeypatch.setattr(bootstrap, "RESAMPLE_ROWS_UP_TO", 10**6)
+    rows = estimate_share(p, cal)  # every row drawn, n_boot x n
+    assert limit.estimate == rows.estimate
+    width = rows.ci_high - rows.ci_low
+    assert abs(limit.ci_low - rows.ci_low) < 0.1 * width and abs(limit.ci_high - rows.ci_high) < 0.1 * width

@@ -13,7 +13,8 @@ from .conftest import TINY_TEXTS, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 
-COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model"]
+COMMANDS = ["validate", "train", "evaluate", "label", "report", "analyse", "upgrade-model", "review", "trends",
+            "export", "adapt"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -155,6 +156,80 @@ def test_label_reads_finnish_excel_csv_and_says_what_it_assumed(tmp_path, tiny_m
     assert row["id"] == "1" and row["status"] == "ok" and row["predicted"]["topic"] == "uusi"
 
 
+# ---------------------------------------------------------------------------------------------
+# reviewed files in `report` and `train`: checked, every unused row named, nothing invented
+
+_TOPICS = ("uusi", "vahvistus", "vaara")
+
+
+def _labelled_rows(n=120):
+    out = []
+    for i in range(n):
+        t = _TOPICS[i % 3]
+        out.append({"id": f"x{i:03d}", "channel": "email", "sent_at": "2016-09-05T10:00:00+03:00", "status": "ok",
+                    "predicted": {"topic": t, "confidence": 0.9, "candidates": [[t, 0.9], [_TOPICS[(i + 1) % 3], 0.1]],
+                                  "guideline_id": None, "avoidable": t == "vaara", "avoidable_probability": 0.8 if t == "vaara" else 0.2,
+                                  "reason": "misrouted" if t == "vaara" else "no_guideline"}})
+    return out
+
+
+def _report_cli(tmp_path, tiny_dir, labelled, *reviewed, extra=()):
+    args = ["report", str(labelled), "--out", str(tmp_path / "rep"), "--taxonomy", str(tiny_dir / "taxonomy.json"),
+            "--guidelines", str(tiny_dir / "guidelines.jsonl"), "--lang", "en", *extra]
+    for r in reviewed:
+        args += ["--reviewed", str(r)]
+    return CliRunner().invoke(main, args)
+
+
+def test_report_refuses_the_labelled_file_as_reviewed_and_names_bad_rows(tmp_path, tiny_dir):
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", _labelled_rows())
+    r = _report_cli(tmp_path, tiny_dir, labelled, labelled)
+    assert r.exit_code == 1 and "labelled.jsonl:1: not a reviewed decision" in r.output
+    assert "uncertainty" not in r.output
+    rev = write_jsonl(tmp_path / "rev.jsonl", [{"id": "x001", "topic": "uusi", "queue": "random"},
+                                               {"id": "x002", "topic": "no_such_topic", "queue": "random"},
+                                               {"id": "x003", "topic": "uusi", "guideline_id": "KJ-1", "queue": "random"}])
+    r = _report_cli(tmp_path, tiny_dir, labelled, rev)
+    assert r.exit_code == 1 and "rev.jsonl:2: unknown topic 'no_such_topic' (known: uusi, vahvistus, vaara)" in r.output
+    assert "rev.jsonl:3: unknown guideline 'KJ-1'" in r.output
+    r = _report_cli(tmp_path, tiny_dir, labelled, rev, extra=["--skip-invalid"])
+    assert r.exit_code == 0, r.output
+    assert "skipped" in r.output and "rev.jsonl:2" in r.output and "need at least 10 (9 more)" in r.output
+
+
+def test_report_says_what_each_reviewed_file_gave(tmp_path, tiny_dir):
+    rows = _labelled_rows()
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", rows)
+    sample = [{"id": r["id"], "topic": r["predicted"]["topic"], "avoidable": r["predicted"]["avoidable"],
+               "queue": "random", "sample_seed": 0, "sample_size": 40, "sample_positions": [k + 1]}
+              for k, r in enumerate(rows[:30])]
+    a = write_jsonl(tmp_path / "a.jsonl", sample + [{"id": "elsewhere", "topic": "uusi", "queue": "random",
+                                                     "sample_seed": 0, "sample_size": 40, "sample_positions": [31]}])
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps({"id": r["id"], "topic": r["predicted"]["topic"]}) + "\n"
+                                              for r in rows[40:45])[:-1], encoding="utf-8")   # another tool, no newline
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    r = _report_cli(tmp_path, tiny_dir, labelled, a, tmp_path / "b.jsonl", empty)
+    assert r.exit_code == 0, r.output
+    assert "a.jsonl: 30 reviews used (random sample, seed 0, size 40); 1 for requests not in the labelled rows (elsewhere)" in r.output
+    assert "b.jsonl: no review of the sample is used; 5 written by another tool (no queue" in r.output
+    assert "empty.jsonl: no decisions (an empty reviewed file)" in r.output
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "5 reviewed requests were written by another tool (no queue)" in md and "least-certain" not in md
+
+
+def test_train_refuses_a_topic_outside_the_taxonomy_before_training(tmp_path):
+    from .conftest import CORPUS
+
+    rev = write_jsonl(tmp_path / "rev.jsonl", [{"id": "r1", "text": "Asiakas muuttaa", "topic": "no_such_topic",
+                                               "queue": "random"}, {"id": "r2", "text": "x", "topic": 5}])
+    r = CliRunner().invoke(main, ["train", str(CORPUS), "--reviewed", str(rev), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "rev.jsonl:1: unknown topic 'no_such_topic' (known: " in r.output
+    assert "rev.jsonl:2: topic must be a topic id (text), found 5" in r.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_every_option_has_help():
     import click
 
@@ -229,3 +304,54 @@ def test_report_says_how_many_rows_its_period_holds(tmp_path, tiny_model_dir, ti
                                   "--to", "2016-09-30", *opts])
     assert r.exit_code == 0, r.output
     assert f"report of {n - 1} contacts 2016-09-01 – 2016-09-30 ({n} rows read: 1 outside the period" in r.output
+
+
+def _store_texts(month: str, n: int, share_uusi: float) -> list[dict]:
+    """Requests of one month, a given share of them about a new contract."""
+    k = round(n * share_uusi)
+    return [{"id": f"{month}-{i}", "channel": "phone", "sent_at": f"{month}-{1 + i % 28:02d}T10:00:00+03:00",
+             "text": TINY_TEXTS["uusi"][i % 6] if i < k else TINY_TEXTS["vahvistus"][i % 6]} for i in range(n)]
+
+
+def test_store_commands_label_report_export_and_trends(tmp_path, tiny_model_dir, tiny_dir):
+    opts = ["--model", str(tiny_model_dir), "--guidelines", str(tiny_dir / "guidelines.jsonl")]
+    store = tmp_path / "h.sqlite"
+    run = CliRunner().invoke
+    r = run(main, ["label", str(tmp_path), *opts])
+    assert r.exit_code == 1 and "give --out FILE, --store FILE or both" in r.output
+    write_jsonl(tmp_path / "elo.jsonl", _store_texts("2016-08", 60, 0.3))
+    write_jsonl(tmp_path / "syys.jsonl", _store_texts("2016-09", 60, 0.3))
+    r = run(main, ["label", str(tmp_path / "elo.jsonl"), str(tmp_path / "syys.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0 and "120 contacts" in r.output and "0 messages/records already in the store" in r.output
+    r = run(main, ["label", str(tmp_path / "syys.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0 and "0 contacts" in r.output and "60 messages/records already in the store" in r.output
+    r = run(main, ["trends", "--store", str(store), "--model", str(tiny_model_dir)])
+    assert r.exit_code == 0 and "2016-09: no alert" in r.output, r.output  # the same shares both months
+
+    write_jsonl(tmp_path / "loka.jsonl", _store_texts("2016-10", 60, 0.9))
+    r = run(main, ["label", str(tmp_path / "loka.jsonl"), "--store", str(store), *opts])
+    assert r.exit_code == 0, r.output
+    r = run(main, ["trends", "--store", str(store), "--model", str(tiny_model_dir), "--lang", "en"])
+    assert r.exit_code == 1 and "ALERT: 2016-10 vs 2016-09: New contract" in r.output, r.output
+    r = run(main, ["trends", "--store", str(store), "--json", "--month", "2016-09"])
+    assert r.exit_code == 0 and json.loads(r.output)["month"] == "2016-09"
+    r = run(main, ["trends", "--store", str(tmp_path / "elo.jsonl")])
+    assert r.exit_code == 2 and "not a tukipyynto store" in r.output
+
+    r = run(main, ["report", "--store", str(store), "--out", str(tmp_path / "r1"), *opts])
+    assert r.exit_code == 0 and "report of 180 contacts" in r.output, r.output
+    assert (tmp_path / "r1" / "provenance.csv").read_text().count("\n") == 4  # header and three months
+    assert "ALERT" not in (tmp_path / "r1" / "alerts.csv").read_text() and \
+        "uusi" in (tmp_path / "r1" / "alerts.csv").read_text()
+    r = run(main, ["export", "--store", str(store), "--out", str(tmp_path / "h.parquet")])
+    assert r.exit_code == 0 and "180 rows" in r.output
+    r = run(main, ["report", str(tmp_path / "h.parquet"), "--out", str(tmp_path / "r2"), *opts])
+    assert r.exit_code == 0, r.output
+    for f in (tmp_path / "r1").glob("*.csv"):
+        if f.name != "provenance.csv":
+            assert f.read_bytes() == (tmp_path / "r2" / f.name).read_bytes(), f.name
+    r = run(main, ["report", str(tmp_path / "h.parquet"), "--store", str(store), "--out", str(tmp_path / "r3")])
+    assert r.exit_code == 1 and "one of them" in r.output
+    r = run(main, ["analyse", str(tmp_path / "loka.jsonl"), "--store", str(store), "--out", str(tmp_path / "a"), *opts])
+    assert r.exit_code == 0 and f"labelled 0 contacts -> {store}; report of 180" in r.output, r.output
+    assert (tmp_path / "a" / "provenance.csv").exists() and not (tmp_path / "a" / "labelled.jsonl").exists()

@@ -39,6 +39,17 @@ def test_load_dataset_returns_dataset(tmp_path):
     assert ds.num_rows == 2 and ds[0]["topic"] == "uusi"
 
 
+def test_load_dataset_keeps_datetimes_as_written(tmp_path):
+    """The JSON reader would turn 08:30+02:00 into a naive 06:30; the rows keep the text, as `label` writes it."""
+    rows = [{"id": "1", "sent_at": "2016-02-15T08:30:00+02:00", "text": "a"},
+            {"id": "2", "sent_at": "2016-09-05T10:12:00+03:00", "text": "b"}]
+    write_jsonl(tmp_path / "a.jsonl", rows[:1])
+    write_jsonl(tmp_path / "b.jsonl", rows[1:])
+    ds = load_dataset([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert ds["sent_at"] == ["2016-02-15T08:30:00+02:00", "2016-09-05T10:12:00+03:00"]
+    assert ds.column_names == ["id", "sent_at", "text"]
+
+
 def test_bad_json_line_is_named(tmp_path):
     p = tmp_path / "r.jsonl"
     p.write_text(json.dumps(ROWS[0]) + "\n{not json\n", encoding="utf-8")

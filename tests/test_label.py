@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from classifier.label import DatasetLabeler, label_inputs
+from classifier.label import label_inputs
 
 from .conftest import TINY_TEXTS, write_jsonl
 
@@ -76,14 +76,31 @@ def test_dask_cluster_same_rows(records, tmp_path, tiny_model_dir, tiny_dir):
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "d.jsonl").read_text()
 
 
-def test_dataset_labeler(tiny_model_dir, tiny_dir):
-    import datasets
+def test_dataset_labeler_gives_label_rows_fields(tiny_model_dir, tiny_dir, tmp_path):
+    """The library path (load_dataset + label_dataset) and `label` on the same file give the same fields and values."""
+    from classifier.io import load_dataset
+    from classifier.label import PREDICTED_COLUMNS, _Writer, label_dataset
 
-    ds = datasets.Dataset.from_dict({"text": [t for ts in TINY_TEXTS.values() for t in ts],
-                                     "sent_at": ["2016-05-01T10:00:00+03:00"] * 18})
-    out = ds.map(DatasetLabeler(tiny_model_dir, tiny_dir / "guidelines.jsonl"), batched=True, batch_size=5)
-    assert out.num_rows == 18 and {"predicted_topic", "predicted_avoidable", "reason"} <= set(out.column_names)
-    assert out[0]["predicted_topic"] == "uusi"
+    texts = [t for ts in TINY_TEXTS.values() for t in ts] + ["   "]
+    f = tmp_path / "r.jsonl"
+    f.write_text("".join(json.dumps({"id": str(i), "sent_at": "2016-05-01T10:00:00+03:00", "text": t}) + "\n"
+                         for i, t in enumerate(texts)), encoding="utf-8")
+    gl = tiny_dir / "guidelines.jsonl"
+    label_inputs([f], tmp_path / "o.jsonl", tiny_model_dir, gl)
+    rows = [_Writer.flat(json.loads(x)) for x in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    # batches of 5: the last batch's rows have no later guideline and no text, and the columns keep their types
+    out = label_dataset(load_dataset(f), tiny_model_dir, gl, batch_size=5, load_from_cache_file=False)
+    assert out.num_rows == len(texts)
+    assert {"predicted.coverage_probability", "predicted.avoidable_probability"} <= set(PREDICTED_COLUMNS)
+    for r, d in zip(rows[:-1], out):
+        assert d["sent_at"] == "2016-05-01T10:00:00+03:00" == r["sent_at"]
+        assert d["status"] == r["status"]
+        for c in PREDICTED_COLUMNS:
+            assert d[c] == r.get(c), (c, d[c], r.get(c))
+    # a blank text: `label` reports the record's empty field as an error; a dataset row is not assessed either
+    assert rows[-1]["status"] == "error" and out[-1]["status"] == "no_text" and out[-1]["predicted.topic"] is None
+    assert out[0]["predicted.topic"] == "uusi"
+    assert out[0]["predicted.avoidable_probability"] is not None
 
 
 def test_model_in_other_taxonomy_skips_matching_with_one_warning(records, tmp_path, tiny_model_dir):
@@ -514,3 +531,65 @@ def test_service_section_from_csv_rows(tmp_path):
     a, b = build_report(rows, _tax()), build_report(_service_rows(), _tax())
     assert a.service_response_by_topic == b.service_response_by_topic and a.service_quality == b.service_quality
     assert a.service_repeats == b.service_repeats
+
+def test_csv_and_parquet_rows_carry_the_probabilities(records, tmp_path, tiny_model_dir, tiny_dir):
+    """The report reads the same estimate from `label`'s CSV and Parquet output as from its JSONL."""
+    from classifier.report import read_labelled
+
+    path, n = records
+    got = {}
+    for fmt in ("jsonl", "csv", "parquet"):
+        label_inputs([path], tmp_path / f"o.{fmt}", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+        got[fmt] = [(r["predicted"] or {}) for r in read_labelled([tmp_path / f"o.{fmt}"])]
+    for fmt in ("csv", "parquet"):
+        for a, b in zip(got["jsonl"], got[fmt]):
+            for k in ("status", "coverage_probability", "avoidable_probability", "assessed_on"):
+                x, y = a.get(k), b.get(k)
+                assert (float(x) == pytest.approx(float(y))) if isinstance(x, float) else (x == y or str(x) == str(y)), (fmt, k, x, y)
+    assert any(p.get("avoidable_probability") is not None for p in got["csv"])
+
+
+def test_resuming_a_csv_of_other_columns_is_refused(records, tmp_path, tiny_model_dir, tiny_dir):
+    from classifier.errors import OutputError
+
+    path, _ = records
+    out = tmp_path / "o.csv"
+    out.write_text("id,key,status\n1,abc,ok\n", encoding="utf-8")
+    with pytest.raises(OutputError, match="columns differ"):
+        label_inputs([path], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", resume=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# texts for the review page: in a private store, not in the rows, unless asked for
+
+
+def test_texts_go_to_the_private_store_not_the_rows(records, tmp_path, tiny_model_dir, tiny_dir, monkeypatch):
+    import os
+    import stat
+
+    from classifier.textstore import read_texts, store_dir, store_ref
+
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "store"))
+    path, n = records
+    for suffix in ("jsonl", "csv"):
+        out = tmp_path / f"o.{suffix}"
+        _label(path, out, tiny_model_dir, tiny_dir, text_store=True)
+        raw = out.read_text(encoding="utf-8")
+        assert "muuttaa" not in raw and "Lähettäkää" not in raw           # no request text in the shared output
+        from classifier.report import read_labelled
+
+        rows = read_labelled([out])
+        ok = [r for r in rows if r["status"] == "ok"]
+        assert all(r.get("text_ref") == store_ref(out) and not r.get("text") for r in ok)
+        texts = read_texts([store_ref(out)])
+        assert len(texts) == len(ok) and all("[ASIAKASNRO]" in texts[r["key"]] for r in ok)
+        assert not any("12345" in t for t in texts.values())             # redacted before it is stored
+    folder = store_dir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in folder.iterdir())
+    # with --with-text the rows carry the text and nothing is stored for them
+    _label(path, tmp_path / "w.jsonl", tiny_model_dir, tiny_dir, with_text=True, text_store=True)
+    assert not read_texts([store_ref(tmp_path / "w.jsonl")])
+    # labelling to the same output again replaces its texts, a resume adds to them
+    _label(path, tmp_path / "o.jsonl", tiny_model_dir, tiny_dir, text_store=True, overwrite=True)
+    assert len((folder / f"{store_ref(tmp_path / 'o.jsonl')}.jsonl").read_text().splitlines()) == n - 1

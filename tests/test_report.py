@@ -585,3 +585,196 @@ def test_reasons_table_shows_words_not_codes(lang, tmp_path):
         assert r["label"] != r["reason"] and "_" not in r["label"], r
     md = write_report(rep, tmp_path, formats=("md",))["md"].read_text(encoding="utf-8")
     assert not any(f"| {code} |" in md for code in REASONS)
+
+
+# ---------------------------------------------------------------------------------------------
+# the panel "before and after your reviews"
+
+
+def _probable_rows(n=200):
+    out = []
+    for i in range(n):
+        t = ("uusi", "vahvistus", "vaara")[i % 3]
+        p = (0.85, 0.1, 0.6)[i % 3]
+        reason = {"uusi": "guideline_existed", "vahvistus": "back_office_remit", "vaara": "misrouted"}[t]
+        row = R(f"p{i:03d}", "email", "2016-05-10T10:00:00+03:00", t, reason)
+        row["predicted"].update({"avoidable_probability": p, "coverage_probability": p})
+        out.append(row)
+    return out
+
+
+def test_before_and_after_without_reviews_marks_the_model_unverified_and_says_how_many_to_review(tmp_path):
+    rep = build_report(_probable_rows(), TAXONOMY, lang="en")
+    model, needed = rep.avoidable_before_after
+    assert model["measure"] == "model" and model["estimate"] == pytest.approx(rep.avoidable_overall[0]["estimate"])
+    assert model["note"].startswith("unverified on this catalogue")
+    from classifier.estimate import reviews_for_margin
+
+    p = [r["predicted"]["avoidable_probability"] for r in _probable_rows()]
+    assert needed["measure"] == "reviews_needed" and needed["reviews"] == reviews_for_margin(p)
+    assert 10 < needed["reviews"] <= 200 and "review --tilted" in needed["note"]
+    md = write_report(rep, tmp_path)["md"].read_text(encoding="utf-8")
+    assert "### Before and after your reviews" in md and "| The model alone | " in md
+    assert "Random reviews for an interval of ±5 points" in md
+
+
+def test_before_and_after_with_reviews_puts_the_corrected_estimate_and_the_accuracy_beside_the_model():
+    rows = _probable_rows()
+    rev = {r["id"]: {"id": r["id"], "topic": r["predicted"]["topic"], "guideline_id": None,
+                     "avoidable": r["predicted"]["topic"] == "vaara" or (k % 2 == 0), "queue": "random"}
+           for k, r in enumerate(rows[:40])}
+    rep = build_report(rows, TAXONOMY, lang="en", reviewed=rev)
+    panel = {r["measure"]: r for r in rep.avoidable_before_after}
+    assert set(panel) == {"model", "corrected", "avoidable_accuracy", "topic_accuracy"}
+    assert panel["model"]["note"].startswith("checked against 40 reviews")
+    ppi = rep.avoidable_overall[-1]
+    assert panel["corrected"]["estimate"] == ppi["estimate"] and panel["corrected"]["reviews"] == 40
+    assert panel["topic_accuracy"]["estimate"] == 1.0 and panel["avoidable_accuracy"]["estimate"] < 1.0
+    # too few reviews: the corrected row says how many more, and the reviews-needed row stays
+    few = build_report(rows, TAXONOMY, lang="en", reviewed=dict(list(rev.items())[:4]))
+    panel = {r["measure"]: r for r in few.avoidable_before_after}
+    assert panel["corrected"]["estimate"] is None and panel["corrected"]["note"] == "needs 6 more reviews"
+    assert "reviews_needed" in panel
+
+
+def test_no_panel_for_rows_labelled_without_a_model():
+    rows = [{"id": f"l{i}", "sent_at": "2016-05-10T10:00:00+03:00", "channel": "email", "topic": "uusi",
+             "avoidable": i % 2 == 0} for i in range(20)]
+    assert build_report(rows, TAXONOMY).avoidable_before_after == []
+def test_read_labelled_keeps_hashed_ids_and_redacts_others(tmp_path):
+    """label's keyed hash of an id is kept as written (its digits can look like a phone number); raw ids are redacted."""
+    rows = [dict(ROWS[0], id="h-031075752a280c1674a3"), dict(ROWS[0], id="matti.meikalainen@example.com")]
+    p = tmp_path / "l.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    got = [r["id"] for r in read_labelled(p)]
+    assert got[0] == "h-031075752a280c1674a3"
+    assert "meikalainen" not in got[1]
+
+
+# --------------------------------------------------------------------------- the headline: one number per figure
+
+
+def _with_probabilities(rows):
+    out = []
+    for i, r in enumerate(rows):
+        r = dict(r)
+        if r.get("predicted") and r["predicted"].get("reason") not in (None, "uncertain_topic"):
+            r["predicted"] = dict(r["predicted"], avoidable_probability=0.9 if r["predicted"].get("avoidable") else 0.15)
+        out.append(r)
+    return [r for r in out if not r.get("predicted") or r["predicted"].get("reason") != "uncertain_topic"]
+
+
+def _top(section: str, page: str) -> str:
+    """The part of a written report before its first numbered section."""
+    return page.split(section, 1)[0]
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_headline_repeats_the_tables_and_says_what_the_share_rests_on(lang, tmp_path):
+    from classifier.report.format import _fmt_int, _fmt_pct
+    from classifier.report.texts import TEXT
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, lang=lang, **PERIOD)
+    h, (overall,) = rep.headline, rep.avoidable_overall
+    assert overall["method"] == "model_bootstrap"
+    assert h["share"]["basis"] == "model" and h["share"]["estimate"] == overall["estimate"]
+    assert (h["share"]["ci_low"], h["share"]["ci_high"]) == (overall["ci_low"], overall["ci_high"])
+    topics = sorted((r for r in rep.topics if r["topic"] != "total" and r["total_n"]), key=lambda r: -r["total_n"])
+    assert [(t["label"], t["n"]) for t in h["topics"]] == [(r["label"], r["total_n"]) for r in topics[:3]]
+    assert [(g["label"], g["n"]) for g in h["gaps"]] == [(r["label"], r["n"]) for r in rep.gaps[:3]]
+    paths = write_report(rep, tmp_path, formats=("md", "html"))
+    nb = lambda s: s.replace("\u00a0", " ")  # noqa: E731
+    md = nb(_top("## 1.", paths["md"].read_text(encoding="utf-8")))
+    html = nb(_top('<section id="volumes"', paths["html"].read_text(encoding="utf-8")))
+    t = TEXT[lang]
+    share = nb(_fmt_pct(overall["estimate"], lang))
+    for page in (md, html):
+        assert share in page and t["hl_title"] in page and t["hl_topics"] in page and t["hl_gaps"] in page
+        assert "tukipyynto review" in page  # model only: how to correct it
+        assert nb(f"{_fmt_int(rep.n_analysed, lang)}") in page
+        assert all(x["label"] in page for x in h["topics"] + h["gaps"])
+    # the share appears once in the page's top; the yes/no decisions' share is not a second headline number
+    assert md.count(share) == 1 and nb(_fmt_pct(overall["share"], lang)) not in md
+
+
+def test_headline_of_labelled_rows_and_of_a_reviewed_sample():
+    labels = build_report(ROWS, TAXONOMY, GUIDELINES, **PERIOD)
+    assert labels.headline["share"]["basis"] == "labels"
+    tax = Taxonomy.from_labels(["a", "b"])
+    rows, reviewed = [], {}
+    for i in range(120):
+        t = "a" if i % 2 else "b"
+        rows.append({"id": f"x{i}", "channel": "email", "sent_at": "2016-09-05T10:00:00+03:00", "status": "ok",
+                     "predicted": {"topic": t, "confidence": 0.9, "candidates": [[t, 0.9]], "guideline_id": None,
+                                   "avoidable": t == "a", "reason": "guideline_existed" if t == "a" else "no_guideline",
+                                   "avoidable_probability": 0.8 if t == "a" else 0.1}})
+        if i < 40:
+            truth = "b" if i % 4 == 1 else t
+            reviewed[f"x{i}"] = {"id": f"x{i}", "topic": truth, "avoidable": truth == "a", "guideline_id": None,
+                                 "queue": "random"}
+    rep = build_report(rows, tax, reviewed=reviewed)
+    model_row, ppi_row = rep.avoidable_overall
+    share = rep.headline["share"]
+    assert share["basis"] == "reviewed" and share["estimate"] == ppi_row["estimate"]
+    assert share["n_reviewed"] == ppi_row["n_reviewed"] == 40 and share["model_estimate"] == model_row["estimate"]
+    from classifier.report import headline_lines
+
+    lines = headline_lines(rep)
+    assert "40" in lines[1] and "PPI" in lines[1]
+
+
+def test_avoidable_tables_show_one_number_and_no_reviewed_zeros(tmp_path):
+    from classifier.report.texts import TEXT
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, **PERIOD)
+    md = write_report(rep, tmp_path, formats=("md",))["md"].read_text(encoding="utf-8")
+    t = TEXT["fi"]
+    section = md.split("## 4.", 1)[1].split("## 5.", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    headers = [cells for cells in rows if cells[0] in (t["col_group"], t["col_label"], t["col_channel"], t["col_period"])]
+    assert len(headers) == 4
+    for cells in headers:
+        assert t["col_estimate"] in cells and t["col_share"] not in cells and t["col_n_avoidable"] not in cells
+        assert t["col_n_reviewed"] not in cells
+
+
+def test_avoidable_topic_figure_labels_say_what_the_bars_show():
+    from classifier.report.figures import _avoidable_topic_bars
+    from classifier.report.format import _fmt_pct
+
+    rep = build_report(_with_probabilities(ROWS), TAXONOMY, GUIDELINES, **PERIOD)
+    bars = _avoidable_topic_bars(rep)
+    rows = [r for r in rep.avoidable_by_topic if r["n"]]
+    assert len(bars) == len(rows) >= 3
+    for b, r in zip(bars, rows):
+        assert b["value"] == pytest.approx(100 * r["estimate"]) and b["text"] == _fmt_pct(r["estimate"], "fi")
+        assert b["label"] == f"{r['label']} (n = {r['n']})"
+    # bars run from the most avoidable contacts (estimate x requests) down
+    est = [r["estimate"] * r["n"] for r in rows]
+    assert est == sorted(est, reverse=True)
+
+
+def test_the_report_does_not_depend_on_the_order_of_its_rows(report):
+    import random
+
+    shuffled = list(ROWS)
+    random.Random(7).shuffle(shuffled)
+    assert build_report(shuffled, TAXONOMY, GUIDELINES, **PERIOD).to_dict() == report.to_dict()
+
+
+def test_rows_redacted_already_are_not_redacted_again():
+    row = R("x1", "email", "2016-09-14T11:00:00+03:00", "paattaminen", "no_guideline",
+            text="Soita numeroon 040 123 4567, kuka voi allekirjoittaa?")
+    plain = build_report([row], TAXONOMY)
+    trusted = build_report([row], TAXONOMY, redacted=True)
+    assert "040 123 4567" not in str(plain.gaps) and "040 123 4567" in str(trusted.gaps)
+
+
+def test_gap_clusters_of_many_texts_are_found_on_a_sample_and_scaled_to_all():
+    from classifier.report.tables import gaps
+
+    texts = [f"Kuolinpesä haluaa päättää sopimuksen {i % 7}" if i % 2 else f"Muutto uuteen osoitteeseen {i % 5}"
+             for i in range(gaps.CLUSTER_SAMPLE * 3 + 1)]
+    summary, found = gaps._cluster_texts(texts, 2, 0, 3, 200)
+    assert sum(c["size"] for c in found) == len(texts) and len(found) == 2
+    assert all(abs(c["size"] - len(texts) / 2) < 0.05 * len(texts) for c in found)

@@ -240,3 +240,216 @@ def test_train_accepts_reviewed_files(tmp_path):
     assert res.exit_code == 0, res.output
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "reviewed requests added" in card and "'n': 29" in card and "'weight': 2.0" in card
+
+
+# ---------------------------------------------------------------------------------------------
+# the reviewed file is data: checked before it is touched, locked while a session has it
+
+
+def _session(tiny_dir, out, **kw):
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    gl = read_guidelines(tiny_dir / "guidelines.jsonl", tax)
+    return ReviewSession(rows=_rows(), out=out, guidelines=gl, taxonomy=tax, **{"sample": 10, "seed": 3, **kw})
+
+
+def test_a_complete_last_line_without_newline_is_kept(tmp_path):
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"id": "a", "topic": "uusi", "queue": "random"}\n{"id": "b", "topic": "vaara", "queue": "random"}',
+                 encoding="utf-8")
+    log = ReviewLog(p)
+    assert log.current("b")["topic"] == "vaara"
+    assert any("no newline" in n for n in log.notes)
+    log.append({"id": "c", "topic": "uusi", "queue": "random"})
+    log.close()
+    assert [json.loads(x)["id"] for x in p.read_text(encoding="utf-8").splitlines()] == ["a", "b", "c"]
+
+
+def test_a_file_that_is_not_a_reviewed_file_is_refused_and_left_alone(tiny_dir, tmp_path):
+    csv = tmp_path / "export.csv"
+    csv.write_bytes(b"id,topic\nr001,uusi\nr002,vaara")                 # no newline after the last row
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    for p in (csv, labelled):
+        before = p.read_bytes()
+        with pytest.raises(ReviewError, match="is not a reviewed file"):
+            ReviewLog(p)
+        with pytest.raises(ReviewError, match="is not a reviewed file"):
+            _session(tiny_dir, p)
+        assert p.read_bytes() == before
+
+
+def test_out_may_not_be_an_input(tiny_dir, tmp_path):
+    from classifier.review import load_session
+
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    before = labelled.read_bytes()
+    with pytest.raises(ReviewError, match="is one of the inputs"):
+        load_session([labelled], labelled, tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json", use_model=False)
+    with pytest.raises(ReviewError, match="is one of the inputs"):
+        load_session([tmp_path], tmp_path / "labelled.jsonl", tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json",
+                     use_model=False)
+    assert labelled.read_bytes() == before
+
+
+def test_a_second_session_on_one_file_is_refused_naming_the_first(session, tmp_path, tiny_dir):
+    srv = make_server(session, "127.0.0.1", 0)
+    try:
+        session.log.announce(srv.url)
+        with pytest.raises(ReviewError) as e:
+            _session(tiny_dir, tmp_path / "reviewed.jsonl")
+        assert f"127.0.0.1:{srv.server_address[1]}" in str(e.value) and "another review session" in str(e.value)
+    finally:
+        srv.server_close()
+    session.close()
+    _session(tiny_dir, tmp_path / "reviewed.jsonl").close()            # free again once the first one stops
+
+
+def test_the_file_records_the_sample_and_a_restart_with_another_is_refused(tiny_dir, tmp_path):
+    out = tmp_path / "reviewed.jsonl"
+    s = _session(tiny_dir, out)
+    rid = s.next_id("random")
+    s.decide(rid, "uusi", "G-1")
+    s.decide(s.next_id("uncertain"), "vaara", None)
+    s.close()
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert all(r["sample_seed"] == 3 and r["sample_size"] == 10 for r in rows)
+    assert rows[0]["sample_positions"] == [1]
+    for kw in ({"seed": 4}, {"sample": 20}, {"design": "tilted"}):
+        with pytest.raises(ReviewError, match="another sample.*--new-sample"):
+            _session(tiny_dir, out, **kw)
+    s = _session(tiny_dir, out, seed=4, new_sample=True)
+    assert s.state()["progress"]["random"]["done"] == 0                 # a new sample starts from nothing
+    assert s.next_id("random") is not None
+    s.decide(s.next_id("random"), "uusi", None)
+    s.close()
+    _session(tiny_dir, out, seed=4).close()                             # and is the file's sample from then on
+
+
+def test_tilted_queue_draws_with_known_probabilities(tiny_dir, tmp_path):
+    rows = _rows(60)
+    for k, r in enumerate(rows):
+        r["predicted"]["avoidable_probability"] = [0.02, 0.5, 0.98][k % 3]
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    s = ReviewSession(rows=rows, out=tmp_path / "t.jsonl", guidelines=read_guidelines(tiny_dir / "guidelines.jsonl", tax),
+                      taxonomy=tax, sample=40, seed=1, design="tilted")
+    q = s.plan.selection
+    assert s.state()["sample_queue"] == "tilted" and s.queues["tilted"]
+    # probabilities tilted toward the uncertain rows (p = 0.5), none below the uniform share
+    by_p = {}
+    for r in rows:
+        if r["id"] in q:
+            by_p.setdefault(r["predicted"]["avoidable_probability"], set()).add(round(q[r["id"]], 9))
+    assert max(by_p[0.5]) > max(by_p.get(0.02, {0})) and min(min(v) for v in by_p.values()) >= 0.2 / 60 - 1e-12
+    assert sum(len(v) for v in s.plan.positions.values()) == 40
+    rid = s.next_id("tilted")
+    s.decide(rid, "uusi", None)
+    s.close()
+    row = json.loads((tmp_path / "t.jsonl").read_text(encoding="utf-8"))
+    assert row["queue"] == "tilted" and row["selection_probability"] == pytest.approx(q[rid])
+    assert row["sample_positions"][0] == 1 and row["sample_size"] == 40
+
+
+def test_unwritable_out_is_not_reported_as_a_port_problem(tiny_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    res = CliRunner().invoke(main, ["review", str(labelled), "--out", str(tmp_path / "a-file" / "reviewed.jsonl"),
+                                    "--no-model", "--guidelines", str(tiny_dir / "guidelines.jsonl"), "--taxonomy",
+                                    str(tiny_dir / "taxonomy.json"), "--port", "0", "--no-browser"])
+    assert res.exit_code == 1 and "cannot listen" not in res.output
+    assert "a-file" in res.output and "cannot create the folder" in res.output
+
+
+def test_server_answers_400_to_deep_json_and_never_reads_a_refused_body_as_a_request(server, session):
+    port = server.server_address[1]
+    tok = {"X-Review-Token": server.token, "Content-Type": "application/json"}
+    assert _req(server, "POST", "/api/decide", None, tok, raw=b"[" * 100000 + b"]" * 100000)[0] in (400, 413)
+    assert _req(server, "POST", "/api/decide", None, tok, raw=b'{"id": ' + b"[" * 20000 + b"]" * 20000 + b"}")[0] == 400
+    # a refused write whose body is itself a request: the next request on the connection must not be it
+    smuggled = f"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Review-Token: {server.token}\r\n\r\n".encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/api/decide", body=smuggled, headers={"Host": f"127.0.0.1:{port}", "Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 403
+    r.read()
+    c.request("GET", "/favicon.ico", headers={"Host": f"127.0.0.1:{port}"})
+    r2 = c.getresponse()
+    assert r2.status == 204                                               # our own next request, not the smuggled one
+    c.close()
+
+
+def test_a_silent_client_does_not_hold_a_thread_forever(session):
+    import socket
+    import time
+
+    srv = make_server(session, "127.0.0.1", 0, timeout=0.5)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        s = socket.create_connection(("127.0.0.1", srv.server_address[1]), timeout=10)
+        s.sendall(f"POST /api/decide HTTP/1.1\r\nHost: 127.0.0.1:{srv.server_address[1]}\r\nContent-Length: 50\r\n"
+                  f"X-Review-Token: {srv.token}\r\nContent-Type: application/json\r\n\r\n".encode())
+        start = time.time()
+        data = s.recv(1000)
+        while data:                                                       # the server gives up and closes
+            data = s.recv(1000)
+        assert time.time() - start < 5
+        s.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_the_page_shows_texts_from_the_private_store(tiny_dir, tiny_model_dir, tmp_path, monkeypatch):
+    from classifier.label import label_inputs
+    from classifier.review import load_session
+
+    from .conftest import TINY_TEXTS
+
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "store"))
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": f"{t}-{j}", "text": x + " asnro 1234567", "channel": "email",
+                                               "sent_at": "2016-05-02T10:00:00+03:00"}
+                                              for t, xs in TINY_TEXTS.items() for j, x in enumerate(xs)])
+    out = tmp_path / "shared" / "labelled.jsonl"
+    label_inputs([src], out, tiny_model_dir, tiny_dir / "guidelines.jsonl", text_store=True)
+    assert '"text":' not in out.read_text(encoding="utf-8")
+    moved = tmp_path / "elsewhere.jsonl"                     # the labelled file moved: its rows still name the store
+    out.rename(moved)
+    s = load_session([moved], tmp_path / "reviewed.jsonl", tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json",
+                     use_model=False, sample=5)
+    try:
+        card = s.card(s.next_id("random"))
+        assert card["text"] and "[ASIAKASNRO]" in card["text"] and "1234567" not in card["text"]
+        assert not s.notes
+        s.decide(card["id"], "uusi", None)
+    finally:
+        s.close()
+    import stat
+
+    assert stat.S_IMODE((tmp_path / "reviewed.jsonl").stat().st_mode) == 0o600   # decisions hold the text
+    # on a machine without the store the page says so instead of showing nothing
+    monkeypatch.setenv("TUKIPYYNTO_TEXT_STORE", str(tmp_path / "other-machine"))
+    s = load_session([moved], tmp_path / "r2.jsonl", tiny_dir / "guidelines.jsonl", tiny_dir / "taxonomy.json",
+                     use_model=False, sample=5)
+    try:
+        assert s.card(s.next_id("random"))["text"] is None
+        assert any("have no text on this machine" in n for n in s.notes)
+    finally:
+        s.close()
+
+
+def test_a_session_takes_rows_already_read_as_from_files(tiny_dir, tmp_path):
+    from classifier.review import load_session
+
+    write_jsonl(tmp_path / "labelled.jsonl", _rows())
+    args = (tmp_path / "a.jsonl", str(tiny_dir / "guidelines.jsonl"), str(tiny_dir / "taxonomy.json"), None, 10, 3)
+    from_file = load_session([tmp_path / "labelled.jsonl"], *args, use_model=False)
+    from_rows = load_session((), tmp_path / "b.jsonl", *args[1:], use_model=False, rows=_rows())
+    try:
+        assert list(from_rows.by_id) == list(from_file.by_id)
+        assert from_rows.state()["progress"] == from_file.state()["progress"]
+    finally:
+        from_file.close()
+        from_rows.close()

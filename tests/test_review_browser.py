@@ -118,3 +118,93 @@ def test_review_five_with_the_keyboard_kill_restart_and_resume(browser, labelled
 
     rev = read_reviewed(out)
     assert len(rev) == 5 and next_id not in rev
+
+
+def test_review_shows_the_text_after_the_default_analyse(browser, tmp_path):
+    """`analyse INPUT --out DIR` then `review DIR/labelled.jsonl`: the page shows each request's text; DIR holds none."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TUKIPYYNTO_TEXT_STORE": str(tmp_path / "store")}
+    shared = tmp_path / "report"
+    subprocess.run([sys.executable, "-m", "classifier", "analyse", str(EXAMPLE), "--out", str(shared)], check=True,
+                   env=env, capture_output=True, timeout=600)
+    labelled = [json.loads(line) for line in (shared / "labelled.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert labelled and not any("text" in r for r in labelled)
+    out = tmp_path / "reviewed.jsonl"
+    log = tmp_path / "server.log"
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(shared / "labelled.jsonl"), "--out",
+                             str(out), "--sample", "10", "--port", "0", "--no-browser", "--no-model"],
+                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        url = None
+        while time.time() < deadline and url is None:
+            m = re.search(r"review page: (http://\S+)", log.read_text())
+            url = m.group(1) if m else None
+            if proc.poll() is not None:
+                raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        assert url, "review server did not start"
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        _idle(page)
+        shown = []
+        for _ in range(3):
+            text = page.text_content("#c-text")
+            assert text and len(text) > 20 and "not on this machine" not in text and "tällä koneella" not in text
+            assert page.text_content("#c-subject")
+            shown.append(text)
+            page.keyboard.press("Enter")
+            _idle(page)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        fh.close()
+    assert "have no text on this machine" not in log.read_text()
+    # the texts the page showed appear in no shared output
+    words = [max(t.split("\n"), key=len).strip()[:40] for t in shown]
+    assert all(len(w) >= 20 for w in words)
+    for f in shared.rglob("*"):
+        if f.is_file() and f.suffix in (".jsonl", ".md", ".html", ".csv", ".json"):
+            content = f.read_text(encoding="utf-8", errors="replace")
+            assert not any(w in content for w in words), f
+
+
+def test_the_tilted_queue_in_the_page(browser, labelled, tmp_path):
+    out = tmp_path / "tilted.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = tmp_path / "server.log"
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
+                             "--sample", "40", "--seed", "2", "--tilted", "--port", "0", "--no-browser", "--no-model"],
+                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, url = time.time() + 120, None
+        while time.time() < deadline and url is None:
+            m = re.search(r"review page: (http://\S+)", log.read_text())
+            url = m.group(1) if m else None
+            if proc.poll() is not None:
+                raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        _idle(page)
+        assert page.text_content("#q-random").startswith("Painotettu otos")
+        assert "epävarmat pyynnöt on poimittu todennäköisemmin" in page.text_content("#queue-note")
+        first = page.text_content("#c-id")
+        page.keyboard.press("Enter")
+        _idle(page)
+        page.keyboard.press("q")                                 # the other queue and back
+        _idle(page)
+        assert page.text_content("#q-uncertain").startswith("Epävarmimmat") and "active" in page.get_attribute("#q-uncertain", "class")
+        page.keyboard.press("q")
+        _idle(page)
+        assert "active" in page.get_attribute("#q-random", "class")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        fh.close()
+    (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert row["id"] == first and row["queue"] == "tilted" and 0 < row["selection_probability"] < 1
+    assert row["sample_seed"] == 2 and row["sample_size"] == 40 and row["sample_positions"][0] == 1

@@ -180,10 +180,6 @@ def test_no_import_loops():
 
 # --------------------------------------------------------------------------- private names stay inside their part
 
-# classifier.guidelines and classifier.review are being split into packages by other work in
-# progress; until that lands, their own imports and the private names others take from them
-# are not checked here (issue 21). Remove them from this set when they are packages.
-EXEMPT_PARTS = {"classifier.guidelines", "classifier.review"}
 TESTS = PACKAGE.parent / "tests"
 
 
@@ -244,7 +240,7 @@ def _crossings(where: str, part: str | None, imports: list[Import]) -> list[str]
     """The private names (and private modules) among ``imports`` that come from outside ``part``."""
     bad = []
     for imp in imports:
-        if part_of(imp.target) in EXEMPT_PARTS or part_of(imp.target) == part:
+        if part_of(imp.target) == part:
             continue
         private_module = any(_is_private(p) for p in imp.target.split("."))
         if private_module or (imp.name and _is_private(imp.name)):
@@ -270,8 +266,6 @@ def _undocumented(module: str) -> set[str]:
 def test_private_names_stay_inside_their_part():
     bad = []
     for m in MODULES:
-        if part_of(m) in EXEMPT_PARTS:
-            continue
         imports = imports_of(m)
         bad += _crossings(m, part_of(m), imports + _reached_names(MODULES[m], imports))
     assert not bad, ("private names taken from another part (make the name public, documented and in its "
@@ -297,11 +291,9 @@ def test_package_inits_re_export_public_names_only():
 def test_what_one_part_offers_another_is_in_all_and_documented():
     bad = []
     for m in MODULES:
-        if part_of(m) in EXEMPT_PARTS:
-            continue
         for imp in imports_of(m):
             t = imp.target
-            if imp.name is None or part_of(t) in EXEMPT_PARTS or part_of(t) == part_of(m) or imp.name.startswith("__"):
+            if imp.name is None or part_of(t) == part_of(m) or imp.name.startswith("__"):
                 continue
             if imp.name not in (_all_of(t) or set()):
                 bad.append(f"{m}:{imp.line} takes {t}.{imp.name}, which is not in {t}.__all__")

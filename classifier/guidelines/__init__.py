@@ -14,15 +14,18 @@ The steps, one module each:
 - :mod:`.matching`: ranking the guidelines, and learning the ranking (:func:`fit_matcher`);
 - :mod:`.coverage`: does the best guideline in force cover the request (features, model,
   calibration), and the avoidable probability;
-- :mod:`.assess`: :class:`Assessment` and :class:`Assessor`, one request or a batch.
+- :mod:`.assess`: :class:`Assessment` and :class:`Assessor`, one request or a batch;
+- :mod:`.adapt`: adaptation to an organisation's catalogue from its reviewed requests, and the
+  fold adaptations of cross-fitting.
 """
 
 from __future__ import annotations
 
 from ..rules import REASONS, UNDECIDED_REASONS
+from .adapt import MIN_REVIEWS, STRENGTHS, Adaptation, CrossFit, ReviewLabel, cross_fit, fit_adaptation
 from .assess import Assessment, Assessor
-from .catalogue import (FEATURES, HANDOFF_TITLE_STEMS, NO_CATALOGUE_WARNING, Catalogue, catalogue_mismatch,
-                        is_handoff_title)
+from .catalogue import (FEATURES, HANDOFF_TITLE_STEMS, NO_CATALOGUE_WARNING, Catalogue, catalogue_digest,
+                        catalogue_mismatch, is_handoff_title)
 from .coverage import (COVERAGE_FEATURES, avoidable_probability, coverage_features, expected_calibration_error,
                        fit_coverage)
 from .matching import DEFAULT_MATCHER, MATCH_FEATURES, fit_matcher
@@ -30,4 +33,5 @@ from .matching import DEFAULT_MATCHER, MATCH_FEATURES, fit_matcher
 __all__ = ["Catalogue", "Assessment", "Assessor", "REASONS", "UNDECIDED_REASONS", "FEATURES", "MATCH_FEATURES",
            "COVERAGE_FEATURES", "DEFAULT_MATCHER", "HANDOFF_TITLE_STEMS", "NO_CATALOGUE_WARNING", "fit_matcher",
            "fit_coverage", "coverage_features", "avoidable_probability", "expected_calibration_error",
-           "catalogue_mismatch", "is_handoff_title"]
+           "catalogue_mismatch", "catalogue_digest", "is_handoff_title", "Adaptation", "CrossFit", "ReviewLabel",
+           "fit_adaptation", "cross_fit", "MIN_REVIEWS", "STRENGTHS"]

@@ -8,6 +8,8 @@ feature tensor in ``FEATURES`` order that the matcher and the coverage model rea
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -20,7 +22,7 @@ from ..predictor import tfidf_rows
 from ..records import Guideline, Taxonomy
 
 __all__ = ["Catalogue", "FEATURES", "HANDOFF_TITLE_STEMS", "is_handoff_title", "NO_CATALOGUE_WARNING",
-           "catalogue_mismatch"]
+           "catalogue_mismatch", "catalogue_digest"]
 
 # (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
 # request's length) is the same for every guideline and only feeds the coverage model
@@ -155,6 +157,33 @@ class Catalogue:
         o = day.toordinal()
         return (self._published <= o) & (o <= self._retired)
 
+    def with_topic_probabilities(self, feats: np.ndarray, topic_proba: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+        """A copy of a feature tensor whose topic columns are computed from other topic probabilities."""
+        out = feats.copy()
+        if len(self.guidelines):
+            self._set_topic_columns(out, topic_proba, classes)
+        return out
+
+    def _set_topic_columns(self, out: np.ndarray, topic_proba: np.ndarray, classes: Sequence[str]) -> None:
+        """Fill ``topic_prob`` and ``topic_top`` of a feature tensor in place."""
+        cidx = {c: k for k, c in enumerate(classes)}
+        gmask = np.zeros((len(classes), len(self.guidelines)), dtype=np.float32)
+        for j, ts in enumerate(self._topic_sets):
+            for t in ts:
+                if t in cidx:
+                    gmask[cidx[t], j] = 1.0
+        out[:, :, 4] = topic_proba @ gmask
+        top = topic_proba.argmax(axis=1)
+        out[:, :, 5] = gmask[top]
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the catalogue's records (:func:`catalogue_digest`)."""
+        got = self.__dict__.get("_digest")
+        if got is None:
+            got = self.__dict__["_digest"] = catalogue_digest(self.guidelines)
+        return got
+
     def features(self, texts: Sequence[str], topic_proba: np.ndarray | None, classes: Sequence[str]) -> np.ndarray:
         """Feature tensor of shape (n_texts, n_guidelines, n_features), in ``FEATURES`` order."""
         m = len(self.guidelines)
@@ -176,15 +205,7 @@ class Catalogue:
         sizes = self._title_sizes
         out[:, :, 3] = np.divide(shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
         if topic_proba is not None:
-            cidx = {c: k for k, c in enumerate(classes)}
-            gmask = np.zeros((len(classes), m), dtype=np.float32)
-            for j, ts in enumerate(self._topic_sets):
-                for t in ts:
-                    if t in cidx:
-                        gmask[cidx[t], j] = 1.0
-            out[:, :, 4] = topic_proba @ gmask
-            top = topic_proba.argmax(axis=1)
-            out[:, :, 5] = gmask[top]
+            self._set_topic_columns(out, topic_proba, classes)
         out[:, :, 6] = 1.0 / ranks
         vocab = self._count.vocabulary_
         tw = self.term_weights
@@ -260,6 +281,14 @@ def _passages(body: str, max_words: int = 45) -> list[str]:
 
 NO_CATALOGUE_WARNING = ("the model was trained without a guideline catalogue and none was given (--guidelines): "
                         "avoidable decisions that depend on a guideline are null with reason no_catalogue")
+
+
+def catalogue_digest(guidelines: Iterable[Guideline]) -> str:
+    """sha256 of a catalogue's records, whatever their order or file format: what an adaptation was fitted to."""
+    h = hashlib.sha256()
+    for g in sorted(guidelines, key=lambda g: g.id):
+        h.update(json.dumps(g.to_dict(), sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
+    return h.hexdigest()
 
 
 def catalogue_mismatch(guidelines: Iterable[Guideline], labels: Iterable[str]) -> str | None:

@@ -28,15 +28,19 @@ DEFAULT_MATCHER = {"features": list(MATCH_FEATURES), "coef": [2.0, 1.0, 4.0, 1.0
                    "coverage_threshold": 0.5}
 
 
-def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
-    """Match probability from features with a logistic model stored as plain numbers."""
+def _match_logit(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """Match log-odds from features with a logistic model stored as plain numbers."""
     names = settings.get("features", list(MATCH_FEATURES))
     if len(names) != len(settings["coef"]):
         raise ValueError(f"matcher settings name {len(names)} features but have {len(settings['coef'])} weights")
     coef = np.asarray(settings["coef"], dtype=np.float32)
     idx = [FEATURES.index(n) for n in names]
-    z = feats[..., idx] @ coef + float(settings["intercept"])
-    return 1.0 / (1.0 + np.exp(-z))
+    return feats[..., idx] @ coef + float(settings["intercept"])
+
+
+def _score(feats: np.ndarray, settings: dict[str, Any]) -> np.ndarray:
+    """Match probability from features with a logistic model stored as plain numbers."""
+    return 1.0 / (1.0 + np.exp(-_match_logit(feats, settings)))
 
 
 def fit_matcher(catalogue: Catalogue, texts: Sequence[str], gold: Sequence[str | None], topic_proba: np.ndarray,

@@ -37,11 +37,12 @@ from __future__ import annotations
 from .build import build_report
 from .core import (FORMATS, GRANULARITIES, LANGS, SECTIONS, SEND_TIME_CATEGORIES, TABLES, Z95,  # noqa: F401
                    Report, ReportError)
-from .read import read_labelled
-from .render import write_report
+from .read import normalise_labelled, read_labelled
+from .render import headline_lines, headline_view, write_report
 from ..estimate import wilson_interval
 from .tables.common import send_time_category
 from .tables.service import SERVICE_QUALITY  # noqa: F401
 
-__all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "read_labelled",
+__all__ = ["SEND_TIME_CATEGORIES", "TABLES", "Report", "ReportError", "build_report", "headline_lines", "headline_view",
+           "normalise_labelled", "read_labelled",
            "send_time_category", "wilson_interval", "write_report"]

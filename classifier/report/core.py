@@ -21,11 +21,11 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("volumes", ("volumes",)),
     ("topics", ("topics",)),
     ("send_times", ("send_times",)),
-    ("avoidable", ("avoidable_overall", "avoidable_reasons", "avoidable_by_channel", "avoidable_by_topic",
+    ("avoidable", ("avoidable_before_after", "avoidable_overall", "avoidable_reasons", "avoidable_by_channel", "avoidable_by_topic",
                    "avoidable_by_month")),
     ("gaps", ("gaps", "gap_clusters")),
     ("guidelines", ("guideline_use", "guidelines_unused", "guideline_duplicates")),
-    ("trends", ("trends",)),
+    ("trends", ("trends", "topic_trends", "alerts")),
     ("service", ("service_response_by_topic", "service_response_by_channel", "service_response_by_month",
                  "service_response_by_weekday", "service_quality", "service_heatmap", "service_email_in_hours",
                  "service_repeats")),
@@ -90,6 +90,14 @@ class Report:
     review_accuracy: list[dict[str, Any]] = field(default_factory=list)
     review_confusion: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] = field(default_factory=dict)
+    topic_trends: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: The model alone, corrected by the reviews and checked on them; without reviews, how many would
+    #: bring the interval to ±5 points (:func:`classifier.estimate.reviews_for_margin`).
+    avoidable_before_after: list[dict[str, Any]] = field(default_factory=list)
+    #: The report's first block: the share to quote and its basis, the costliest topics and guideline
+    #: gaps, the median first-reply time (see :mod:`classifier.report.tables.headline`).
+    headline: dict[str, Any] = field(default_factory=dict)
 
     TABLES: ClassVar[tuple[str, ...]] = TABLES
 
@@ -113,6 +121,7 @@ class Report:
             "n_analysed": self.n_analysed, "n_undated": self.n_undated, "n_outside_period": self.n_outside_period,
             "n_messages": self.n_messages, "n_with_text": self.n_with_text, "n_by_channel": dict(self.n_by_channel),
             "catalogue_given": self.catalogue_given, "settings": dict(self.settings),
+            "headline": self.headline,
         }
         return {"meta": meta, "tables": {t: [{k: _jsonable(r.get(k)) for k in self.columns[t]} for r in self.table(t)]
                                          for t in TABLES}}

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from .core import Report
-from .format import _fmt_pct
+from .format import _fmt_int, _fmt_pct
 from .texts import TEXT, WEEKDAYS
 
 # Text sizes in points. The HTML page shows a figure at its own size (100 dpi, not scaled down), so
@@ -24,6 +24,23 @@ _FIGURE_OF = {"volumes": "volumes", "topics": "topics", "send_times": "send_time
               "gaps": "gaps", "guideline_use": "guideline_use", "trends": "trends",
               "service_response_by_topic": "service_response_by_topic", "service_heatmap": "service_heatmap"}
 
+
+
+def _avoidable_topic_bars(report: Report) -> list[dict]:
+    """The bars of the avoidable-by-topic figure: each bar's value is the estimate (%), and its label and
+    text say the same (the estimate, and the requests it rests on), not the count of yes/no decisions."""
+    bars = []
+    for r in report.avoidable_by_topic:
+        if not r["n"] or r["estimate"] is None:
+            continue
+        v = 100 * r["estimate"]
+        lo = r["ci_low"] if r["ci_low"] is not None else r["estimate"]
+        hi = r["ci_high"] if r["ci_high"] is not None else r["estimate"]
+        # the interval is rounded for the tables: clip so a bar never gets a negative whisker
+        bars.append({"label": f"{r['label']} (n = {_fmt_int(r['n'], report.lang)})", "value": v,
+                     "err_low": max(0.0, v - 100 * lo), "err_high": max(0.0, 100 * hi - v),
+                     "text": _fmt_pct(r["estimate"], report.lang)})
+    return bars
 
 
 def _figures(report: Report, fig_dir: Path) -> dict[str, Path]:
@@ -106,17 +123,16 @@ def _draw(report: Report, fig_dir: Path) -> dict[str, Path]:
         ax.margins(x=0.25)
         save(fig, "send_times")
 
-    rows = [r for r in report.avoidable_by_topic if r["n"]]
-    if rows:
-        fig = Figure(figsize=(7, _ROW * len(rows) + 1.5))
+    bars = _avoidable_topic_bars(report)
+    if bars:
+        fig = Figure(figsize=(7, _ROW * len(bars) + 1.5))
         ax = fig.subplots()
-        vals = [100 * r["estimate"] for r in rows]
-        # the interval is rounded for the tables: clip so a bar never gets a negative whisker
-        err = [[max(0.0, 100 * (r["estimate"] - r["ci_low"])) for r in rows],
-               [max(0.0, 100 * (r["ci_high"] - r["estimate"])) for r in rows]]
-        barh(ax, [f"{r['label']} ({r['n_avoidable']}/{r['n']})" for r in rows], vals, xerr=err, color="#d62728",
-             alpha=0.8, ecolor="#333333", capsize=3)
-        ax.set_xlim(0, 100)
+        barh(ax, [b["label"] for b in bars], [b["value"] for b in bars], xerr=[[b["err_low"] for b in bars],
+             [b["err_high"] for b in bars]], color="#d62728", alpha=0.8, ecolor="#333333", capsize=3)
+        for i, b in enumerate(bars):
+            ax.text(b["value"] + b["err_high"] + 1.5, i, b["text"], va="center", fontsize=_LEGEND)
+        ax.set_xlim(0, 112)
+        ax.set_xticks(range(0, 101, 20))
         ax.set_xlabel(t["axis_share"])
         ax.set_title(t["fig_avoidable_by_topic"])
         save(fig, "avoidable_by_topic")

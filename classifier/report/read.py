@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import IngestError
@@ -38,6 +39,9 @@ def _clean_str(v: Any) -> str | None:
 
 
 _FREE_TEXT_FIELDS = ("id", "source", "channel", "subject", "error", "text")
+# label's keyed hash of an id that held personal data: already safe, and redacting its digits
+# (which can look like a phone number) would part the row from its reviews
+_HASHED_ID = re.compile(r"h-[0-9a-f]{20}")
 
 
 def _redact(text: str) -> str:
@@ -47,15 +51,20 @@ def _redact(text: str) -> str:
     return redact(text)
 
 
-def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
+def _normalise_row(row: dict[str, Any], redact: bool = True) -> dict[str, Any]:
     """One labelled row with ``predicted`` as a dict (or None), whatever file format it came from.
 
-    Raises ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
+    ``redact=False`` for rows redacted already (normalised once, or from a store). Raises
+    ``ValueError`` when ``predicted`` is an unreadable JSON string or a boolean is garbled.
     """
-    r = {k: v for k, v in row.items() if not str(k).startswith("predicted.")}
-    for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
-        if isinstance(r.get(k), str):
-            r[k] = _redact(r[k])
+    flat_keys = [k for k in row if str(k).startswith("predicted.")]
+    r = dict(row)
+    for k in flat_keys:
+        del r[k]
+    if redact:
+        for k in _FREE_TEXT_FIELDS:  # rows not written by `label` may hold personal data: never report it
+            if isinstance(r.get(k), str) and not (k == "id" and _HASHED_ID.fullmatch(r[k])):
+                r[k] = _redact(r[k])
     pred = row.get("predicted")
     if isinstance(pred, str):
         s = pred.strip()
@@ -68,7 +77,7 @@ def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"'predicted' is not valid JSON ({e.msg})") from None
     if pred is not None and not isinstance(pred, dict):
         raise ValueError(f"'predicted' should be an object, found {type(pred).__name__}")
-    flat = {str(k)[len("predicted."):]: v for k, v in row.items() if str(k).startswith("predicted.")}
+    flat = {str(k)[len("predicted."):]: row[k] for k in flat_keys}
     if any(v not in (None, "") for v in flat.values()):
         pred = dict(pred or {})
         for k, v in flat.items():
@@ -80,8 +89,10 @@ def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
                 "avoidable": row.get("predicted_avoidable"), "reason": row.get("reason")}
     if pred is not None:
         pred = dict(pred)
-        for k in ("candidates", "flags"):
+        for k in ("candidates", "flags", "out_of_fold"):
             pred[k] = _maybe_json(pred.get(k))
+        if not isinstance(pred["out_of_fold"], dict):
+            del pred["out_of_fold"]
         for k in ("topic", "guideline_id", "reason", "later_guideline_id"):
             pred[k] = _clean_str(pred.get(k))
         try:
@@ -99,6 +110,25 @@ def _normalise_row(row: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # Reading
+
+__all__ = ["normalise_labelled", "read_labelled"]
+
+
+def normalise_labelled(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Labelled rows already read (from a store, say) in the shape :func:`read_labelled` gives.
+
+    Raises
+    ------
+    IngestError
+        A row's ``predicted`` is unreadable (named by the row's position and id).
+    """
+    out = []
+    for i, row in enumerate(rows, 1):
+        try:
+            out.append(_normalise_row(row))
+        except ValueError as e:
+            raise IngestError(f"row {i} (id {str(row.get('id'))[:40]}): {e}") from None
+    return out
 
 
 def read_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict[str, Any]]:

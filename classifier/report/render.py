@@ -20,11 +20,12 @@ from typing import Any
 from ..errors import ReportError
 from .core import FORMATS, SECTIONS, TABLES, Report, _iso
 from .figures import _FIGURE_OF, _figures
-from .format import _fmt_num, _fmt_pct, _fmt_time
+from .format import _fmt_date, _fmt_duration, _fmt_int, _fmt_num, _fmt_pct, _fmt_time
 from .texts import TEXT
 
 
 _LABEL_HEADER = {"avoidable_overall": "col_group", "avoidable_reasons": "col_reason", "review_accuracy": "col_measure",
+                 "avoidable_before_after": "col_measure",
                  "avoidable_by_channel": "col_channel", "send_times": "col_send_time",
                  "service_response_by_channel": "col_channel", "service_response_by_weekday": "col_weekday",
                  "service_quality": "col_category", "service_heatmap": "col_channel_weekday"}
@@ -69,6 +70,12 @@ def _display_columns(report: Report, name: str) -> list[str]:
             cols.insert(cols.index("ci") + 1, "reviews_ci")
     if name.startswith("avoidable"):
         cols = [c for c in cols if not c.startswith("reason_") or any(r.get(c) for r in report.table(name))]
+        if "estimate" in cols:  # one number per figure: the estimate; the decisions' share stays in the CSV
+            cols = [c for c in cols if c not in ("n_avoidable", "share")]
+        if not any(r.get("n_reviewed") for r in report.table(name)):
+            cols = [c for c in cols if c != "n_reviewed"]
+    if "needed" in cols and not any(r.get("needed") for r in report.table(name)):
+        cols.remove("needed")
     return cols
 
 
@@ -82,6 +89,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
             return "–"
         return f"{_fmt_num(100 * lo, 1, lang)}–{_fmt_num(100 * hi, 1, lang)} %"
     v = row.get(key)
+    if key == "needed":
+        return str(v) if v else ""
     if v is None:
         if key == "ratio" and row.get("previous_n") == 0:
             return TEXT[lang]["new"]
@@ -90,6 +99,8 @@ def _cell(report: Report, row: dict[str, Any], key: str) -> str:
         return _fmt_pct(v, lang)
     if key == "similarity":
         return _fmt_num(v, 2, lang)
+    if key in ("p_value", "p_adjusted"):
+        return f"{v:.2g}".replace(".", "," if lang == "fi" else ".")
     if key.endswith("_minutes"):
         return _fmt_num(v, 0, lang)
     if key == "ratio":
@@ -121,10 +132,8 @@ def _csv_value(v: Any) -> Any:
 def _meta_lines(report: Report) -> list[tuple[str, str]]:
     """Label/value pairs for the report header."""
     t = TEXT[report.lang]
-    period = f"{_iso(report.period_from) or '–'} – {_iso(report.period_to) or '–'}"
-    chans = ", ".join(f"{t.get(c, c)} {report.n_by_channel[c]}" for c in report.channels) or "–"
-    out = [(t["period"], period), (t["granularity"], t[report.granularity]), (t["n_rows"], str(report.n_rows)),
-           (t["n_analysed"], str(report.n_analysed)), (t["channels"], chans), (t["n_errors"], str(report.n_errors))]
+    # the period, the contacts analysed and their channels are the headline's (one number per figure)
+    out = [(t["granularity"], t[report.granularity]), (t["n_rows"], str(report.n_rows)), (t["n_errors"], str(report.n_errors))]
     if report.n_undated:
         out.append((t["n_undated"], str(report.n_undated)))
     if report.n_outside_period:
@@ -132,15 +141,70 @@ def _meta_lines(report: Report) -> list[tuple[str, str]]:
     return out
 
 
+def headline_view(report: Report) -> dict[str, Any]:
+    """The headline as display text in the report's language: the share to quote, what it rests on, and the facts.
+
+    Returns a dict with ``title``, ``lead`` (the share and its interval), ``basis`` (what the share rests
+    on), ``detail`` and ``items`` (label and text: topics, gaps, first reply, period and counts).
+    """
+    t = TEXT[report.lang]
+    lang = report.lang
+    h = report.headline or {}
+    lead = basis = ""
+    share = h.get("share")
+    if share:
+        lead = t["hl_avoidable"].format(share=_fmt_pct(share["estimate"], lang))
+        if share.get("ci_low") is not None:
+            lead += f" ({t['hl_interval'].format(low=_fmt_num(100 * share['ci_low'], 1, lang), high=_fmt_pct(share['ci_high'], lang))})"
+        if share["basis"] == "reviewed":
+            model = _fmt_pct(share["model_estimate"], lang) if share.get("model_estimate") is not None else "–"
+            basis = t["hl_basis_reviewed"].format(n=_fmt_int(share["n_reviewed"], lang), model=model)
+        else:
+            basis = t[f"hl_basis_{share['basis']}"]
+    items = []
+    if h.get("topics"):
+        items.append((t["hl_topics"], ", ".join(f"{x['label']} {_fmt_int(x['n'], lang)} ({_fmt_pct(x['share'], lang)})"
+                                                for x in h["topics"])))
+    if h.get("gaps"):
+        items.append((t["hl_gaps"], ", ".join(f"{x['label']} {_fmt_int(x['n'], lang)}" for x in h["gaps"])
+                      + f" ({t['hl_gaps_note']})"))
+    reply = h.get("reply")
+    if reply:
+        threads = _fmt_int(reply["n_threads"], lang)
+        if reply.get("median_minutes") is not None:
+            text = t["hl_reply_text"].format(minutes=_fmt_int(round(reply["median_minutes"]), lang),
+                                             duration=_fmt_duration(reply["median_minutes"], lang),
+                                             answered=_fmt_int(reply["n_answered"], lang), threads=threads)
+        else:
+            text = t["hl_reply_none"].format(threads=threads)
+        items.append((t["hl_reply"], text))
+    chans = ", ".join(f"{t.get(c, c).lower()} {_fmt_int(report.n_by_channel[c], lang)}" for c in report.channels) or "–"
+    items.append((t["hl_period"], t["hl_period_text"].format(
+        start=_fmt_date(report.period_from, lang), end=_fmt_date(report.period_to, lang),
+        n=_fmt_int(report.n_analysed, lang), channels=chans)))
+    nb = lambda x: x.replace(" %", "\u00a0%")  # noqa: E731  (a share never breaks before its sign)
+    return {"title": t["hl_title"], "lead": nb(lead), "basis": nb(basis), "items": [(a, nb(b)) for a, b in items]}
+
+
+def headline_lines(report: Report) -> list[str]:
+    """The headline as plain text lines (what ``tukipyynto analyse`` and ``report`` print)."""
+    v = headline_view(report)
+    lines = [x for x in (v["lead"], v["basis"]) if x]
+    return lines + [f"{label}: {text}" for label, text in v["items"]]
+
+
 def _section_notes(report: Report, section: str) -> list[str]:
     """Explanatory sentences under a section title."""
     t = TEXT[report.lang]
+    if section == "review":
+        return _review_notes(report)
     notes = [] if section == "service" else [
         t[f"note_{section}"].format(ratio=_fmt_num(report.settings.get("trend_ratio", 1.5), 1, report.lang),
-                                    min_increase=report.settings.get("trend_min_increase", 5),
-                                    **{"n_reviewed": 0, "n_total": 0, "n_other": 0, **report.review})]
+                                    min_increase=report.settings.get("trend_min_increase", 5))]
     if section == "gaps" and report.gaps and not report.n_with_text:
         notes.append(t["no_texts"])
+    if section == "trends" and report.topic_trends:
+        notes.append(t["note_alerts"].format(alpha=_fmt_num(report.settings.get("alert_alpha", 0.05), 2, report.lang)))
     if section == "guidelines" and not report.catalogue_given:
         notes.append(t["note_no_catalogue"])
     if section == "service":
@@ -150,6 +214,25 @@ def _section_notes(report: Report, section: str) -> list[str]:
         q = {r["category"]: r["n"] for r in report.service_quality}
         if q.get("later_messages_not_back_office"):
             notes.append(t["note_service_hint"].format(n=q["later_messages_not_back_office"]))
+    return notes
+
+
+def _review_notes(report: Report) -> list[str]:
+    """The review section's sentences: the method, then what was not used and why."""
+    t, rv = TEXT[report.lang], report.review
+    values = {"n_reviewed": 0, "n_total": 0, "needed": 0, "min_reviews": 0, "n_other": 0, "n_no_queue": 0,
+              "n_unknown": 0, "n_other_sample": 0, "skipped": 0, **rv}
+    values["design_name"] = t["design_" + (rv.get("design") or "random")]
+    notes = [t["note_review"].format(**values)]
+    if rv.get("n_cross_fitted"):
+        notes.append(t["note_review_crossfit"].format(n_cross_fitted=rv["n_cross_fitted"]))
+    if values["needed"]:
+        notes.append(t["note_review_needed"].format(**values))
+    for key, count in (("note_review_other", "n_other"), ("note_review_no_queue", "n_no_queue"),
+                       ("note_review_unknown", "n_unknown"), ("note_review_other_sample", "n_other_sample"),
+                       ("note_review_skipped", "skipped")):
+        if values[count]:
+            notes.append(t[key].format(**values))
     return notes
 
 
@@ -177,7 +260,18 @@ def _env():
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["md"] = _md_escape
+    env.filters["commands"] = _commands_html
     return env
+
+
+_COMMAND = re.compile(r"(tukipyynto [a-z-]+|--[a-z][a-z-]*)")
+
+
+def _commands_html(text: str):
+    """HTML of a text whose command names and options are set as code (and so never broken at a hyphen)."""
+    from markupsafe import Markup, escape
+
+    return Markup(_COMMAND.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
 def report_view(report: Report, figures: dict[str, Path], embed: bool = False) -> dict[str, Any]:
@@ -221,7 +315,7 @@ def report_view(report: Report, figures: dict[str, Path], embed: bool = False) -
         sections.append({"id": section, "no": no, "title": t["sec_" + section],
                          "notes": _section_notes(report, section), "tables": views})
     return {"lang": report.lang, "title": t["title"], "no_rows": t["no_rows"], "meta": _meta_lines(report),
-            "sections": sections}
+            "headline": headline_view(report), "sections": sections}
 
 
 def _write_md(report: Report, path: Path, figures: dict[str, Path]) -> None:

@@ -11,6 +11,8 @@ import tomllib
 from importlib.resources import files
 from types import MappingProxyType
 
+__all__ = ["LANGS", "TEXT", "WEEKDAYS", "STOPWORDS", "CODE_TEXT", "code_text"]
+
 LANGS = ("fi", "en")
 
 

@@ -27,6 +27,7 @@ __all__ = ["make_server"]
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
 TOKEN_HEADER = "X-Review-Token"
+SOCKET_TIMEOUT = 30.0  # seconds a connection may stay silent
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,6 +47,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "tukipyynto-review"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    # a client that stops sending (a body that never arrives, an idle kept-alive connection) frees its thread
+    _body_read = False
+
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout  # type: ignore[attr-defined]
+        super().setup()
 
     # never log (the URLs of searches hold words of the catalogue, not of requests, but be quiet anyway)
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -93,6 +100,23 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return origin.lower() == f"http://{(self.headers.get('Host') or '').lower()}"
 
+    def _discard_body(self) -> None:
+        """Read a refused request's body off the connection, or close it, so it is never parsed as the next request."""
+        if self._body_read or self.command in ("GET", "HEAD"):
+            return
+        self._body_read = True
+        try:
+            length = int(self.headers.get("Content-Length", "0") or 0)
+        except ValueError:
+            length = -1
+        if self.headers.get("Transfer-Encoding") or length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            return
+        try:
+            self.rfile.read(length)
+        except OSError:
+            self.close_connection = True
+
     def _read_json(self) -> dict[str, Any] | None:
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
@@ -107,11 +131,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(413, f"body larger than {MAX_BODY} bytes")
             self.close_connection = True
             return None
+        self._body_read = True
         raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True
+            self._error(400, "body shorter than its Content-Length")
+            return None
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             self._error(400, "body is not JSON")
+            return None
+        except RecursionError:
+            self._error(400, "body is nested too deeply")
             return None
         if not isinstance(obj, dict):
             self._error(400, "body must be a JSON object")
@@ -134,6 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
 
     def _guard(self, fn) -> None:
+        self._body_read = False
         try:
             if not self._host_ok():
                 self._error(421, "unexpected Host header")
@@ -141,13 +174,15 @@ class _Handler(BaseHTTPRequestHandler):
             fn()
         except ReviewError as e:
             self._error(400, str(e))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
         except Exception as e:  # a bug must not take the server (and the reviewer's session) down
             try:
                 self._error(500, f"internal error: {type(e).__name__}")
             except OSError:
                 pass
+        finally:
+            self._discard_body()
 
     def _get(self) -> None:
         url = urlsplit(self.path)
@@ -238,7 +273,7 @@ class _ReviewServer(ThreadingHTTPServer):
 
 
 def make_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0,
-                token: str | None = None) -> _ReviewServer:
+                token: str | None = None, timeout: float = SOCKET_TIMEOUT) -> _ReviewServer:
     """Bind the review server (not yet serving; call ``serve_forever``).
 
     Parameters
@@ -251,6 +286,9 @@ def make_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0,
         0 picks a free port (``server.server_address[1]``).
     token : str, optional
         The access and write token; a random one by default.
+    timeout : float
+        Seconds a connection may stay silent (a body that never arrives, an idle
+        kept-alive connection) before the server closes it and frees its thread.
 
     Returns
     -------
@@ -261,6 +299,7 @@ def make_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0,
     token = token or secrets.token_urlsafe(24)
     loop = _is_loopback(host)
     srv = _ReviewServer((host, port), session, token, require_token=not loop, allowed_hosts=None)
+    srv.request_timeout = timeout
     real_port = srv.server_address[1]
     if loop:
         names = {host, "localhost", "127.0.0.1", "[::1]"}

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import TukipyyntoError
-from ..estimate import RANDOM_QUEUE, UNCERTAIN_QUEUE
 from ..records import HELSINKI, Guideline, Request, Taxonomy, parse_datetime
 from ..rules import avoidable_reason
-from .queues import QUEUES, _float, build_queues, certainty
+from ..reviewed import (RANDOM_QUEUE, TILTED_QUEUE, UNCERTAIN_QUEUE, ReviewedFileError, check_reviewed_bytes,
+                        sample_key)
+from .queues import DESIGNS, _float, certainty, plan_queues
 
 __all__ = ["ReviewError", "ReviewLog", "ReviewSession", "decide_avoidable", "load_session"]
 
@@ -36,36 +37,113 @@ def decide_avoidable(topic: str, guideline: Guideline | None, day: dt.date, taxo
 # The reviewed file
 
 
+def _lock_file(path: Path):
+    """Take the review lock of a reviewed file (``FILE.lock``); refuse, naming the holder, when another session has it."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fh = open(lock_path, "a+", encoding="utf-8")
+    except OSError as e:
+        raise ReviewError(f"cannot write beside {path} ({e.strerror or e}): choose an --out in a folder you can "
+                          "write to") from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows
+            import msvcrt
+
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        fh.seek(0)
+        try:
+            holder = json.loads(fh.read() or "{}")
+        except json.JSONDecodeError:
+            holder = {}
+        fh.close()
+        where = f"its page is {holder['url']}, " if holder.get("url") else ""
+        raise ReviewError(f"{path} is open in another review session ({where}process {holder.get('pid', '?')}): "
+                          "go on in that page, or stop that session (Ctrl+C) before starting another; two sessions "
+                          "on one file would undo each other's decisions") from None
+    _write_lock(fh, None)
+    return fh
+
+
+def _write_lock(fh, url: str | None) -> None:
+    """Say who holds the lock (process id and page address; never the access token)."""
+    fh.seek(0)
+    fh.truncate()
+    fh.write(json.dumps({"pid": os.getpid(), "url": url}))
+    fh.flush()
+
+
 class ReviewLog:
     """Append-only reviewed file: one JSON line per decision, flushed and fsynced before returning.
+
+    Opening checks the whole file first (:func:`classifier.reviewed.check_reviewed_bytes`):
+    a file that is not a reviewed file is refused and left as it is. Then, and only then, a
+    torn last line (a crash while writing) is cut, and a complete last line without a
+    newline gets one, each said in :attr:`notes`. The file is locked (``FILE.lock``) while
+    it is open: a second log on it is refused with the first one's page address.
 
     Parameters
     ----------
     path : path
-        The reviewed JSONL file; created when missing. A torn last line (a crash while
-        writing) is cut off on opening.
+        The reviewed JSONL file; created when missing.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.notes: list[str] = []
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.order: list[str] = []
         self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ReviewError(f"cannot create the folder of {self.path} ({e.strerror or e})") from None
+        if self.path.is_dir():
+            raise ReviewError(f"{self.path} is a folder; --out needs a reviewed file (for example reviewed.jsonl)")
+        self._lockfh = _lock_file(self.path)
+        try:
+            self._open()
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(self) -> None:
+        data = b""
         if self.path.exists():
-            data = self.path.read_bytes()
-            end = data.rfind(b"\n") + 1
-            if end < len(data):
+            try:
+                data = self.path.read_bytes()
+            except OSError as e:
+                raise ReviewError(f"cannot read {self.path} ({e.strerror or e})") from None
+        try:
+            rows, torn = check_reviewed_bytes(data, self.path)
+        except ReviewedFileError as e:
+            raise ReviewError(str(e)) from None
+        try:
+            if torn is not None:
+                keep = data.rfind(b"\n") + 1
                 with open(self.path, "r+b") as fh:
-                    fh.truncate(end)
+                    fh.truncate(keep)
                     fh.flush()
                     os.fsync(fh.fileno())
-                data = data[:end]
-            from ..estimate import reviewed_rows
-
-            for row in reviewed_rows(data, self.path, ReviewError):
-                self._remember(row)
-        self._fh = open(self.path, "a", encoding="utf-8")
+                self.notes.append(f"{self.path}:{torn}: cut a torn last line ({len(data) - keep} bytes of a write a "
+                                  "crash interrupted); every complete decision is kept")
+            elif data and not data.endswith(b"\n"):
+                with open(self.path, "ab") as fh:
+                    fh.write(b"\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                self.notes.append(f"{self.path}: the last decision had no newline; added one before appending")
+            if not self.path.exists():  # decisions hold redacted request texts: readable by their owner only
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            self._fh = open(self.path, "a", encoding="utf-8")
+        except OSError as e:
+            raise ReviewError(f"cannot write {self.path} ({e.strerror or e}): choose an --out you can write to") from None
+        for _, row in rows:
+            self._remember(row)
 
     def _remember(self, row: dict[str, Any]) -> None:
         rid = str(row["id"])
@@ -88,11 +166,28 @@ class ReviewLog:
             os.fsync(self._fh.fileno())
             self._remember(row)
 
-    def close(self) -> None:
-        """Close the file."""
+    def announce(self, url: str) -> None:
+        """Record the page address in the lock, so a second session can point the reviewer to this one."""
         with self._lock:
-            if not self._fh.closed:
+            if self._lockfh is not None and not self._lockfh.closed:
+                _write_lock(self._lockfh, url)
+
+    def _release(self) -> None:
+        fh, self._lockfh = self._lockfh, None
+        if fh is not None and not fh.closed:
+            try:
+                fh.seek(0)
+                fh.truncate()
+            except OSError:
+                pass
+            fh.close()  # closing releases the lock
+
+    def close(self) -> None:
+        """Close the file and release its lock."""
+        with self._lock:
+            if getattr(self, "_fh", None) is not None and not self._fh.closed:
                 self._fh.close()
+            self._release()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,13 +219,27 @@ class ReviewSession:
     taxonomy : Taxonomy
         Topics and the remit / misrouted flags of the avoidable rule.
     sample, seed : int
-        Size and seed of the random sample.
+        Size (the number of draws in the tilted queue) and seed of the sample. The file
+        records both with every decision; a restart that asks for another sample than the
+        file's latest is refused unless ``new_sample``.
     reviewer : str
         Written into every decision.
     assessor : Assessor, optional
         The model and matcher, for the words behind a topic and the runner-up guidelines;
         without one the page shows what the labelled file holds.
     lang : {"fi", "en"}
+    today : date, optional
+        The date of requests without a send time (default: today).
+    design : {"random", "tilted"}
+        How the sample queue is drawn (:func:`classifier.review.queues.plan_queues`).
+    new_sample : bool
+        Start a new sample in a file that holds decisions of another one (the report then
+        uses the new sample only).
+
+    Attributes
+    ----------
+    notes : list of str
+        What opening the file changed or found (a torn last line cut, a newline added).
     """
 
     rows: Sequence[Mapping[str, Any]]
@@ -143,6 +252,8 @@ class ReviewSession:
     assessor: Any = None
     lang: str = "fi"
     today: dt.date | None = None
+    design: str = RANDOM_QUEUE
+    new_sample: bool = False
     by_id: dict[str, Mapping[str, Any]] = field(init=False)
     queues: dict[str, list[str]] = field(init=False)
     log: ReviewLog = field(init=False)
@@ -156,13 +267,28 @@ class ReviewSession:
             raise ReviewError("no labelled rows with a prediction to review")
         if self.sample < 0:
             raise ReviewError(f"sample must be 0 or more, got {self.sample}")
-        rnd, unc = build_queues(list(self.by_id.values()), self.sample, self.seed)
-        self.queues = {RANDOM_QUEUE: rnd, UNCERTAIN_QUEUE: unc}
-        self.queue_of = {i: RANDOM_QUEUE for i in rnd}
-        self.queue_of.update({i: UNCERTAIN_QUEUE for i in unc})
+        if self.design not in DESIGNS:
+            raise ReviewError(f"unknown sample design {str(self.design)[:40]!r}; expected one of {', '.join(DESIGNS)}")
+        self.plan = plan_queues(list(self.by_id.values()), self.sample, self.seed, self.design)
+        self.sample_queue = self.design
+        self.queues = {self.design: list(self.plan.sample), UNCERTAIN_QUEUE: list(self.plan.uncertain)}
+        self.queue_of = {i: self.design for i in self.plan.sample}
+        self.queue_of.update({i: UNCERTAIN_QUEUE for i in self.plan.uncertain})
+        self._index = {q: {i: k for k, i in enumerate(ids)} for q, ids in self.queues.items()}
         self.gl = {g.id: g for g in self.guidelines}
         self.log = ReviewLog(self.out)
-        self.skipped: dict[str, list[str]] = {q: [] for q in QUEUES}
+        try:
+            self._check_sample()
+        except BaseException:
+            self.log.close()
+            raise
+        self.notes = list(self.log.notes)
+        no_text = sum(1 for r in self.by_id.values() if not (isinstance(r.get("text"), str) and r["text"].strip()))
+        if no_text:
+            self.notes.append(f"{no_text} of {len(self.by_id)} requests have no text on this machine: the page shows "
+                              "the texts `label` and `analyse` keep where they ran (or the rows of a file labelled "
+                              "with --with-text)")
+        self.skipped: dict[str, list[str]] = {q: [] for q in self.queues}
         self._cards: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         from ..report.texts import TEXT
@@ -170,6 +296,43 @@ class ReviewSession:
         self._words = TEXT.get(self.lang, TEXT["fi"])
 
     # -- helpers
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """The sample this session reviews: ``(queue, seed, size)`` as the reviewed file records it."""
+        return self.design, self.seed, self.sample
+
+    def _same_sample(self, key: tuple[str, Any, Any] | None) -> bool:
+        """Whether a recorded sample is this session's (files from before sizes were recorded match on the seed)."""
+        return key is not None and key[0] == self.design and key[1] == self.seed and key[2] in (None, self.sample)
+
+    def _check_sample(self) -> None:
+        """Refuse to go on in a file whose latest sample is another one, unless a new sample was asked for."""
+        latest = None
+        for rid in self.log.order:
+            for row in self.log.history[rid]:
+                k = sample_key(row)
+                if k is not None:
+                    latest = k
+        if latest is None or self._same_sample(latest) or self.new_sample:
+            return
+        q, seed, size = latest
+        raise ReviewError(
+            f"{self.out} holds decisions of another sample ({q} queue, seed {seed}" + (f", size {size}" if size is not None
+                                                                                        else "")
+            + f"); this session asks for the {self.design} queue, seed {self.seed}, size {self.sample}. To go on with "
+            f"that review, start with --seed {seed}" + (f" --sample {size}" if size is not None else "")
+            + (" --tilted" if q == "tilted" else "") + "; to start a new sample in the same file, add --new-sample "
+            "(the report then uses the new sample only); or choose another --out")
+
+    def done(self, rid: str) -> bool:
+        """Whether the request has a standing decision that counts for its queue in this session's sample."""
+        cur = self.log.current(rid)
+        if cur is None:
+            return False
+        if self.queue_of.get(rid) == self.sample_queue:
+            return cur.get("queue") == self.sample_queue and self._same_sample(sample_key(cur))
+        return True
+
     def _row(self, rid: Any) -> Mapping[str, Any]:
         r = self.by_id.get(str(rid)) if isinstance(rid, str) else None
         if r is None:
@@ -212,22 +375,23 @@ class ReviewSession:
         with self._lock:
             prog = {}
             for q, ids in self.queues.items():
-                prog[q] = {"total": len(ids), "done": sum(1 for i in ids if self.log.current(i) is not None)}
+                prog[q] = {"total": len(ids), "done": sum(1 for i in ids if self.done(i))}
             return {"progress": prog, "reviewer": self.reviewer, "seed": self.seed, "sample": self.sample,
+                    "sample_queue": self.sample_queue, "design": self.design,
                     "lang": self.lang, "out": Path(self.out).name,
                     "topics": [{"id": t, "label": self.topic_label(t)} for t in self.taxonomy.ids]}
 
     def next_id(self, queue: str, after: str | None = None) -> str | None:
         """The next unreviewed request of a queue (skipped ones come last); None when it is done."""
         if queue not in self.queues:
-            raise ReviewError(f"unknown queue {str(queue)[:40]!r}; queues: {', '.join(QUEUES)}")
+            raise ReviewError(f"unknown queue {str(queue)[:40]!r}; queues: {', '.join(self.queues)}")
         with self._lock:
             skipped = set(self.skipped[queue])
             for i in self.queues[queue]:
-                if i not in skipped and self.log.current(i) is None:
+                if i not in skipped and not self.done(i):
                     return i
             for i in self.skipped[queue]:
-                if self.log.current(i) is None:
+                if not self.done(i):
                     return i
         return None
 
@@ -250,12 +414,12 @@ class ReviewSession:
             with self._lock:
                 self._cards[rid] = base
         out = dict(base)
-        cur = self.log.current(rid)
+        cur = self.log.current(rid) if self.done(rid) else None
         out["decision"] = None if cur is None else {k: cur.get(k) for k in ("topic", "guideline_id", "avoidable",
                                                                             "reason", "reviewer", "reviewed_at")}
         out["queue"] = self.queue_of[rid]
         q = self.queues[out["queue"]]
-        out["position"] = q.index(rid) + 1
+        out["position"] = self._index[out["queue"]][rid] + 1
         return out
 
     def _build_card(self, rid: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -337,9 +501,15 @@ class ReviewSession:
                "subject": row.get("subject"), "text": row.get("text"), "topic": topic,
                "guideline_id": g.id if g else None, "avoidable": avoidable, "reason": reason,
                "predicted": dict(row["predicted"]), "reviewer": self.reviewer,
-               "reviewed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "queue": q}
-        if q == RANDOM_QUEUE:
-            out["sample_seed"] = self.seed
+               "reviewed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "queue": q,
+               "sample_seed": self.seed, "sample_size": self.sample}
+        for k in ("key", "text_ref"):  # where the text is, for adapting to the catalogue later (no personal data)
+            if row.get(k):
+                out[k] = row[k]
+        if q == self.sample_queue:
+            out["sample_positions"] = list(self.plan.positions[rid])
+            if q == TILTED_QUEUE:
+                out["selection_probability"] = self.plan.selection[rid]
         self.log.append(out)
         with self._lock:
             if rid in self.skipped[q]:
@@ -395,14 +565,58 @@ class ReviewSession:
         self.log.close()
 
 
+def _with_texts(rows: list[dict[str, Any]], labelled: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
+    """Rows with their redacted text: from the row itself, else from the private text store (by the row's key)."""
+    from ..io import expand_paths
+    from ..textstore import read_texts, store_ref
+
+    missing = [r for r in rows if not (isinstance(r.get("text"), str) and r["text"].strip()) and r.get("key")]
+    if not missing:
+        return rows
+    refs = [str(r["text_ref"]) for r in missing if r.get("text_ref")]
+    try:
+        refs += [store_ref(p) for p in expand_paths(labelled)]  # rows written before text_ref existed
+    except TukipyyntoError:
+        pass
+    texts = read_texts(refs)
+    gaps = {id(r) for r in missing}
+    return [{**r, "text": texts[r["key"]]} if id(r) in gaps and r.get("key") in texts else r for r in rows]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
 def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
                  taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
-                 reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True) -> ReviewSession:
-    """Read labelled files, the catalogue, the taxonomy and (optionally) the model into a session."""
-    from ..io import read_guidelines, read_taxonomy
-    from ..report import read_labelled
+                 reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True, design: str = RANDOM_QUEUE,
+                 new_sample: bool = False, rows: Iterable[dict[str, Any]] | None = None) -> ReviewSession:
+    """Read labelled files (or take ``rows`` already read, e.g. a store's), the catalogue, the taxonomy and (optionally) the model into a session.
 
-    rows = read_labelled(list(labelled))
+    ``out`` may not be one of the inputs (decisions would be appended to the labelled rows):
+    that is refused before any file is opened for writing.
+    """
+    from ..io import expand_paths, read_guidelines, read_taxonomy
+    from ..report import normalise_labelled, read_labelled
+
+    labelled = list(labelled)
+    target = Path(out)
+    inputs = [Path(p) for p in (guidelines, taxonomy) if p]
+    try:
+        inputs += expand_paths(labelled)
+    except TukipyyntoError:
+        inputs += [Path(p) for p in labelled]
+    for p in inputs:
+        if _same_file(target, p) or target.resolve() == p.resolve():
+            raise ReviewError(f"--out {out} is one of the inputs ({p}); the review writes its decisions to a file of "
+                              "its own: give --out a new name such as reviewed.jsonl")
+    if rows is not None:
+        rows = _with_texts(normalise_labelled(rows), [])
+    else:
+        rows = _with_texts(read_labelled(labelled), labelled)
     assessor = None
     tax = read_taxonomy(taxonomy) if taxonomy else None
     if use_model:
@@ -417,4 +631,4 @@ def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, 
     tax = tax or read_taxonomy()
     gl = read_guidelines(guidelines, tax)
     return ReviewSession(rows=rows, out=out, guidelines=gl, taxonomy=tax, sample=sample, seed=seed,
-                         reviewer=reviewer, assessor=assessor, lang=lang)
+                         reviewer=reviewer, assessor=assessor, lang=lang, design=design, new_sample=new_sample)

@@ -55,3 +55,14 @@ def test_unclosed_csv_quote_is_an_error_not_a_silent_merge(tmp_path):
     p.write_text('id,text\n1,"Asiakas kysyy\n2,Toinen\n3,Kolmas\n', encoding="utf-8")
     (c,) = iter_contacts([p])
     assert c.error == f"{p}:2: a quoted field opened on line 2 is never closed: lines 2-4 cannot be split into records"
+
+
+def test_an_unclosed_tag_never_swallows_the_words_after_it():
+    from classifier.repair import repair_text
+
+    for text in ("Hei<br>tämä <svg laskutus kysymys", "<b>Hei</b> <svg onload=x> laskutus kysymys",
+                 "<p>Hei</p><script>laskutus kysymys", "Hei<br><b laskutus kysymys"):
+        out, flags = repair_text(text)
+        assert "laskutus kysymys" in out and "html_removed" in flags, (text, out)
+    # a closed element is still dropped whole: its content was never words of the request
+    assert repair_text("<p>Hei</p><svg><text>kuva</text></svg> laskutus")[0].split() == ["Hei", "laskutus"]

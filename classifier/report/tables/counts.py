@@ -10,7 +10,7 @@ from ...rules import UNCERTAIN
 from ..core import SEND_TIME_CATEGORIES, _share
 from ..format import _fmt_time
 from ..texts import TEXT
-from .common import _bucket_key, _bucket_name, _bucket_span, _Context, _finnish_holidays, _Tables, send_time_category
+from .common import _bucket_key, _bucket_name, _bucket_span, _Context, _finnish_holidays, _send_time_categories, _Tables
 
 
 def _volume_tables(ctx: _Context) -> _Tables:
@@ -55,8 +55,10 @@ def _send_time_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> 
     emails = [r for r in ctx.items if r.channel == "email"]
     years = {r.local.year for r in emails if r.local is not None}
     hol = _finnish_holidays(years) if years else {}
-    count: Counter = Counter(send_time_category(r.local, opening_hours, hol) if r.local is not None
-                             else "unknown_time" for r in emails)
+    count: Counter = Counter(_send_time_categories([r.local for r in emails if r.local is not None], opening_hours, hol))
+    count["unknown_time"] += sum(1 for r in emails if r.local is None)
+    if not count["unknown_time"]:
+        del count["unknown_time"]
     hours = {"open": _fmt_time(opening_hours[0], ctx.lang), "close": _fmt_time(opening_hours[1], ctx.lang)}
     cats = list(SEND_TIME_CATEGORIES) + (["unknown_time"] if count.get("unknown_time") else [])
     rows = []

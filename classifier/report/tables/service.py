@@ -9,7 +9,7 @@ from typing import Any
 from ...rules import UNCERTAIN
 from ..core import _share
 from ..texts import TEXT, WEEKDAYS
-from .common import _bucket_name, _Context, _finnish_holidays, _month_key, _Row, _Tables, send_time_category
+from .common import _bucket_name, _Context, _finnish_holidays, _Row, _send_time_categories, _Tables
 
 SERVICE_QUALITY = ("threads", "answered", "answered_timed", "unanswered", "later_messages_not_back_office",
                    "reply_before_request", "first_from_back_office", "request_no_date", "reply_no_date")
@@ -46,15 +46,21 @@ def _service_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> _T
     by_channel = [{"channel": c, "label": text.get(c, c), **response([r for r in requests if r.channel == c])}
                   for c in ctx.channels if any(r.channel == c for r in requests)]
     by_month = []
-    months = [_month_key(r.local.date()) for r in requests if r.local is not None]
+    of_month: dict[tuple[int, int], list[_Row]] = defaultdict(list)
+    for r in requests:
+        if r.local is not None:
+            of_month[(r.local.year, r.local.month)].append(r)
     for key in ctx.buckets("month"):
-        if months and min(months) <= key <= max(months):  # the months the threads span, empty ones as zeros
-            g = [r for r in requests if r.local is not None and _month_key(r.local.date()) == key]
-            by_month.append({"period": _bucket_name(key, "month"), **response(g)})
+        if of_month and min(of_month) <= key <= max(of_month):  # the months the threads span, empty ones as zeros
+            by_month.append({"period": _bucket_name(key, "month"), **response(of_month.get(key, []))})
     names = WEEKDAYS[ctx.lang]
     by_weekday = []
+    of_weekday: dict[int, list[_Row]] = defaultdict(list)
+    for r in requests:
+        if r.local is not None:
+            of_weekday[r.local.weekday()].append(r)
     for wd in range(7):
-        g = [r for r in requests if r.local is not None and r.local.weekday() == wd]
+        g = of_weekday.get(wd, [])
         if g:
             by_weekday.append({"weekday": wd + 1, "label": names[wd], **response(g)})
 
@@ -84,11 +90,13 @@ def _service_tables(ctx: _Context, opening_hours: tuple[dt.time, dt.time]) -> _T
 
     hol = _finnish_holidays({r.local.year for r in ctx.items if r.local is not None} or {2000})
     emails = [r for r in ctx.items if r.channel == "email" and r.local is not None]
+    open_ = {id(r) for r, c in zip(emails, _send_time_categories([r.local for r in emails], opening_hours, hol))
+             if c == "weekday_open"}
     in_hours = []
     for tpc in ctx.order:
         g = [r for r in emails if r.topic == tpc]
         if g:
-            k = sum(1 for r in g if send_time_category(r.local, opening_hours, hol) == "weekday_open")
+            k = sum(1 for r in g if id(r) in open_)
             in_hours.append({"topic": tpc, "label": ctx.label(tpc), "n": len(g), "n_in_hours": k,
                              "in_hours_share": _share(k, len(g))})
     in_hours.sort(key=lambda x: (x["topic"] == UNCERTAIN, -x["n_in_hours"], ctx.rank[x["topic"]]))

@@ -4,25 +4,27 @@
   const TOKEN = document.querySelector('meta[name="review-token"]').content;
   const LANG = document.documentElement.lang === "en" ? "en" : "fi";
   const T = {
-    fi: {title: "Tukipyyntöjen tarkistus", random: "Satunnaisotos", uncertain: "Epävarmimmat ensin",
+    fi: {title: "Tukipyyntöjen tarkistus", random: "Satunnaisotos", tilted: "Painotettu otos", uncertain: "Epävarmimmat ensin",
+      note_tilted: "Painotettu otos (siemen {seed}): epävarmat pyynnöt on poimittu todennäköisemmin, tunnetuin todennäköisyyksin; raportti painottaa kunkin tarkistuksen sen mukaan. Tarkista järjestyksessä; ohittaminen vinouttaa otosta.",
       note_random: "Satunnaisotos (siemen {seed}): vain tämän jonon tarkistukset käytetään raportin korjattuihin arvioihin. Tarkista järjestyksessä; ohittaminen vinouttaa otosta.",
       note_uncertain: "Epävarmimmat ensin: pienin varmuus, pienin ero kahden parhaan aiheen välillä tai epävarmin ohjeen kattavuus ensin. Näitä käytetään uudelleenopetukseen, ei arvioihin.",
       progress: "{done} / {total} tarkistettu", topic: "Aihe", guideline: "Ohje", avoidable: "Vältettävissä?",
       alltopics: "Kaikki aiheet", none: "Mikään ohje ei kata tätä", save: "Tallenna ja seuraava", skip: "Ohita", undo: "Kumoa",
       predicted: "Malli", confidence: "varmuus", words: "Sanat aiheen puolesta", yours: "Sinun päätöksesi", yes: "kyllä", no: "ei",
       published: "julkaistu", retired: "poistunut", in_force: "voimassa pyynnön päivänä", not_in_force: "ei voimassa pyynnön päivänä",
-      matched: "mallin valinta", notext: "(Tekstiä ei ole merkityssä tiedostossa: merkitse --with-text.)", saved: "Tallennettu",
+      matched: "mallin valinta", notext: "(Pyynnön tekstiä ei ole tällä koneella: sivu näyttää tekstit, jotka label ja analyse säilyttävät koneella, jolla ne ajettiin, tai --with-text-valinnalla merkityn tiedoston tekstit.)", saved: "Tallennettu",
       undone: "Kumottu", skipped: "Ohitettu", done: "Jono on käyty läpi.", nothing_to_undo: "Ei kumottavaa",
       later: "Myöhemmin julkaistu ohje", search: "Hae ohjeista",
       help: "Näppäimet: 1–3 aihe · t kaikki aiheet · a–d ohje · n ei ohjetta · / hae ohjetta · Enter tallenna · s ohita · u kumoa · q vaihda jonoa"},
-    en: {title: "Support request review", random: "Random sample", uncertain: "Least certain first",
+    en: {title: "Support request review", random: "Random sample", tilted: "Tilted sample", uncertain: "Least certain first",
+      note_tilted: "Tilted sample (seed {seed}): uncertain requests were drawn more often, with known probabilities; the report weights each review accordingly. Review in order; skipping biases the sample.",
       note_random: "Random sample (seed {seed}): only this queue's reviews feed the report's corrected estimates. Review in order; skipping biases the sample.",
       note_uncertain: "Least certain first: lowest confidence, smallest margin between the top two topics or least certain coverage first. For retraining, not for estimates.",
       progress: "{done} / {total} reviewed", topic: "Topic", guideline: "Guideline", avoidable: "Avoidable?",
       alltopics: "All topics", none: "No guideline covers this", save: "Save and next", skip: "Skip", undo: "Undo",
       predicted: "Model", confidence: "confidence", words: "Words for the topic", yours: "Your decision", yes: "yes", no: "no",
       published: "published", retired: "retired", in_force: "in force on the request's date", not_in_force: "not in force on the request's date",
-      matched: "model's match", notext: "(No text in the labelled file: label with --with-text.)", saved: "Saved",
+      matched: "model's match", notext: "(The request's text is not on this machine: the page shows the texts label and analyse keep where they ran, or those of a file labelled with --with-text.)", saved: "Saved",
       undone: "Undone", skipped: "Skipped", done: "This queue is done.", nothing_to_undo: "Nothing to undo",
       later: "Guideline published later", search: "Search guidelines",
       help: "Keys: 1–3 topic · t all topics · a–d guideline · n no guideline · / search guidelines · Enter save · s skip · u undo · q switch queue"}
@@ -30,7 +32,7 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (s, o) => s.replace(/\{(\w+)\}/g, (_, k) => (k in o ? o[k] : ""));
   const pct = (p) => (p == null ? "–" : (100 * p).toFixed(1).replace(".", LANG === "fi" ? "," : ".") + " %");
-  let state = null, queue = "random", card = null, sel = {topic: null, guideline: null}, extraGl = [], history = [];
+  let state = null, queue = null, card = null, sel = {topic: null, guideline: null}, extraGl = [], history = [];
 
   async function api(path, params) {
     const u = new URL(path, location.origin);
@@ -65,17 +67,18 @@
     s.replaceChildren(...state.topics.map((t) => el("option", {value: t.id, textContent: t.label})));
   }
   function renderProgress() {
-    ["random", "uncertain"].forEach((q) => {
+    // the first tab is the session's sample queue (random or tilted), the second the uncertainty queue
+    [[$("q-random"), state.sample_queue], [$("q-uncertain"), "uncertain"]].forEach(([b, q]) => {
       const p = state.progress[q];
-      const b = $("q-" + q);
+      b.dataset.queue = q;
       b.textContent = `${T[q]} (${p.done}/${p.total})`;
       b.classList.toggle("active", q === queue);
     });
     const p = state.progress[queue];
     $("progress").textContent = fmt(T.progress, p);
-    $("queue-note").textContent = fmt(queue === "random" ? T.note_random : T.note_uncertain, {seed: state.seed});
+    $("queue-note").textContent = fmt(T["note_" + queue], {seed: state.seed});
   }
-  async function refreshState() { state = await api("/api/state"); renderProgress(); }
+  async function refreshState() { state = await api("/api/state"); queue = queue || state.sample_queue; renderProgress(); }
 
   async function showNext() {
     const n = await api("/api/next", {queue});
@@ -170,7 +173,7 @@
     await showCard(id);
   }
   async function switchQueue(q) {
-    queue = q || (queue === "random" ? "uncertain" : "random");
+    queue = q || (queue === "uncertain" ? state.sample_queue : "uncertain");
     renderProgress();
     await showNext();
   }
