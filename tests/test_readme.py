@@ -95,7 +95,7 @@ def test_readme_example_figures_are_the_benchmarks():
     lo, hi = m["model_ci"]
     for figure in (f"{100 * m['true_share']:.1f} %** ({m['true_avoidable']} of {m['threads']})",
                    f"{100 * m['model_estimate']:.1f} % | {100 * lo:.1f}–{100 * hi:.1f} %",
-                   f"every topic right ({m['topic_right']} of {m['labelled']})",
+                   f"the topic right for {m['topic_right']} of {m['labelled']} threads",
                    f"right for {m['avoidable_right']} of {m['labelled']} threads",
                    f"calls {m['avoidable_missed']} avoidable threads unavoidable and {m['avoidable_false']} the other way"):
         assert figure in text, figure
