@@ -75,12 +75,8 @@ def _score_subset(model: Model, reqs, catalogue, tax, subset) -> dict:
             "n_coverage": len(cov), "avoidable_accuracy": f(av)}
 
 
-def family_out(model: Model) -> dict:
-    """Leave-one-family-out refits of the matcher on the dev split; scores on the test split."""
-    tax = read_taxonomy(CORPUS / "taxonomy.json")
-    cat = read_guidelines(CORPUS / "guidelines.jsonl", tax)
-    dev = read_requests([CORPUS / "dev.jsonl"])
-    test = read_requests([CORPUS / "test.jsonl"])
+def _dev_topic_proba(model: Model, dev) -> tuple[list[str], np.ndarray]:
+    """Topic probabilities of the dev split for refitting the matcher on it: never in-sample ones."""
     classes = [str(c) for c in model.predictor.classes_]
     proba = model.predictor.predict_proba([r.model_input for r in dev])
     td = model.meta.get("training_data", {})
@@ -99,6 +95,16 @@ def family_out(model: Model) -> dict:
             clf.set_temperature(model.meta["temperature"])
         classes = [str(c) for c in clf.classes_]
         proba = clf.predict_proba([r.model_input for r in dev])
+    return classes, proba
+
+
+def family_out(model: Model) -> dict:
+    """Leave-one-family-out refits of the matcher on the dev split; scores on the test split."""
+    tax = read_taxonomy(CORPUS / "taxonomy.json")
+    cat = read_guidelines(CORPUS / "guidelines.jsonl", tax)
+    dev = read_requests([CORPUS / "dev.jsonl"])
+    test = read_requests([CORPUS / "test.jsonl"])
+    classes, proba = _dev_topic_proba(model, dev)
     out = {}
     for fam in ["(none: in-catalogue)"] + sorted({g.family for g in cat}):
         held = {g.id for g in cat if g.family == fam}
@@ -167,10 +173,12 @@ def semantic_ranking(model: Model) -> dict:
     classes = [str(c) for c in pred.classes_]
     midx = [FEATURES.index(n) for n in MATCH_FEATURES]
 
-    def pair_features(reqs, gl):
+    def pair_features(reqs, gl, proba=None, proba_classes=None):
         cat = Catalogue(gl, pred.processor_, tax, term_weights=pred.term_weights())
         texts = [r.model_input for r in reqs]
-        lex = cat.features(texts, pred.predict_proba(texts), classes)[:, :, midx]
+        if proba is None:
+            proba, proba_classes = pred.predict_proba(texts), classes
+        lex = cat.features(texts, proba, proba_classes)[:, :, midx]
         owner, passages = [], []
         for j, g in enumerate(gl):
             for p in _passage_texts(g):
@@ -212,7 +220,8 @@ def semantic_ranking(model: Model) -> dict:
     dev = read_requests([CORPUS / "dev.jsonl"])
     test = read_requests([CORPUS / "test.jsonl"])
     out: dict = {"features": ["best passage cosine", "best passage cosine minus the request's best guideline's"]}
-    dlex, dsem, dgold = pair_features(dev, cat)
+    dev_classes, dev_proba = _dev_topic_proba(model, dev)  # the matcher is refitted on dev: never in-sample
+    dlex, dsem, dgold = pair_features(dev, cat, dev_proba, dev_classes)
     tlex, tsem, tgold = pair_features(test, cat)
     fits = {u: fit(dlex, dsem, dgold, u) for u in (False, True)}
     out["test split (main catalogue)"] = both(fits, tlex, tsem, tgold, range(len(test)))

@@ -176,9 +176,12 @@ def _semantic_section(m: dict[str, Any]) -> list[str]:
              f"fitted by log-loss on out-of-fold predictions of {rep.get('n_out_of_fold')} records "
              f"({rep.get('scheme') or str(rep.get('folds')) + ' folds'}); its form chosen by cross-validated log-loss "
              f"{rep.get('blend_cv_log_loss')}",
-             f"- cascade: requests with lexical confidence below {sem['cascade_threshold']:.2f} are embedded "
-             f"({rep.get('oof_embedded_share_cascade')} of the out-of-fold records; the threshold is the lowest at "
-             f"which the cascade loses at most {rep.get('max_accuracy_loss_of_cascade')} accuracy against embedding all)",
+             f"- cascade: requests with lexical confidence below {sem['cascade_threshold']:.3f} are embedded "
+             f"({rep.get('oof_embedded_share_cascade')} of the out-of-fold records): the lowest threshold keeping "
+             f"{_rule(rep, 'gain_share')} of the out-of-fold accuracy that embedding all adds "
+             f"({_rule(rep, 'threshold_for_gain')}), capped where {_rule(rep, 'budget_share')} of the records "
+             f"would be embedded ({_rule(rep, 'threshold_for_budget')}: the cost that keeps labelling at 100 "
+             "requests/s on two cores)",
              f"- review thresholds: cascade {sem['thresholds']['cascade']:.3f}, all {sem['thresholds']['all']:.3f} "
              f"(out-of-fold accuracy target {m.get('target_accuracy')})",
              f"- out-of-fold accuracy: {rep.get('oof_accuracy')}"]
@@ -211,3 +214,8 @@ def _blend_words(blend: dict[str, Any]) -> str:
         return f"one pair for all topics: a = {a[0]:.3f}, b = {b[0]:.3f}"
     return (f"per topic: a {min(a):.2f}–{max(a):.2f}, b {min(b):.2f}–{max(b):.2f}, c {min(c):.2f}–{max(c):.2f} "
             "(in semantic.json)")
+
+
+def _rule(rep: dict[str, Any], key: str) -> Any:
+    """One setting of the cascade rule from the head's report."""
+    return (rep.get("cascade_rule") or {}).get(key)
