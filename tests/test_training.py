@@ -171,3 +171,20 @@ def test_train_command_card_shows_the_writer_held_out_figures_or_the_dev_figures
     meta = json.loads((tmp_path / "dev" / "model.json").read_text())
     assert meta["params"]["class_weight"] is None and meta["training_data"]["dev_files"] == ["dev.jsonl"]
     assert "## Figures on the dev split" in (tmp_path / "dev" / "README.md").read_text(encoding="utf-8")
+
+
+def test_search_selects_by_held_out_writers_and_records_every_candidate(writers_dir):
+    from classifier.training import TrainingConfig, train_from_corpus
+
+    from .conftest import write_jsonl, writer_rows
+
+    write_jsonl(writers_dir / "generated.jsonl", [{**r, "id": "g" + r["id"], "writer": None} for r in writer_rows("a", True)])
+    model = train_from_corpus([writers_dir], TrainingConfig(params=FAST, target_accuracy=0.9, search=True))
+    rows = model.meta["search"]
+    assert len(rows) == len(TrainingConfig.WRITER_SEARCH_GRID) + len(TrainingConfig.GENERATED_WEIGHTS)
+    assert all(r["scheme"] == "leave-one-writer-out" for r in rows)
+    best = max(rows, key=lambda r: r["macro_f1_mean"])
+    cfg = model.meta["training_config"]
+    assert {k: cfg["params"][k] for k in ("C", "class_weight")} == {k: best["params"][k] for k in ("C", "class_weight")}
+    assert cfg["file_weights"].get("generated.jsonl", 0) == best["file_weights"].get("generated.jsonl", 0)
+    assert ("generated.jsonl" in model.meta["training_data"]["files"]) == (cfg["file_weights"]["generated.jsonl"] > 0)

@@ -508,8 +508,8 @@ class _Tx:
                 pass
 
 
-def _period_where(period_from: dt.date | None, period_to: dt.date | None) -> tuple[str, list[Any]]:
-    """``WHERE`` clause keeping rows dated within a period (and undated rows)."""
+def _date_bounds(period_from: dt.date | None, period_to: dt.date | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions and their arguments bounding ``local_date`` to a period (inclusive)."""
     conds, args = [], []
     if period_from:
         conds.append("local_date >= ?")
@@ -517,6 +517,12 @@ def _period_where(period_from: dt.date | None, period_to: dt.date | None) -> tup
     if period_to:
         conds.append("local_date <= ?")
         args.append(period_to.isoformat())
+    return conds, args
+
+
+def _period_where(period_from: dt.date | None, period_to: dt.date | None) -> tuple[str, list[Any]]:
+    """``WHERE`` clause keeping rows dated within a period (and undated rows)."""
+    conds, args = _date_bounds(period_from, period_to)
     if not conds:
         return "", []
     return f"WHERE local_date IS NULL OR ({' AND '.join(conds)})", args

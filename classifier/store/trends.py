@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..report.tables.trends import MonthCounts
-from .core import Store
+from .core import Store, _date_bounds
 
 __all__ = ["counts_from_store"]
 
@@ -25,13 +25,8 @@ def counts_from_store(store: Store, period_from: dt.date | None = None, period_t
     dict of ``YYYY-MM`` -> MonthCounts
         Analysed contacts (not errors, with a topic, dated) per topic; avoidable among those decided.
     """
-    conds, args = ["status != 'error'", "topic IS NOT NULL", "month IS NOT NULL"], []
-    if period_from:
-        conds.append("local_date >= ?")
-        args.append(period_from.isoformat())
-    if period_to:
-        conds.append("local_date <= ?")
-        args.append(period_to.isoformat())
+    bounds, args = _date_bounds(period_from, period_to)
+    conds = ["status != 'error'", "topic IS NOT NULL", "month IS NOT NULL", *bounds]
     out: dict[str, MonthCounts] = {}
     sql = ("SELECT month, topic, count(*), count(avoidable), coalesce(sum(avoidable), 0) FROM contacts "
            f"WHERE {' AND '.join(conds)} GROUP BY month, topic")
