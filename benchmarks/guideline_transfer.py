@@ -139,21 +139,10 @@ def transfer(model: Model) -> dict | None:
 
 
 def _passage_texts(g) -> list[str]:
-    """A guideline's passages as the catalogue splits it: the title with each paragraph or few sentences."""
-    import re
+    """A guideline's passages as the catalogue splits it, each with the guideline's title."""
+    from classifier.guidelines.catalogue import split_passages
 
-    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:\d+[.)]|[-•*]))", g.body or "") if p.strip()]
-    out, cur, n = [], [], 0
-    for p in parts:
-        w = len(p.split())
-        if cur and n + w > 45:
-            out.append(" ".join(cur))
-            cur, n = [], 0
-        cur.append(p)
-        n += w
-    if cur:
-        out.append(" ".join(cur))
-    return [f"{g.title}. {c}" for c in (out or [""])]
+    return [f"{g.title}. {c}" for c in split_passages(g.body)]
 
 
 def semantic_ranking(model: Model) -> dict:

@@ -1094,7 +1094,8 @@ class DatasetLabeler:
 
 
 def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
-                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000,
+                  semantic: bool | str | None = None, **map_kwargs):
     """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
 
     Parameters
@@ -1102,7 +1103,7 @@ def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Pat
     ds : datasets.Dataset
         With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
         (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
-    model_dir, guidelines, text_field, mode
+    model_dir, guidelines, text_field, mode, semantic
         As for :class:`DatasetLabeler`.
     batch_size : int
         Rows per batch.
@@ -1114,7 +1115,7 @@ def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Pat
     datasets.Dataset
         ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
     """
-    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode, semantic)
     return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
 
 

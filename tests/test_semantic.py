@@ -320,3 +320,18 @@ def test_the_shipped_semantic_head_matches_the_installed_embedder_and_predicts()
     p, used = m.predictor.predict_proba_info(list(texts.values()))
     assert used.all()
     assert list(m.predictor.classes_[p.argmax(axis=1)]) == list(texts)
+
+
+@needs_extra
+def test_label_dataset_with_the_semantic_view(semantic_model_dir):
+    datasets = pytest.importorskip("datasets")
+    from classifier.label import label_dataset
+
+    texts = [t for ts in TINY_TEXTS.values() for t in ts]
+    ds = datasets.Dataset.from_dict({"text": texts})
+    lex = label_dataset(ds, semantic_model_dir, False)
+    sem = label_dataset(ds, semantic_model_dir, False, semantic="all")
+    assert len(sem) == len(texts) and all(s == "ok" for s in sem["status"])
+    want = load(semantic_model_dir, semantic="all").predictor.predict_proba(texts).max(axis=1)
+    assert np.allclose(sem["predicted.confidence"], want, atol=1e-4)
+    assert sem["predicted.candidates"] != lex["predicted.candidates"]  # the blend moved the runners-up
