@@ -113,6 +113,8 @@ def model_card(model) -> str:
                   f"- learned on catalogue `{mt.get('catalogue')}`; coverage threshold {mt['coverage_threshold']:.3f}",
                   f"- learned on {'out-of-fold predictions of the records labelled against the catalogue' if oof else 'dev and out-of-fold training records'}: "
                   f"{mt.get('fit_report')}"]
+    if "semantic" in m:
+        lines += _semantic_section(m)
     if "adaptation" in m:
         lines += _adaptation_section(m["adaptation"])
     synthetic = "hand-written and generated requests" if any("generated" in f for f in used) else "hand-written requests"
@@ -156,3 +158,64 @@ def _adaptation_section(ad: dict[str, Any]) -> list[str]:
             lines.append(f"| {k.replace('_', ' ')} | {b.get(k)} | {a.get(k)} |")
         lines.append(f"| reviewed avoidable share | {cv.get('reviewed_avoidable_share')} | |")
     return lines
+
+
+def _semantic_section(m: dict[str, Any]) -> list[str]:
+    """The semantic head: its embedder, how it was chosen, and the figures with and without it."""
+    sem, e = m["semantic"], m["semantic"]["embedder"]
+    rep = sem.get("report") or {}
+    lines = ["", "## Semantic view (`--semantic`)",
+             f"- embedder: {e.get('package')} {e.get('version')} ({e.get('base_model')}, variant {e.get('variant')}, "
+             f"4-bit), weights `{e.get('weights_file')}` sha256 `{e.get('weights_sha256')}`, {e.get('dim')} dimensions, "
+             f"prefix `{e.get('prefix')}`, texts cut to {sem.get('max_chars')} characters; loading refuses another "
+             "embedder",
+             f"- head: logistic regression on the embeddings (C {rep.get('C')}, chosen by out-of-fold log-loss "
+             f"{rep.get('oof_log_loss_by_C')}), fitted on {rep.get('n_records')} full-weight training records "
+             "(records at a lower weight, such as generated data, never train it)",
+             f"- blend: softmax(a × lexical margins + b × log p(semantic) + c), {_blend_words(sem['blend'])}, "
+             f"fitted by log-loss on out-of-fold predictions of {rep.get('n_out_of_fold')} records "
+             f"({rep.get('scheme') or str(rep.get('folds')) + ' folds'}); its form chosen by cross-validated log-loss "
+             f"{rep.get('blend_cv_log_loss')}",
+             f"- cascade: requests with lexical confidence below {sem['cascade_threshold']:.3f} are embedded "
+             f"({rep.get('oof_embedded_share_cascade')} of the out-of-fold records): the lowest threshold keeping "
+             f"{_rule(rep, 'gain_share')} of the out-of-fold accuracy that embedding all adds "
+             f"({_rule(rep, 'threshold_for_gain')}), capped where {_rule(rep, 'budget_share')} of the records "
+             f"would be embedded ({_rule(rep, 'threshold_for_budget')}: the cost that keeps labelling at 100 "
+             "requests/s on two cores)",
+             f"- review thresholds: cascade {sem['thresholds']['cascade']:.3f}, all {sem['thresholds']['all']:.3f} "
+             f"(out-of-fold accuracy target {m.get('target_accuracy')})",
+             f"- out-of-fold accuracy: {rep.get('oof_accuracy')}"]
+    sm = m.get("semantic_metrics") or {}
+    rows = []
+    for split, lexical in (("oof", m.get("oof_metrics")), ("dev", m.get("dev_metrics")),
+                           ("test", (m.get("test_metrics") or {}).get("topic")),
+                           ("transfer", (m.get("transfer_metrics") or {}).get("topic"))):
+        if not lexical or split not in sm:
+            continue
+        views = [("lexical", lexical, (m.get(f"{split}_metrics") or {}).get("avoidable"))]
+        for mode in ("cascade", "all"):
+            r = sm[split].get(mode) or {}
+            views.append((mode, r.get("topic", r), r.get("avoidable")))
+        for view, t, a in views:
+            rows.append(f"| {split} | {view} | {t.get('accuracy')} | {t.get('macro_f1')} | {t.get('ece')} | "
+                        f"{t.get('embedded_share', 0.0)} | {(a or {}).get('accuracy', '–')} |")
+    if rows:
+        lines += ["", "Out-of-fold (oof) rows: each record predicted by models that never saw its writer (or fold); "
+                  "the blend, cascade and thresholds were fitted on them. The test split and transfer set took no part.",
+                  "", "| split | view | accuracy | macro-F1 | ECE | embedded | avoidable accuracy |",
+                  "|---|---|---|---|---|---|---|", *rows]
+    return lines
+
+
+def _blend_words(blend: dict[str, Any]) -> str:
+    """The blend's weights in words: one pair for all topics, or the range per topic."""
+    a, b, c = blend["lexical_weight"], blend["semantic_weight"], blend["bias"]
+    if blend.get("method") == "shared":
+        return f"one pair for all topics: a = {a[0]:.3f}, b = {b[0]:.3f}"
+    return (f"per topic: a {min(a):.2f}–{max(a):.2f}, b {min(b):.2f}–{max(b):.2f}, c {min(c):.2f}–{max(c):.2f} "
+            "(in semantic.json)")
+
+
+def _rule(rep: dict[str, Any], key: str) -> Any:
+    """One setting of the cascade rule from the head's report."""
+    return (rep.get("cascade_rule") or {}).get(key)

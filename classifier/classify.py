@@ -18,6 +18,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from .predictor import MODES, UNCERTAIN, LinearTopicModel, Prediction, as_texts as _as_texts, with_ngrams
+from .predictor import threshold_for_accuracy
 from .text import TextProcessor, passthrough
 
 # old pickles name classifier.classify._passthrough
@@ -269,27 +270,3 @@ def fit_temperature(margins: np.ndarray, y_idx: np.ndarray) -> float:
 
     res = minimize_scalar(nll, bounds=(-5, 5), method="bounded")
     return float(np.exp(res.x))
-
-
-def threshold_for_accuracy(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """Lowest confidence cut whose kept predictions reach ``target`` accuracy (1.0 if none does).
-
-    Parameters
-    ----------
-    conf : ndarray
-        Held-out confidence (top probability) of each prediction.
-    correct : ndarray of bool
-        Whether each prediction was right.
-    target : float
-        Accuracy the kept predictions must reach.
-    """
-    order = np.argsort(-conf)
-    c = correct[order].astype(float)
-    acc = np.cumsum(c) / np.arange(1, len(c) + 1)
-    ok = np.where(acc >= target)[0]
-    if len(ok) == 0:
-        return 1.0
-    # the largest prefix that still meets the target
-    last = ok.max()
-    return float(conf[order][last])
-

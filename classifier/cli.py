@@ -75,6 +75,14 @@ def main() -> None:
     """Classify Finnish support requests, match guidelines and measure avoidable contacts."""
 
 
+def _semantic_option(f):
+    """``--semantic`` (cascade) or ``--semantic all``: predict with the model's semantic head as well."""
+    return click.option(
+        "--semantic", "semantic", type=click.Choice(["cascade", "all"]), is_flag=False, flag_value="cascade",
+        default=None, help="Also use the model's semantic head (needs the 'semantic' extra): alone or 'cascade' embeds "
+                           "only the requests the lexical model is not confident about, 'all' every request.")(f)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False), help="Taxonomy file (default: taxonomy.json found beside the files).")
@@ -119,11 +127,13 @@ def validate(paths, taxonomy, guidelines):
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review` to train on as well (last decision per request).")
 @click.option("--reviewed-weight", type=float, default=1.0, show_default=True, help="Sample weight of reviewed requests (at 1.0 or more they also teach the guideline matcher).")
 @click.option("--skip-invalid", is_flag=True, help="Leave out reviewed rows with an unknown topic or guideline (each named with its line) instead of stopping.")
-def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, calibration_data, group_field, class_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid):
+@click.option("--semantic", is_flag=True, help="Also learn a semantic head (sentence embeddings; needs the 'semantic' extra), blended with the lexical model on out-of-fold predictions.")
+def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_dir, file_weight, calibration_data, group_field, class_weight, char_ngrams, lemmatizer, C, kfold, search, target_accuracy, transfer_dir, reviewed_files, reviewed_weight, skip_invalid, semantic):
     """Train a topic model from a labelled corpus (JSONL / CSV / Parquet files or a corpus folder).
 
     With --reviewed, the organisation's reviewed requests are added to the training data;
-    the model card records which files, how many requests and their weight.
+    the model card records which files, how many requests and their weight. With --semantic
+    the model also gets a semantic head; the card gives the figures with and without it.
     """
     from .model import save_model
     from .training import TrainingConfig, train_from_corpus
@@ -141,7 +151,7 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
                                      param_hint="--file-weight") from None
     config = TrainingConfig(params=params, file_weights=weights, target_accuracy=target_accuracy, search=search,
                             cv_folds=kfold, text_field=text_field, label_field=label_field,
-                            calibration_data=calibration_data, group_field=group_field or None)
+                            calibration_data=calibration_data, group_field=group_field or None, semantic=semantic)
     try:
         model = train_from_corpus(corpus, config, dev_files=dev_files, taxonomy=taxonomy, guidelines=guidelines,
                                   transfer_dir=transfer_dir, reviewed=reviewed_files,
@@ -175,6 +185,11 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
         fr = model.meta["matcher"]["fit_report"]
         click.echo(f"guideline matcher: coverage threshold {model.meta['matcher']['coverage_threshold']:.3f}, "
                    f"out-of-fold top-1 {fr['oof_top1']:.3f}")
+    for split, modes in (model.meta.get("semantic_metrics") or {}).items():
+        for mode, res in modes.items():
+            t = res.get("topic", res)
+            click.echo(f"{split} with the semantic view ({mode}, {t.get('embedded_share', 0):.0%} embedded): "
+                       f"accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f}, ECE {t['ece']:.4f}")
 
 
 @main.command()
@@ -185,13 +200,14 @@ def train(corpus, taxonomy, guidelines, dev_files, text_field, label_field, out_
 @click.option("--text-field", default="text", show_default=True, help="Field (column) holding the request text.")
 @click.option("--label-field", default="topic", show_default=True, help="Field (column) holding the gold topic.")
 @click.option("--json", "as_json", is_flag=True, help="Print all figures as JSON.")
-def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json):
+@_semantic_option
+def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_field, as_json, semantic):
     """Score a model on labelled files: topics, calibration, abstention, guidelines, avoidable."""
     from .model import load
     from .training import evaluate_model
 
     try:
-        model = load(model_dir)
+        model = load(model_dir, semantic=semantic)
         res = evaluate_model(model, corpus, False if no_guidelines else guidelines, text_field=text_field,
                              label_field=label_field)
     except TukipyyntoError as e:
@@ -201,6 +217,8 @@ def evaluate(corpus, model_dir, guidelines, no_guidelines, text_field, label_fie
         return
     t = res["topic"]
     click.echo(f"records {t['n']}  accuracy {t['accuracy']:.4f}  macro-F1 {t['macro_f1']:.4f}  ECE {t['ece']:.4f}")
+    if semantic:
+        click.echo(f"semantic view ({semantic}): {t['embedded_share']:.1%} of the requests embedded")
     click.echo(f"abstains below {t['threshold']:.3f} on {t['abstention_rate']:.1%}; accuracy on the rest {t['accuracy_on_kept']}")
     click.echo(f"{'topic':32s} {'prec':>6s} {'rec':>6s} {'f1':>6s} {'n':>5s}")
     for lab, v in t["per_class"].items():
@@ -332,9 +350,10 @@ _WAIT_OPTION = click.option("--wait", "store_wait", type=click.FloatRange(min=0)
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Cross-fitting folds for --reviewed.")
 @_STORE_OPTION
 @_WAIT_OPTION
+@_semantic_option
 @_with_service_options
 def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, engine, scheduler, resume, overwrite, fmt, mapping, mode,
-          opening_hours, reviewed_files, folds, store, store_wait,
+          opening_hours, reviewed_files, folds, store, store_wait, semantic,
           back_office, pseudonym_key, repeat_days, reference_patterns):
     """Label historical requests: mbox, .eml/.msg folders, JSONL/CSV/Parquet exports or globs.
 
@@ -364,7 +383,7 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
         summary = label_inputs(inputs, out, model_dir, False if no_guidelines else guidelines, with_text, jobs, engine,
                                scheduler, resume, fmt, _column_map(mapping), mode, progress=update, overwrite=overwrite,
                                service=service, text_store=True, store=store, store_wait=store_wait,
-                               reviewed=list(reviewed_files), folds=folds)
+                               reviewed=list(reviewed_files), folds=folds, semantic=semantic)
     except TukipyyntoError as e:
         _fail(e)
     finally:
@@ -694,10 +713,12 @@ def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, m
 @click.option("--store", "store", type=click.Path(dir_okay=False), help="History store (made when missing): only what it does not hold is labelled and added, and the report covers everything in it (--from / --to choose the period); no labelled.jsonl is written, and the store keeps texts only with --with-text.")
 @_WAIT_OPTION
 @click.option("--reviewed", "reviewed_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reviewed file(s) from `review`: adapt to the catalogue before labelling, and correct the report's estimates with the random sample.")
+@_semantic_option
 @_with_report_options
 @_with_service_options
-def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, reviewed_files, period_from, period_to,
-            granularity, lang, opening_hours, taxonomy, back_office, pseudonym_key, repeat_days, reference_patterns):
+def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, store, store_wait, reviewed_files, semantic,
+            period_from, period_to, granularity, lang, opening_hours, taxonomy, back_office, pseudonym_key, repeat_days,
+            reference_patterns):
     """Label INPUTs and write the report in one go (the main job), with the shipped defaults.
 
     INPUTs are mbox files, .eml/.msg folders, JSONL/CSV/Parquet exports or folders of them;
@@ -728,7 +749,7 @@ def analyse(inputs, out_dir, model_dir, guidelines, jobs, overwrite, with_text, 
         s = label_inputs(inputs, None if store else out / "labelled.jsonl", model_dir, guidelines, with_text=with_text,
                          jobs=jobs, progress=update, overwrite=True, service=service,  # OUT is analyse's own, checked above
                          text_store=True, store=store, store_wait=store_wait,
-                         reviewed=list(reviewed_files))
+                         reviewed=list(reviewed_files), semantic=semantic)
         if bar is not None:
             bar.close()
         for n in s.notes:

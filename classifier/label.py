@@ -48,6 +48,7 @@ class LabelSummary:
     merged_messages: int = 0
     skipped_resumed: int = 0
     no_text: int = 0
+    semantic_embedded: int = 0  # with --semantic: labelled requests that went through the semantic head
     known: int = 0  # with a store: messages and records it already held, skipped before parsing
     threads_updated: int = 0  # with a store: stored threads that took in new replies
     warnings: list[str] = field(default_factory=list)
@@ -71,18 +72,30 @@ class LabelSummary:
                 "no_text": self.no_text, "merged_messages": self.merged_messages,
                 "skipped_resumed": self.skipped_resumed, "messages_accounted": self.messages,
                 "known": self.known, "threads_updated": self.threads_updated,
+                "semantic_embedded": self.semantic_embedded,
                 "output": self.output, "warnings": self.warnings, "notes": self.notes}
 
 
-def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, adaptation=None):
-    """Load (once per process) the model and catalogue for a worker, with the run's fold adaptations if any."""
-    key = (model_dir, guidelines, mode, adaptation.token if adaptation is not None else None)
+def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: str, adaptation=None,
+                  semantic: str | None = None, threads: int | None = None):
+    """Load (once per process) the model and catalogue for a worker, with the run's fold adaptations if any.
+
+    With ``semantic`` the model predicts with its semantic head as well; the embedding engine
+    starts on first use, in the process that embeds (after a fork), with ``threads`` threads.
+    """
+    key = (model_dir, guidelines, mode, adaptation.token if adaptation is not None else None, semantic, threads)
     a = _WORKER_CACHE.get(key)
     if a is None:
         from .guidelines import Assessor
         from .model import load
 
-        a = Assessor(load(model_dir), catalogue=guidelines, mode=mode)
+        model = load(model_dir, semantic=semantic)
+        if semantic:
+            from .semantic import Embedder
+
+            model.predictor.embedder = Embedder(redactor=model.lexical.processor_.redactor,
+                                                max_chars=model.semantic.max_chars, threads=threads)
+        a = Assessor(model, catalogue=guidelines, mode=mode)
         if adaptation is not None:
             a = Assessor(a.model, catalogue=a.catalogue if a.catalogue is not None else False, mode=mode,
                          adaptation=adaptation)
@@ -91,13 +104,20 @@ def _get_assessor(model_dir: str | None, guidelines: str | None | bool, mode: st
     return a
 
 
-def _preflight(model_dir: str | None, guidelines: str | None | bool) -> list[str]:
-    """Check the model directory and the catalogue's topics without unpickling; return warnings."""
+def _preflight(model_dir: str | None, guidelines: str | None | bool, semantic: str | None = None) -> list[str]:
+    """Check the model directory, its semantic head and the catalogue's topics without loading the model; return warnings."""
     from .guidelines import NO_CATALOGUE_WARNING, catalogue_mismatch
     from .io import read_guidelines
     from .model import CATALOGUE, verify
 
     d, meta = verify(model_dir)
+    if semantic:
+        from .semantic import check_embedder
+
+        if not meta.get("semantic"):
+            raise TukipyyntoError(f"{d}: has no semantic head; train one with `tukipyynto train ... --semantic`, "
+                                  "or run without --semantic")
+        check_embedder(meta["semantic"]["embedder"], str(d))
     if guidelines is False:
         return []
     if guidelines is None:
@@ -249,6 +269,8 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
     list of dict
         One row per contact, in order. Error contacts and contacts without text (status
         ``no_text``, flag ``empty_text``) are not assessed: no topic, no avoidable decision.
+        A text with words but no content (a customer number and a signature) is assessed and
+        then written the same way.
     """
     from .records import Request
 
@@ -267,15 +289,20 @@ def label_contacts(contacts: Sequence, assessor, with_text: bool = False, redact
                 rows[i]["error"] = redactor.redact(f"assessment failed: {type(e).__name__}: {str(e)[:200]}")
             return rows
         for i, a in zip(todo, res):
+            if getattr(a, "reason", None) == "no_text":  # words, but none that say anything: an id and a signature
+                rows[i]["status"] = "no_text"
+                rows[i]["flags"] = list(dict.fromkeys(rows[i].get("flags", []) + ["empty_text"]))
+                continue
             rows[i]["predicted"] = a.to_dict()
     return rows
 
 
 def _assess_batch(contacts: list, model_dir: str | None, guidelines: str | None | bool, mode: str, with_text: bool,
-                  redactor: Redactor, id_key: bytes = b"", adaptation=None) -> list[dict[str, Any]]:
+                  redactor: Redactor, id_key: bytes = b"", adaptation=None, semantic: str | None = None,
+                  threads: int | None = None) -> list[dict[str, Any]]:
     """Worker entry point: assess one batch with a per-process cached model."""
-    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, adaptation), with_text, redactor,
-                          id_key)
+    return label_contacts(contacts, _get_assessor(model_dir, guidelines, mode, adaptation, semantic, threads),
+                          with_text, redactor, id_key)
 
 
 def find_requests(inputs: Sequence[str | Path], ids: Iterable[str], column_map: dict[str, str] | None = None,
@@ -557,6 +584,7 @@ class _Run:
     reviewed: Sequence[str | Path] = ()  # reviewed files: adapt to the catalogue before labelling
     folds: int = 5
     adaptation: Any = None  # the CrossFit the reviews gave
+    semantic: str | None = None  # "cascade" or "all": the model's semantic head as well
 
 
 def label_inputs(
@@ -583,6 +611,7 @@ def label_inputs(
     store_wait: float = 0.0,
     reviewed: Sequence[str | Path] | None = None,
     folds: int = 5,
+    semantic: bool | str | None = None,
 ) -> LabelSummary:
     """Label every contact of the inputs and write one row per contact.
 
@@ -638,7 +667,12 @@ def label_inputs(
         ``reviewed``) and the model's prediction from the fold adaptation that never saw its
         review (``predicted.out_of_fold``); every other row the average of the fold
         adaptations' probabilities. Reviews that cannot be used are named in the warnings.
-
+    semantic : bool or {"cascade", "all"}, optional
+        Use the model's semantic head as well (:mod:`classifier.semantic`): ``True`` or
+        ``"cascade"`` embeds only the requests the lexical model is not confident about,
+        ``"all"`` every request; each row's ``predicted.semantic`` says whether it was embedded.
+        Embeddings are cached by text hash (in each process, and in the user's cache folder
+        unless ``$TUKIPYYNTO_EMBEDDING_CACHE`` is ``off``), so a rerun embeds nothing twice.
 
     Returns
     -------
@@ -662,7 +696,7 @@ def label_inputs(
     """
     run = _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
                 batch_size, redactor, progress, overwrite, id_key, service, text_store, store, store_wait, reviewed,
-                folds)
+                folds, semantic)
     ok = False
     try:
         _open(run)
@@ -683,8 +717,9 @@ def label_inputs(
 
 def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler, resume, fmt, column_map, mode,
           batch_size, redactor, progress, overwrite, id_key, service, text_store=False, store=None,
-          store_wait=0.0, reviewed=None, folds=5) -> _Run:
+          store_wait=0.0, reviewed=None, folds=5, semantic=None) -> _Run:
     """Plan a run from :func:`label_inputs`'s arguments: check them and the output, read what a resume skips; open nothing."""
+    from .semantic import resolve_mode
     from .service import ServiceAnalyser, ServiceSettings, resolve_pseudonym_key
 
     if out is None and store is None:
@@ -729,7 +764,7 @@ def _plan(inputs, out, model_dir, guidelines, with_text, jobs, engine, scheduler
         forked=engine != "dask" and bool(jobs and jobs > 1) and _can_fork(),
         parallel=engine == "dask" or bool(jobs and jobs > 1),
         history=Path(store) if store is not None else None, history_wait=store_wait, service=service,
-        reviewed=tuple(reviewed or ()), folds=folds)
+        reviewed=tuple(reviewed or ()), folds=folds, semantic=resolve_mode(semantic))
 
 
 def _open(run: _Run) -> None:
@@ -762,7 +797,7 @@ def _open(run: _Run) -> None:
         # the workers load the model; here only check that they will be able to (fail early,
         # before reading input) without holding a second copy of the model in this process
         if not run.reviewed:
-            run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines))
+            run.summary.warnings.extend(_preflight(run.model_dir, run.guidelines, run.semantic))
         return
     if run.forked:
         # helpers forked before the model loads: they read the first mbox's header blocks meanwhile,
@@ -782,7 +817,7 @@ def _open(run: _Run) -> None:
 
 def _load_model(run: _Run) -> None:
     """Load the model here and fork the workers that share it."""
-    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.adaptation)
+    run.assessor = _get_assessor(run.model_dir, run.guidelines, run.mode, run.adaptation, run.semantic, _threads(run))
     if not run.reviewed:  # _adapt gave the model's warnings
         run.summary.warnings.extend(run.assessor.warnings)
     if run.forked:
@@ -794,7 +829,7 @@ def _adapt(run: _Run) -> None:
     from .adaptation import adapt_model, adaptation_summary
     from .estimate import read_reviewed
 
-    base = _get_assessor(run.model_dir, run.guidelines, run.mode)
+    base = _get_assessor(run.model_dir, run.guidelines, run.mode, None, run.semantic, _threads(run))
     run.summary.warnings.extend(base.warnings)
     reviewed = read_reviewed(list(run.reviewed))
     names = ", ".join(Path(p).name for p in run.reviewed)
@@ -862,7 +897,8 @@ def _assess_when_needed(run: _Run, batches: Iterator[list]) -> Iterator[list[dic
 def _assess_batches(run: _Run, batches: Iterator[list]) -> Iterator[list[dict[str, Any]]]:
     """The batches assessed here, in the workers or on a cluster, in input order."""
     texts = run.with_text or run.text_store  # redacted in the workers either way
-    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation)
+    args = (run.model_dir, run.guidelines, run.mode, texts, run.redactor, run.id_key, run.adaptation, run.semantic,
+            _threads(run))
     if run.engine == "dask":
         return _run_dask(batches, run.scheduler, *args)
     if run.pool is not None:
@@ -893,6 +929,7 @@ def _write(run: _Run, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         if r["status"] == "ok":
             run.summary.labelled += 1
+            run.summary.semantic_embedded += bool((r.get("predicted") or {}).get("semantic"))
         elif r["status"] == "no_text":
             run.summary.no_text += 1
         else:
@@ -918,8 +955,19 @@ def _close(run: _Run, ok: bool = True) -> None:
         run.summary.known, run.summary.threads_updated = counts["known"], counts["updated"]
         run.store_run.close(ok)
     run.summary.notes.extend(run.redactor.redact(n) for n in dict.fromkeys(run.notes))
+    if run.semantic:
+        s = run.summary
+        run.summary.notes.append(f"semantic view ({run.semantic}): {s.semantic_embedded} of {s.labelled} labelled "
+                                 f"requests went through the semantic head"
+                                 + (" (the others were confident by the lexical model alone)"
+                                    if run.semantic == "cascade" else ""))
     if run.analyser.note():
         run.summary.notes.append(run.analyser.note())
+
+
+def _threads(run: _Run) -> int | None:
+    """Embedding threads per process: one each when batches run in several processes, else the engine's default."""
+    return 1 if run.parallel else None
 
 
 def _can_fork() -> bool:
@@ -949,12 +997,13 @@ def _one_thread_each() -> None:
 
 
 def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_text, redactor, id_key=b"",
-              adaptation=None):
+              adaptation=None, semantic=None, threads=None):
     """Yield results of batches assessed in the forked pool, in input order, a bounded window at a time."""
     window = 2 * jobs
     pending = []
     for b in batches:
-        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation))
+        pending.append(pool.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation,
+                                   semantic, threads))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for f in pending:
@@ -962,7 +1011,7 @@ def _run_pool(pool, jobs: int, batches: Iterator[list], mdir, gl, mode, with_tex
 
 
 def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, with_text, redactor, id_key=b"",
-              adaptation=None):
+              adaptation=None, semantic=None, threads=None):
     """Yield results of batches computed on a Dask cluster, in input order, a bounded window at a time."""
     try:
         from distributed import Client
@@ -976,7 +1025,7 @@ def _run_dask(batches: Iterator[list], scheduler: str | None, mdir, gl, mode, wi
         pending = []
         for b in batches:
             pending.append(client.submit(_assess_batch, b, mdir, gl, mode, with_text, redactor, id_key, adaptation,
-                                         pure=False))
+                                         semantic, threads, pure=False))
             if len(pending) >= window:
                 yield pending.pop(0).result()
         for f in pending:
@@ -998,19 +1047,23 @@ class DatasetLabeler:
     ``predicted.avoidable_probability``, ...), so :func:`classifier.report.read_labelled` and
     ``tukipyynto report`` read a labelled dataset saved as JSONL, CSV or Parquet like ``label``'s
     output. Reads ``text`` (``text_field``), and ``sent_at`` and ``subject`` when present.
+    ``semantic`` (``True``/``"cascade"`` or ``"all"``) uses the model's semantic head as well.
     """
 
     def __init__(self, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
-                 text_field: str = "text", mode: str = "pre-select") -> None:
+                 text_field: str = "text", mode: str = "pre-select", semantic: bool | str | None = None) -> None:
+        from .semantic import resolve_mode
+
         self.model_dir = str(model_dir) if model_dir else None
         self.guidelines = guidelines if guidelines is False else (str(guidelines) if guidelines else None)
         self.text_field = text_field
         self.mode = mode
+        self.semantic = resolve_mode(semantic)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         from .records import Request, parse_datetime
 
-        a = _get_assessor(self.model_dir, self.guidelines, self.mode)
+        a = _get_assessor(self.model_dir, self.guidelines, self.mode, None, self.semantic)
         texts = batch[self.text_field]
         n = len(texts)
         sent = batch.get("sent_at") or [None] * n
@@ -1018,6 +1071,8 @@ class DatasetLabeler:
         todo = [i for i, t in enumerate(texts) if t is not None and str(t).strip() and str(t).strip() != "[LAINAUS]"]
         reqs = [Request(id=str(i), text=str(texts[i]), sent_at=parse_datetime(sent[i]), subject=subj[i]) for i in todo]
         done = dict(zip(todo, a.assess(reqs))) if reqs else {}
+        # words, but none that say anything (an id and a signature): no_text, as label writes it
+        done = {i: x for i, x in done.items() if getattr(x, "reason", None) != "no_text"}
         flat = [_Writer.flat({"predicted": done[i].to_dict()}) if i in done else {} for i in range(n)]
         return {"status": ["ok" if i in done else "no_text" for i in range(n)],
                 **{c: [f.get(c) for f in flat] for c in PREDICTED_COLUMNS}}
@@ -1039,7 +1094,8 @@ class DatasetLabeler:
 
 
 def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Path | None | bool = None,
-                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000, **map_kwargs):
+                  text_field: str = "text", mode: str = "pre-select", batch_size: int = 1000,
+                  semantic: bool | str | None = None, **map_kwargs):
     """Label a ``datasets.Dataset``: ``ds.map`` with a :class:`DatasetLabeler` and the column types it adds.
 
     Parameters
@@ -1047,7 +1103,7 @@ def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Pat
     ds : datasets.Dataset
         With a text column (``text_field``), and ``sent_at`` and ``subject`` when present
         (:func:`classifier.io.load_dataset` keeps ``sent_at`` as written, offset included).
-    model_dir, guidelines, text_field, mode
+    model_dir, guidelines, text_field, mode, semantic
         As for :class:`DatasetLabeler`.
     batch_size : int
         Rows per batch.
@@ -1059,7 +1115,7 @@ def label_dataset(ds, model_dir: str | Path | None = None, guidelines: str | Pat
     datasets.Dataset
         ``ds`` with ``status`` and the :data:`PREDICTED_COLUMNS`, as ``label`` writes them in CSV.
     """
-    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode)
+    labeler = DatasetLabeler(model_dir, guidelines, text_field, mode, semantic)
     return ds.map(labeler, batched=True, batch_size=batch_size, features=labeler.features(ds.features), **map_kwargs)
 
 

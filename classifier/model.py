@@ -10,7 +10,10 @@ A model directory holds
   training-data hash, evaluation figures and the sha256 of every file;
 - ``taxonomy.json`` and, when the matcher was trained, ``guidelines.jsonl``: the taxonomy and
   catalogue the model was built with (its defaults at prediction time);
-- ``README.md``: the model card.
+- ``README.md``: the model card;
+- with a semantic head (``tukipyynto train --semantic``): ``semantic.npz`` (its arrays) and
+  ``semantic.json`` (the blend, thresholds and the embedder it was trained with), hashed like
+  the rest; ``load(..., semantic=True)`` uses it (:mod:`classifier.semantic`).
 
 Nothing in a model directory is unpickled, so loading a model from anywhere cannot run code.
 Directories in the old pickle format (``classifier.joblib``, format 1) load only with
@@ -32,11 +35,15 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION", "CATALOGUE", "TAXONOMY"]
+__all__ = ["Model", "save_model", "load", "verify", "default_model_dir", "FORMAT_VERSION", "CATALOGUE", "TAXONOMY",
+           "SEMANTIC_WEIGHTS", "SEMANTIC_SETTINGS"]
 
 FORMAT_VERSION = 2
 # the files of a model directory: its weights and vocabulary, the catalogue and taxonomy it was trained with
 WEIGHTS, VOCAB, CATALOGUE, TAXONOMY = "weights.npz", "vocab.json", "guidelines.jsonl", "taxonomy.json"
+# the semantic head's files (classifier.semantic.HEAD_WEIGHTS / HEAD_SETTINGS: the same names, kept here so
+# that saving and verifying a model never imports the semantic module)
+SEMANTIC_WEIGHTS, SEMANTIC_SETTINGS = "semantic.npz", "semantic.json"
 LEGACY_ARTEFACT = "classifier.joblib"
 _ALLOWED_PREFIXES = ("sklearn.", "numpy", "scipy.", "classifier.", "collections", "copyreg", "_codecs",
                      "joblib.", "re", "datetime", "zoneinfo", "functools")
@@ -90,17 +97,55 @@ class Model:
         Where it was loaded from.
     catalogue : list of Guideline, optional
         The catalogue the matcher was trained with; :func:`save_model` stores it.
+    semantic : SemanticHead, optional
+        The semantic head, when the model has one (:mod:`classifier.semantic`).
+    semantic_mode : {"cascade", "all"} or None
+        Whether predictions use the semantic head (``None``: the lexical model alone).
     """
 
     classifier: Any
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     catalogue: list | None = None
+    semantic: Any = None
+    semantic_mode: str | None = None
+    _view: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def lexical(self):
+        """The :class:`~classifier.predictor.LinearTopicModel`: the lexical model's arrays."""
+        return getattr(self.classifier, "predictor_", self.classifier)
 
     @property
     def predictor(self):
-        """The :class:`~classifier.predictor.LinearTopicModel` that makes the predictions."""
-        return getattr(self.classifier, "predictor_", self.classifier)
+        """What makes the predictions: the lexical model, or with ``semantic_mode`` the lexical model and the semantic head."""
+        if self.semantic_mode is None or self.semantic is None:
+            return self.lexical
+        view = self._view
+        if view is None or view.mode != self.semantic_mode or view.lexical is not self.lexical:
+            from .semantic import SemanticTopicModel
+
+            view = self._view = SemanticTopicModel(self.lexical, self.semantic, self.semantic_mode)
+        return view
+
+    def with_semantic(self, mode: bool | str | None) -> "Model":
+        """The same model predicting with the semantic head (``True``/``"cascade"``, ``"all"``) or without (``None``).
+
+        Raises
+        ------
+        ModelError
+            A semantic mode is asked for and the model has no semantic head.
+        """
+        from dataclasses import replace
+
+        from .semantic import resolve_mode
+
+        m = resolve_mode(mode)
+        if m is not None and self.semantic is None:
+            where = self.path or "this model"
+            raise ModelError(f"{where}: has no semantic head; train one with `tukipyynto train ... --semantic`, "
+                             "or run without --semantic")
+        return replace(self, semantic_mode=m)
 
     @property
     def catalogue_path(self) -> Path | None:
@@ -128,8 +173,8 @@ class Model:
         return Taxonomy(tuple(Category(**c) for c in cats), name=self.meta.get("taxonomy_name", ""))
 
     def predict(self, texts, **kwargs):
-        """Shortcut for ``classifier.predict_detailed``."""
-        return self.classifier.predict_detailed(texts, **kwargs)
+        """Shortcut for ``predictor.predict_detailed``."""
+        return self.predictor.predict_detailed(texts, **kwargs)
 
 
 def save_model(model: Model, out_dir: str | Path, card: bool = True) -> Path:
@@ -142,7 +187,7 @@ def save_model(model: Model, out_dir: str | Path, card: bool = True) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / LEGACY_ARTEFACT).unlink(missing_ok=True)
-    pred = model.predictor
+    pred = model.lexical
     arrays, data = pred.to_files()
     np.savez_compressed(out / WEIGHTS, **arrays)
     (out / VOCAB).write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
@@ -166,6 +211,17 @@ def save_model(model: Model, out_dir: str | Path, card: bool = True) -> Path:
         files.append(CATALOGUE)
     else:
         (out / CATALOGUE).unlink(missing_ok=True)
+    if model.semantic is not None:
+        sem_arrays, sem_data = model.semantic.to_files()
+        np.savez_compressed(out / SEMANTIC_WEIGHTS, **sem_arrays)
+        (out / SEMANTIC_SETTINGS).write_text(json.dumps(sem_data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        files += [SEMANTIC_WEIGHTS, SEMANTIC_SETTINGS]
+        meta["semantic"] = {k: sem_data[k] for k in ("embedder", "blend", "cascade_threshold", "thresholds", "max_chars",
+                                                     "report")}
+    else:
+        (out / SEMANTIC_WEIGHTS).unlink(missing_ok=True)
+        (out / SEMANTIC_SETTINGS).unlink(missing_ok=True)
+        meta.pop("semantic", None)
     meta["artefacts"] = {name: sha256_file(out / name) for name in files}
     model.meta = meta
     model.path = out
@@ -240,7 +296,8 @@ def verify(path: str | Path | None = None, check_versions: bool = True,
     return d, meta
 
 
-def load(path: str | Path | None = None, check_versions: bool = True, trust_pickle: bool = False) -> Model:
+def load(path: str | Path | None = None, check_versions: bool = True, trust_pickle: bool = False,
+         semantic: bool | str | None = False) -> Model:
     """Load and verify a model directory; with no argument, the default model shipped with the package.
 
     Parameters
@@ -252,6 +309,10 @@ def load(path: str | Path | None = None, check_versions: bool = True, trust_pick
     trust_pickle : bool
         Allow the old pickle format (format 1), with a warning. Never needed for models this
         version writes: they hold only arrays and JSON.
+    semantic : bool or {"cascade", "all"}
+        Predict with the model's semantic head as well (needs the ``semantic`` extra):
+        ``True`` or ``"cascade"`` embeds only the requests the lexical model is not confident
+        about, ``"all"`` every request. Default: the lexical model alone.
 
     Returns
     -------
@@ -260,7 +321,10 @@ def load(path: str | Path | None = None, check_versions: bool = True, trust_pick
     Raises
     ------
     ModelError
-        Anything :func:`verify` refuses, or files that do not hold a model.
+        Anything :func:`verify` refuses, files that do not hold a model, a semantic mode asked
+        of a model without a semantic head, or an installed embedder other than the head's.
+    ExtraMissingError
+        A semantic mode is asked for and the ``semantic`` extra is not installed.
     """
     import numpy as np
 
@@ -271,15 +335,27 @@ def load(path: str | Path | None = None, check_versions: bool = True, trust_pick
         warnings.warn(f"{d}: loading a pickle-format model because trust_pickle=True; save it again with "
                       "save_model() to get the safe format", UserWarning, stacklevel=2)
         clf = _legacy_load(d / LEGACY_ARTEFACT)
-        return Model(classifier=clf, meta=meta, path=d)
+        return Model(classifier=clf, meta=meta, path=d).with_semantic(semantic)
+    head = None
     try:
         with np.load(d / WEIGHTS, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         data = json.loads((d / VOCAB).read_text(encoding="utf-8"))
         pred = LinearTopicModel.from_files(arrays, data)
+        if SEMANTIC_SETTINGS in (meta.get("artefacts") or {}):
+            from .semantic import SemanticHead
+
+            with np.load(d / SEMANTIC_WEIGHTS, allow_pickle=False) as z:
+                sem_arrays = {k: z[k] for k in z.files}
+            head = SemanticHead.from_files(sem_arrays, json.loads((d / SEMANTIC_SETTINGS).read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError, OSError) as e:
         raise ModelError(f"{d}: the model files do not hold a model this library wrote ({type(e).__name__}: {e})") from None
-    return Model(classifier=pred, meta=meta, path=d)
+    model = Model(classifier=pred, meta=meta, path=d, semantic=head).with_semantic(semantic)
+    if model.semantic_mode is not None:
+        from .semantic import check_embedder
+
+        check_embedder(head.embedder, str(d))
+    return model
 
 
 def _legacy_load(path: Path):

@@ -17,9 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .rules import UNCERTAIN
-from .text import TextProcessor, bounded_get, detect_language
+from .text import TextProcessor, bounded_get, content_words, detect_language
 
-__all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS", "as_texts", "with_ngrams", "tfidf_rows"]
+__all__ = ["LinearTopicModel", "Prediction", "UNCERTAIN", "MODES", "CALIBRATIONS", "as_texts", "with_ngrams", "tfidf_rows",
+           "threshold_for_accuracy"]
 
 MODES = ("auto-label", "pre-select", "suggest-only")
 CALIBRATIONS = ("temperature", "sigmoid", "isotonic")
@@ -258,6 +259,9 @@ class LinearTopicModel:
             lang, _ = detect_language(words)
             flags = []
             content = [w for w in words if not w.startswith("[")]
+            if 0 < len(content) <= 8:
+                # a few words may be only a reference label and a signature ("asnro [ASIAKASNRO] -- Sanna V.")
+                content = content_words(text, self.processor_.redactor)
             if not content:
                 flags.append("no_text")
             elif len(content) < 3:
@@ -360,3 +364,26 @@ def as_texts(X) -> list[str]:
     if isinstance(X, str):
         raise ValueError("expected a list of texts, found a single string; wrap it in a list")
     return ["" if x is None else str(x) for x in X]
+
+
+def threshold_for_accuracy(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
+    """Lowest confidence cut whose kept predictions reach ``target`` accuracy (1.0 if none does).
+
+    Parameters
+    ----------
+    conf : ndarray
+        Confidence (top probability) of each held-out prediction.
+    correct : ndarray of bool
+        Whether each was right.
+    target : float
+        Accuracy the predictions at or above the cut must reach.
+    """
+    order = np.argsort(-conf)
+    c = correct[order].astype(float)
+    acc = np.cumsum(c) / np.arange(1, len(c) + 1)
+    ok = np.where(acc >= target)[0]
+    if len(ok) == 0:
+        return 1.0
+    # the largest prefix that still meets the target
+    last = ok.max()
+    return float(conf[order][last])

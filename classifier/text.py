@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 from .redact import PLACEHOLDERS, Redactor
 
 __all__ = ["passthrough", "make_tokenizer", "tokenize", "TextProcessor", "detect_language", "NORMALISATION_PLACEHOLDERS",
-           "bounded_get"]
+           "bounded_get", "content_words"]
 
 # Abbreviations agents write: spaCy's Finnish rules keep some lower-case ones but split the
 # capitalised forms at the start of a sentence ("Ko." -> "Ko" "."), so add both.
@@ -106,6 +106,55 @@ def detect_language(tokens: Sequence[str]) -> tuple[str, int]:
     if best[1] == 0:
         return "unknown", len(words)
     return best[0], len(words)
+
+
+# What is not the request itself: a trailing signature after a "--" delimiter ("-- Sanna V.
+# Palveluneuvoja"), the labels of customer and contract numbers ("asnro", "sop.nro"), and
+# placeholders. A request made only of these says nothing to classify.
+_SIG_DELIM_RE = re.compile(r"(?:^|\s)(?:--|\u2014|\u2013)\s+(?=\S)")
+_RAW_WORD_RE = re.compile(r"\[[A-ZÄÖ]+\]|[^\W\d_][^\W\d_'-]*\.?")
+_REFERENCE_RE = re.compile(r"(?i)^(?:as|asiakas|asiakkuus|sop|sopimus|kp|käyttöpaikka|kayttopaikka|tiketti|tilaus|"
+                           r"lasku|mittari|viite|tapaus)?[.-]?(?:nro|numero|no|n:o|id|tunnus|viite|viitenumero)\.?$"
+                           r"|^(?:as|sop|kp|puh|p)\.?$")
+_TITLE_RE = re.compile(r"(?i)(?:neuvoja|palvelija|palvelu|asiantuntija|myyjä|esimies|vastaava|tiimi|koordinaattori|"
+                       r"agentti|päällikkö|sihteeri|harjoittelija|neuvonta)\.?$")
+
+
+def _signature_like(words: Sequence[str]) -> bool:
+    """True for a short sign-off: names, initials and job titles ("Sanna V. Palveluneuvoja"), nothing else."""
+    return 0 < len(words) <= 6 and all(
+        w.startswith("[") or _TITLE_RE.search(w) or w[0].isupper() or w in ("/", "&") for w in words)
+
+
+def content_words(text: str, redactor: Redactor | None = None) -> list[str]:
+    """The words of a request that are its content: without a trailing signature, reference labels or placeholders.
+
+    A text that is only a customer number and a signature ("asnro 4410233 -- Sanna V.
+    Palveluneuvoja") has none: there is nothing to classify.
+
+    Parameters
+    ----------
+    text : str
+        Raw or redacted request text.
+    redactor : Redactor, optional
+        Applied first, so that identifiers become placeholders (the default patterns when omitted).
+
+    Returns
+    -------
+    list of str
+        The content words, in their original case.
+    """
+    text = (redactor or Redactor()).redact(text or "")
+    delims = list(_SIG_DELIM_RE.finditer(text))
+    if delims:
+        tail = _RAW_WORD_RE.findall(text[delims[-1].end():])
+        if "?" not in text[delims[-1].end():] and _signature_like(tail):
+            text = text[:delims[-1].start()]
+    words = [w for w in _RAW_WORD_RE.findall(text) if not w.startswith("[") and not _REFERENCE_RE.match(w)]
+    # no delimiter, only a name and a job title left: a signature all the same
+    if words and len(words) <= 4 and any(_TITLE_RE.search(w) for w in words) and _signature_like(words):
+        return []
+    return words
 
 
 LEMMATIZERS = ("simplemma", "prefix", "simplemma+prefix", "none")

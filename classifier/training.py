@@ -277,6 +277,7 @@ def train_model(
     dev_fraction: float = 0.15,
     recalibrate_on_dev: bool = True,
     matcher_oof_folds: int = 5,
+    semantic: bool = False,
     progress: Progress = _noop,
 ) -> Model:
     """Train a topic classifier (and a guideline matcher when labels allow) from corpus files.
@@ -312,6 +313,11 @@ def train_model(
         ``calibration_data="dev"`` only: the hold-out share without dev files, whether to fit
         the temperature on the dev data, and out-of-fold folds for adding training records
         to the matcher (0: dev data only).
+    semantic : bool
+        Also learn a semantic head (:mod:`classifier.semantic`; needs the ``semantic`` extra):
+        a logistic regression on sentence embeddings of the full-weight training records,
+        blended with the lexical model on out-of-fold predictions of the same records (the
+        same folds as the temperature's).
 
     Returns
     -------
@@ -321,6 +327,10 @@ def train_model(
     if calibration_data not in CALIBRATION_DATA:
         raise ValueError(f"calibration_data must be one of {', '.join(CALIBRATION_DATA)}, not {calibration_data!r}")
     params = dict(params or {})
+    if semantic:
+        from .semantic import embedder_identity
+
+        embedder_identity()  # fail now, not after the lexical model is trained, when the extra is missing
     fw = dict(file_weights or {})
     train_files = [Path(f) for f in train_files]
     dev_files = [Path(f) for f in dev_files]
@@ -422,12 +432,71 @@ def train_model(
                                           agent_topic=agent, taxonomy=taxonomy,
                                           gold_avoidable=[_gold_avoidable(r, gl, taxonomy) for r in match])
             meta["matcher"]["catalogue"] = Path(guidelines).name
+    if semantic:
+        _fit_semantic(model, data, cv_res, params, oof_folds, target_accuracy, progress)
     if oof:
         meta["oof_metrics"] = cv_res["metrics"]
     else:
         progress("evaluating on dev data")
         meta["dev_metrics"] = classification_metrics(clf, dev_x, dev_y)
+        if model.semantic is not None:
+            meta["semantic_metrics"]["dev"] = {m: classification_metrics(model.with_semantic(m).predictor, dev_x, dev_y)
+                                               for m in ("cascade", "all")}
     return model
+
+
+def _fit_semantic(model: Model, data: LabelledData, cv_res: dict | None, params: dict[str, Any], folds: int,
+                  target_accuracy: float, progress: Progress) -> None:
+    """Learn the semantic head on the full-weight records, blended on their out-of-fold lexical margins.
+
+    With out-of-fold calibration the margins and folds are the temperature's (one fold per
+    writer); with a held-out dev split they come from ``folds`` models trained without them.
+    Records at a lower weight (generated data) never train the head: cross-validated, they
+    made its blend worse (``benchmarks/semantic.py`` notes the figures).
+    """
+    from .semantic import Embedder, fit_semantic_head
+
+    clf = model.classifier
+    classes = [str(c) for c in clf.classes_]
+    if cv_res is not None:
+        scored = list(cv_res["scored"])
+        y = np.array([data.reqs[i].topic for i in scored], dtype=object)
+        scheme, splits = _folds(y, [data.groups[i] for i in scored], folds)
+        margins = _align(cv_res["margins"], cv_res["classes"], classes)
+    else:
+        scored = [i for i, (r, w) in enumerate(zip(data.reqs, data.weights)) if w >= 1.0 and r.topic is not None]
+        if len(scored) < 5 * folds:
+            raise CorpusError(f"--semantic needs at least {5 * folds} full-weight training records to fit its blend on "
+                              f"out-of-fold predictions; found {len(scored)}")
+        progress(f"out-of-fold topic margins for {len(scored)} training records ({folds} folds)")
+        margins = _oof_proba(data.reqs, data.weights, scored, params, folds, classes, margins=True)[1]
+        scheme, splits = f"{folds}-fold stratified", None
+    texts = _texts(data.reqs)
+    emb = Embedder(redactor=clf.predictor_.processor_.redactor)
+    progress(f"semantic view: embedding {len(scored)} full-weight training records")
+    E = emb.embed([texts[i] for i in scored])
+    progress(f"semantic view: {emb.stats['embedded']} embedded, {emb.stats['disk_hits']} from the cache; fitting the "
+             f"head and its blend on out-of-fold predictions ({scheme})")
+    head = fit_semantic_head(E, [data.reqs[i].topic for i in scored], classes, np.arange(len(scored)), margins,
+                             clf.predictor_.calibrate(margins), target_accuracy=target_accuracy, splits=splits,
+                             embedder=emb.identity, max_chars=emb.max_chars)
+    head.report["scheme"] = scheme
+    model.semantic = head
+    rep = head.report
+    progress(f"semantic view: C {rep['C']}, blend {head.blend['method']} (cross-validated log-loss "
+             f"{rep['blend_cv_log_loss']}), cascade below lexical confidence {head.cascade_threshold:.2f} "
+             f"({rep['oof_embedded_share_cascade']:.0%} of out-of-fold records), out-of-fold accuracy "
+             f"{rep['oof_accuracy']}")
+    y = np.array([data.reqs[i].topic for i in scored], dtype=object)
+    cls = np.array(classes, dtype=object)
+    model.meta["semantic_metrics"] = {}
+    if cv_res is not None:
+        oof_m = {}
+        for mode in ("cascade", "all"):
+            oof_m[mode] = _metrics_from_proba(head.oof_[mode], cls, y, head.thresholds[mode])
+            oof_m[mode].update({"semantic_mode": mode, "embedded_share": round(float(head.oof_["embedded"][mode].mean()), 4),
+                                "scheme": scheme})
+        model.meta["semantic_metrics"]["oof"] = oof_m
 
 
 def _align(proba: np.ndarray, src: Sequence[str], dst: Sequence[str]) -> np.ndarray:
@@ -449,11 +518,12 @@ def _gold_avoidable(r: Request, gl, taxonomy) -> bool | None:
 
 
 def _oof_proba(train: list[Request], weights: list[float], idx: list[int], params: dict[str, Any], folds: int,
-               classes: list[str]) -> np.ndarray:
-    """Topic probabilities for ``train[idx]`` from models trained without them."""
+               classes: list[str], margins: bool = False):
+    """Topic probabilities for ``train[idx]`` from models trained without them (and, with ``margins``, their margins)."""
     from sklearn.model_selection import KFold
 
     out = np.zeros((len(idx), len(classes)))
+    marg = np.zeros((len(idx), len(classes)))
     idx_arr = np.asarray(idx)
     texts = _texts(train)
     for tr_k, te_k in KFold(folds, shuffle=True, random_state=0).split(idx_arr):
@@ -461,12 +531,16 @@ def _oof_proba(train: list[Request], weights: list[float], idx: list[int], param
         keep = [j for j in range(len(train)) if j not in held]
         m = TopicClassifier(**params).fit([texts[j] for j in keep], [train[j].topic for j in keep],
                                           sample_weight=[weights[j] for j in keep])
-        p = m.predict_proba([texts[j] for j in idx_arr[te_k]])
+        d = m.predictor_.margins(m.predictor_.features([texts[j] for j in idx_arr[te_k]]))
+        p = m.predictor_.calibrate(d)
         col = {c: k for k, c in enumerate(m.classes_)}
         for k, c in enumerate(classes):
             if c in col:
                 out[te_k, k] = p[:, col[c]]
-    return out
+                marg[te_k, k] = d[:, col[c]]
+            else:  # a topic the fold never saw: far below the others
+                marg[te_k, k] = d.min() - 10.0
+    return (out, marg) if margins else out
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:
@@ -484,7 +558,16 @@ def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int 
 
 
 def classification_metrics(clf: TopicClassifier, texts: Sequence[str], y: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class figures, confusion matrix, calibration and abstention."""
+    """Accuracy, macro-F1, per-class figures, confusion matrix, calibration and abstention.
+
+    With the semantic view (:class:`~classifier.semantic.SemanticTopicModel`) also its mode and
+    the share of the texts its head saw (``embedded_share``).
+    """
+    if hasattr(clf, "predict_proba_info"):
+        proba, embedded = clf.predict_proba_info(texts)
+        out = _metrics_from_proba(proba, clf.classes_, np.asarray(y, dtype=object), clf.threshold_)
+        out.update({"semantic_mode": clf.mode, "embedded_share": round(float(np.mean(embedded)) if len(y) else 0.0, 4)})
+        return out
     return _metrics_from_proba(clf.predict_proba(texts), clf.classes_, np.asarray(y, dtype=object), clf.threshold_)
 
 
@@ -538,7 +621,7 @@ def evaluate_model(model: Model, paths: Sequence[str | Path], guidelines: str | 
     reqs = [r for r in reqs if r.topic is not None]
     if not reqs:
         raise CorpusError(f"{', '.join(map(str, paths))}: no record has a {label_field!r} label to evaluate against")
-    out: dict[str, Any] = {"topic": classification_metrics(model.classifier, _texts(reqs), [r.topic for r in reqs])}
+    out: dict[str, Any] = {"topic": classification_metrics(model.predictor, _texts(reqs), [r.topic for r in reqs])}
     has_g = [r for r in reqs if r.avoidable is not None or r.guideline_id is not None]
     if guidelines is False or not has_g:
         return out
@@ -631,6 +714,8 @@ class TrainingConfig:
         Where the temperature, threshold and matcher are fitted (see :func:`train_model`).
     group_field : str or None
         Field naming each record's writer, for leave-one-writer-out folds.
+    semantic : bool
+        Also learn a semantic head (:mod:`classifier.semantic`).
     """
 
     params: dict = field(default_factory=dict)
@@ -642,6 +727,7 @@ class TrainingConfig:
     label_field: str = "topic"
     calibration_data: str = "oof"
     group_field: str | None = "writer"
+    semantic: bool = False
 
     SEARCH_GRID: ClassVar[tuple[dict, ...]] = tuple({"C": c, "char_ngrams": ch} for c in (0.25, 0.5, 1.0)
                                                     for ch in (False, True))
@@ -824,26 +910,37 @@ def train_from_corpus(corpus: Sequence[str | Path], config: TrainingConfig = Tra
     train_files = [f for f in all_train if file_weights.get(f.name, 1.0) != 0]
     model = train_model(all_train, dev, taxonomy, guidelines, text_field=tf, label_field=lf, params=params,
                         file_weights=file_weights, target_accuracy=config.target_accuracy,
-                        calibration_data=config.calibration_data, group_field=config.group_field, progress=progress)
+                        calibration_data=config.calibration_data, group_field=config.group_field,
+                        semantic=config.semantic, progress=progress)
     if added:
         model.meta["training_data"]["reviewed"] = added
+    # the lexical model's figures, and with a semantic head the same figures with it (both modes)
+    modes = ("cascade", "all") if model.semantic is not None else ()
     if found["test"]:
         progress(f"scoring the held-out test split: {', '.join(p.name for p in found['test'])}")
         model.meta["test_metrics"] = evaluate_model(model, found["test"], guidelines if guidelines else False,
                                                     text_field=tf, label_field=lf)
+        for m in modes:
+            model.meta["semantic_metrics"].setdefault("test", {})[m] = evaluate_model(
+                model.with_semantic(m), found["test"], guidelines if guidelines else False, text_field=tf,
+                label_field=lf)
     if transfer_dir:
         td = Path(transfer_dir)
         progress(f"scoring the transfer set {td} against its own catalogue (reported only)")
         model.meta["transfer_metrics"] = evaluate_model(model, [td / "requests.jsonl"], td / "guidelines.jsonl",
                                                         text_field=tf, label_field=lf)
         model.meta["transfer_metrics"]["source"] = td.name
+        for m in modes:
+            model.meta["semantic_metrics"].setdefault("transfer", {})[m] = evaluate_model(
+                model.with_semantic(m), [td / "requests.jsonl"], td / "guidelines.jsonl", text_field=tf,
+                label_field=lf)
     if config.cv_folds:
         model.meta["cross_validation"] = cross_validate(train_files, params, config.cv_folds, tf, lf, progress)
         progress(f"{config.cv_folds}-fold CV macro-F1 {model.meta['cross_validation']['macro_f1_mean']:.4f}")
     model.meta["training_config"] = {"params": params, "file_weights": file_weights,
                                      "target_accuracy": config.target_accuracy, "search": config.search,
                                      "cv_folds": config.cv_folds, "calibration_data": config.calibration_data,
-                                     "group_field": config.group_field}
+                                     "group_field": config.group_field, "semantic": config.semantic}
     if search_rows:
         model.meta["search"] = search_rows
     tmp.cleanup()

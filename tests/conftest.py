@@ -43,6 +43,17 @@ def _id_key(monkeypatch):
     monkeypatch.setenv("TUKIPYYNTO_ID_KEY", "test-key")
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory) -> Path:
+    """One embedding cache file for the session: each text is embedded once, and nothing goes under ~/.cache."""
+    return tmp_path_factory.mktemp("embedding_cache") / "tukipyynto" / "embeddings.sqlite3"
+
+
+@pytest.fixture(autouse=True)
+def _embedding_cache(monkeypatch, embedding_cache):
+    monkeypatch.setenv("TUKIPYYNTO_EMBEDDING_CACHE", str(embedding_cache))
+
+
 def write_jsonl(path: Path, rows) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path

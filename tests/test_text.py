@@ -47,3 +47,16 @@ def test_pickled_processor_lemmatises_like_the_fitted_one():
     q = pickle.loads(pickle.dumps(p))
     probe = texts + ["sähköpostiin ja sähkösopimuksesta, uusi sana tuntematon"]
     assert [q.tokens(t) for t in probe] == [p.tokens(t) for t in probe]
+
+
+def test_an_id_and_a_signature_are_no_content():
+    from classifier.text import content_words
+
+    for t in ("asnro 4410233 -- Sanna V. Palveluneuvoja", "asnro 4410233\n\n--\nSanna V.\nPalveluneuvoja",
+              "Sop.nro 123456", "asnro 4410233 Sanna V. Palveluneuvoja"):
+        assert content_words(t) == [], t
+    assert content_words("Asiakas haluaa irtisanoa sopimuksen, asnro 4410233 -- Sanna V. Palveluneuvoja") == [
+        "Asiakas", "haluaa", "irtisanoa", "sopimuksen"]
+    # after the delimiter comes the request itself, not a signature: kept
+    assert content_words("asnro 4410233 -- asiakas haluaa laskun uudelleen") == ["asiakas", "haluaa", "laskun", "uudelleen"]
+    assert content_words("Laskutus Helsinki") == ["Laskutus", "Helsinki"]

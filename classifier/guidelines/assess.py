@@ -44,9 +44,11 @@ class Assessment:
     coverage_probability: float | None = None
     avoidable_probability: float | None = None
     out_of_fold: dict[str, Any] | None = None
+    semantic: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``predicted`` block of an output row (``out_of_fold`` only for a reviewed request)."""
+        """The ``predicted`` block of an output row (``out_of_fold`` only for a reviewed request; ``semantic``, whether
+        the semantic head saw the request, only when one ran)."""
         out = {
             "topic": self.topic, "status": self.topic_status, "confidence": round(self.confidence, 4),
             "candidates": [[t, round(p, 4)] for t, p in self.candidates],
@@ -57,6 +59,8 @@ class Assessment:
             "avoidable_probability": None if self.avoidable_probability is None else round(self.avoidable_probability, 4),
             "assessed_on": self.assessed_on, "flags": list(self.flags),
         }
+        if self.semantic is not None:
+            out["semantic"] = self.semantic
         if self.out_of_fold is not None:
             out["out_of_fold"] = self.out_of_fold
         return out
@@ -199,7 +203,11 @@ class Assessor:
         """What every adaptation shares: texts, days, topic probabilities, pair features, catalogue pools."""
         clf = self.model.predictor
         texts = [r.model_input for r in reqs]
-        proba = clf.predict_proba(texts)
+        embedded = None
+        if hasattr(clf, "predict_proba_info"):  # the semantic view: which requests went through its head
+            proba, embedded = clf.predict_proba_info(texts)
+        else:
+            proba = clf.predict_proba(texts)
         cat = self.catalogue
         today = today or dt.date.today()
         days, day_flags = [], []
@@ -212,7 +220,7 @@ class Assessor:
             feats = cat.features(texts, proba, self.classes)
             pools = np.array([cat.in_force_mask(d) for d in days])  # in force on each request's day
             later = np.array([cat._published > d.toordinal() for d in days])
-        return _Context(reqs, texts, days, day_flags, proba, feats, pools, later)
+        return _Context(reqs, texts, days, day_flags, proba, feats, pools, later, embedded)
 
     def _match_logits(self, feats: np.ndarray, a: Adaptation | None) -> np.ndarray:
         """Match log-odds of every (request, guideline) pair under an adaptation."""
@@ -308,7 +316,8 @@ class Assessor:
                 reason=reason, later_guideline_id=later, top_guidelines=top, assessed_on=day.isoformat(),
                 flags=tuple(flags),
                 coverage_probability=None if not have_catalogue or undecided else float(cov[i]),
-                avoidable_probability=None if not have_catalogue or undecided else float(p_avoid[i])))
+                avoidable_probability=None if not have_catalogue or undecided else float(p_avoid[i]),
+                semantic=None if ctx.embedded is None else bool(ctx.embedded[i])))
         return out
 
     def _reviewed(self, ctx: "_Context", i: int, label: ReviewLabel, oof: Assessment) -> Assessment:
@@ -370,6 +379,7 @@ class _Context:
     feats: np.ndarray | None
     pools: np.ndarray | None
     later: np.ndarray | None
+    embedded: np.ndarray | None = None  # with the semantic view: the requests its head saw
 
     def take(self, rows: Sequence[int]) -> "_Context":
         """The context of some of the requests."""
@@ -377,7 +387,7 @@ class _Context:
         pick = lambda a: None if a is None else a[rows]  # noqa: E731
         return _Context([self.reqs[i] for i in rows], [self.texts[i] for i in rows], [self.days[i] for i in rows],
                         [self.day_flags[i] for i in rows], self.proba[rows], pick(self.feats), pick(self.pools),
-                        pick(self.later))
+                        pick(self.later), pick(self.embedded))
 
 
 @dataclass

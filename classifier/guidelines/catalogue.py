@@ -22,7 +22,7 @@ from ..predictor import tfidf_rows
 from ..records import Guideline, Taxonomy
 
 __all__ = ["Catalogue", "FEATURES", "HANDOFF_TITLE_STEMS", "is_handoff_title", "NO_CATALOGUE_WARNING",
-           "catalogue_mismatch", "catalogue_digest"]
+           "catalogue_mismatch", "catalogue_digest", "split_passages"]
 
 # (request, guideline) pair features; the matcher ranks with MATCH_FEATURES, "log_qlen" (the
 # request's length) is the same for every guideline and only feeds the coverage model
@@ -123,7 +123,7 @@ class Catalogue:
         # passage speaks of this situation" can be told from "the words are spread over a long text"
         p_docs, owner = [], []
         for j, (tt, g) in enumerate(zip(title_toks, self.guidelines)):
-            for chunk in _passages(g.body):
+            for chunk in split_passages(g.body):
                 p_docs.append(tt + processor.tokens(chunk))
                 owner.append(j)
         pp = self._count.transform(p_docs)
@@ -261,8 +261,21 @@ _N_RARE = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:\d+[.)]|[-•*]))")
 
 
-def _passages(body: str, max_words: int = 45) -> list[str]:
-    """Split a guideline body into passages of whole sentences (paragraphs and list items kept apart)."""
+def split_passages(body: str, max_words: int = 45) -> list[str]:
+    """Split a guideline body into passages of whole sentences (paragraphs and list items kept apart).
+
+    Parameters
+    ----------
+    body : str
+        The guideline's text.
+    max_words : int
+        A passage grows by whole sentences up to about this many words.
+
+    Returns
+    -------
+    list of str
+        The passages in order (one empty string for an empty body).
+    """
     parts = [p.strip() for p in _SENTENCE_END.split(body or "") if p and p.strip()]
     out: list[str] = []
     cur: list[str] = []
