@@ -570,9 +570,10 @@ def report(labelled, out_dir, store, guidelines, model_dir, reviewed_files, skip
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.option("--lang", type=click.Choice(["fi", "en"]), default="fi", show_default=True, help="Page language.")
 @click.option("--store", "store", type=click.Path(exists=True, dir_okay=False), help="Review a history store's contacts instead of LABELLED files; the decisions in OUT are recorded in the store too (when the page starts and when it stops).")
+@click.option("--semantic", is_flag=True, help="Show beside each request the most similar requests already reviewed, with their decisions (sentence embeddings; needs the 'semantic' extra).")
 @_WAIT_OPTION
 def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, seed, tilted, new_sample, reviewer, host, port,
-           no_browser, lang, store, store_wait):
+           no_browser, lang, store, semantic, store_wait):
     """Review labelled requests in a local web page: confirm or correct topic and guideline.
 
     Two queues: a seeded sample (random, or with --tilted drawn toward uncertain requests
@@ -601,7 +602,7 @@ def review(labelled, out, guidelines, taxonomy, model_dir, no_model, sample, see
                 rows = list(st.iter_rows())
         session = load_session(labelled or (), out, guidelines, taxonomy, model_dir, sample, seed, reviewer, lang,
                                use_model=not no_model, design="tilted" if tilted else "random", new_sample=new_sample,
-                               rows=rows)
+                               rows=rows, semantic=semantic)
     except TukipyyntoError as e:
         _fail(e)
     try:

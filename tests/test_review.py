@@ -453,3 +453,57 @@ def test_a_session_takes_rows_already_read_as_from_files(tiny_dir, tmp_path):
     finally:
         from_file.close()
         from_rows.close()
+
+
+class _LetterEmbedder:
+    """A stand-in for the sentence embedder: normalised letter counts (similar spelling, similar vector)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def embed(self, texts):
+        import numpy as np
+
+        self.calls.append(list(texts))
+        v = np.zeros((len(texts), 26), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for ch in t.lower():
+                if "a" <= ch <= "z":
+                    v[i, ord(ch) - 97] += 1
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+
+
+def test_similar_requests_already_reviewed_come_with_their_decisions(tiny_dir, tmp_path):
+    rows = _rows(6)
+    texts = ["Asiakas haluaa irtisanoa sopimuksen", "Vahvistus ei tullut perille", "Asiakas haluaa irtisanoa sopimuksensa",
+             "Lasku on liian suuri", "Vahvistusta ei tullut perille", "Sopimuksen irtisanominen, asiakas haluaa"]
+    for r, t in zip(rows, texts):
+        r["text"] = t
+    tax = read_taxonomy(tiny_dir / "taxonomy.json")
+    gl = read_guidelines(tiny_dir / "guidelines.jsonl", tax)
+    s = ReviewSession(rows=rows, out=tmp_path / "r.jsonl", guidelines=gl, taxonomy=tax, sample=6, seed=1,
+                      embedder=_LetterEmbedder())
+    try:
+        assert s.card("r000")["similar"] == []                  # nothing reviewed yet
+        s.decide("r002", "uusi", "G-1")
+        s.decide("r004", "vahvistus", None)
+        s.decide("r003", "vaara", None)
+        sim = s.card("r000")["similar"]
+        assert len(sim) == 3 and sim[0]["id"] == "r002" and {x["id"] for x in sim} == {"r002", "r003", "r004"}
+        top = sim[0]
+        assert top["topic"] == "uusi" and top["guideline_id"] == "G-1" and top["guideline_title"]
+        assert top["avoidable"] in (True, False) and top["similarity"] > sim[-1]["similarity"]
+        assert top["opening"].startswith("Asiakas haluaa") and top["topic_label"]
+        assert s.card("r001")["similar"][0]["id"] == "r004"     # the confirmation request's nearest
+        assert all(x["id"] != "r002" for x in s.card("r002")["similar"])   # never itself
+        s.undo("r004")                                          # an undone decision is no neighbour
+        assert all(x["id"] != "r004" for x in s.card("r001")["similar"])
+        assert len(s.similar("r000", k=1)) == 1
+    finally:
+        s.close()
+    plain = _session(tiny_dir, tmp_path / "plain.jsonl")
+    try:
+        assert plain.card(plain.next_id("random"))["similar"] == []  # without an embedder: nothing, no error
+    finally:
+        plain.close()
+

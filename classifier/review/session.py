@@ -235,6 +235,10 @@ class ReviewSession:
     new_sample : bool
         Start a new sample in a file that holds decisions of another one (the report then
         uses the new sample only).
+    embedder : Embedder, optional
+        Sentence embeddings (:class:`classifier.semantic.Embedder`, the ``semantic`` extra):
+        with one, each card lists the most similar requests already reviewed, with their
+        decisions (:meth:`similar`).
 
     Attributes
     ----------
@@ -254,6 +258,7 @@ class ReviewSession:
     today: dt.date | None = None
     design: str = RANDOM_QUEUE
     new_sample: bool = False
+    embedder: Any = None
     by_id: dict[str, Mapping[str, Any]] = field(init=False)
     queues: dict[str, list[str]] = field(init=False)
     log: ReviewLog = field(init=False)
@@ -420,6 +425,59 @@ class ReviewSession:
         out["queue"] = self.queue_of[rid]
         q = self.queues[out["queue"]]
         out["position"] = self._index[out["queue"]][rid] + 1
+        out["similar"] = self.similar(rid)
+        return out
+
+    def similar(self, rid: str, k: int = 3) -> list[dict[str, Any]]:
+        """The ``k`` requests already reviewed whose texts are nearest to this one's, with their decisions.
+
+        Nearest by cosine similarity of sentence embeddings (empty without an ``embedder``, or
+        when this request has no text). Each text is embedded once (the embedder's caches), so
+        a card costs one embedding the first time and a matrix product after that.
+
+        Parameters
+        ----------
+        rid : str
+            The request shown.
+        k : int
+            How many neighbours at most.
+
+        Returns
+        -------
+        list of dict
+            ``id``, ``similarity`` (cosine, 3 decimals), ``subject``, ``opening`` (the first
+            characters of the text) and the reviewer's ``topic``, ``topic_label``,
+            ``guideline_id``, ``guideline_title`` and ``avoidable``, nearest first.
+        """
+        if self.embedder is None:
+            return []
+        text = self._row(rid).get("text")
+        if not (isinstance(text, str) and text.strip()):
+            return []
+        done: list[tuple[str, str, dict[str, Any]]] = []
+        for other, row in self.by_id.items():
+            if other == rid or not self.done(other):
+                continue
+            t = row.get("text")
+            cur = self.log.current(other)
+            if isinstance(t, str) and t.strip() and cur is not None:
+                done.append((other, t, cur))
+        if not done:
+            return []
+        import numpy as np
+
+        with self._lock:  # the page's requests come in on several threads; the embedder is not shared safely
+            vecs = np.asarray(self.embedder.embed([text] + [t for _, t, _ in done]), dtype=np.float32)
+        sims = vecs[1:] @ vecs[0]
+        out = []
+        for j in np.argsort(-sims, kind="stable")[:k]:
+            other, t, cur = done[int(j)]
+            g = self.gl.get(cur.get("guideline_id"))
+            out.append({"id": other, "similarity": round(float(sims[j]), 3),
+                        "subject": self.by_id[other].get("subject") or "", "opening": _opening(t, 160),
+                        "topic": cur.get("topic"), "topic_label": self.topic_label(cur.get("topic")),
+                        "guideline_id": cur.get("guideline_id"), "guideline_title": g.title if g else None,
+                        "avoidable": cur.get("avoidable")})
         return out
 
     def _build_card(self, rid: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -593,11 +651,13 @@ def _same_file(a: Path, b: Path) -> bool:
 def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, guidelines: str | None = None,
                  taxonomy: str | None = None, model_dir: str | None = None, sample: int = 100, seed: int = 0,
                  reviewer: str = "reviewer", lang: str = "fi", use_model: bool = True, design: str = RANDOM_QUEUE,
-                 new_sample: bool = False, rows: Iterable[dict[str, Any]] | None = None) -> ReviewSession:
+                 new_sample: bool = False, rows: Iterable[dict[str, Any]] | None = None,
+                 semantic: bool = False) -> ReviewSession:
     """Read labelled files (or take ``rows`` already read, e.g. a store's), the catalogue, the taxonomy and (optionally) the model into a session.
 
     ``out`` may not be one of the inputs (decisions would be appended to the labelled rows):
-    that is refused before any file is opened for writing.
+    that is refused before any file is opened for writing. With ``semantic`` each card lists
+    the most similar requests already reviewed (it needs the ``semantic`` extra).
     """
     from ..io import expand_paths, read_guidelines, read_taxonomy
     from ..report import normalise_labelled, read_labelled
@@ -630,5 +690,11 @@ def load_session(labelled: Iterable[str | os.PathLike], out: str | os.PathLike, 
             assessor = None
     tax = tax or read_taxonomy()
     gl = read_guidelines(guidelines, tax)
+    embedder = None
+    if semantic:
+        from ..semantic import Embedder
+
+        embedder = Embedder()  # raises ExtraMissingError, naming the install command, without the extra
     return ReviewSession(rows=rows, out=out, guidelines=gl, taxonomy=tax, sample=sample, seed=seed,
-                         reviewer=reviewer, assessor=assessor, lang=lang, design=design, new_sample=new_sample)
+                         reviewer=reviewer, assessor=assessor, lang=lang, design=design, new_sample=new_sample,
+                         embedder=embedder)

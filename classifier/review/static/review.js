@@ -14,7 +14,8 @@
       published: "julkaistu", retired: "poistunut", in_force: "voimassa pyynnön päivänä", not_in_force: "ei voimassa pyynnön päivänä",
       matched: "mallin valinta", notext: "(Pyynnön tekstiä ei ole tällä koneella: sivu näyttää tekstit, jotka label ja analyse säilyttävät koneella, jolla ne ajettiin, tai --with-text-valinnalla merkityn tiedoston tekstit.)", saved: "Tallennettu",
       undone: "Kumottu", skipped: "Ohitettu", done: "Jono on käyty läpi.", nothing_to_undo: "Ei kumottavaa",
-      later: "Myöhemmin julkaistu ohje", search: "Hae ohjeista",
+      later: "Myöhemmin julkaistu ohje", search: "Hae ohjeista", similar: "Samankaltaisia jo tarkistettuja",
+      similarity: "samankaltaisuus",
       help: "Näppäimet: 1–3 aihe · t kaikki aiheet · a–d ohje · n ei ohjetta · / hae ohjetta · Enter tallenna · s ohita · u kumoa · q vaihda jonoa"},
     en: {title: "Support request review", random: "Random sample", tilted: "Tilted sample", uncertain: "Least certain first",
       note_tilted: "Tilted sample (seed {seed}): uncertain requests were drawn more often, with known probabilities; the report weights each review accordingly. Review in order; skipping biases the sample.",
@@ -26,7 +27,8 @@
       published: "published", retired: "retired", in_force: "in force on the request's date", not_in_force: "not in force on the request's date",
       matched: "model's match", notext: "(The request's text is not on this machine: the page shows the texts label and analyse keep where they ran, or those of a file labelled with --with-text.)", saved: "Saved",
       undone: "Undone", skipped: "Skipped", done: "This queue is done.", nothing_to_undo: "Nothing to undo",
-      later: "Guideline published later", search: "Search guidelines",
+      later: "Guideline published later", search: "Search guidelines", similar: "Similar requests already reviewed",
+      similarity: "similarity",
       help: "Keys: 1–3 topic · t all topics · a–d guideline · n no guideline · / search guidelines · Enter save · s skip · u undo · q switch queue"}
   }[LANG];
   const $ = (id) => document.getElementById(id);
@@ -108,7 +110,19 @@
     $("c-pred-avoid").textContent = `${T.predicted}: ${p.avoidable ? T.yes : T.no} – ${p.reason_label || ""}` +
       (p.avoidable_probability != null ? ` (${pct(p.avoidable_probability)})` : "");
     $("gl-search").value = ""; $("gl-results").replaceChildren();
+    renderSimilar();
     await renderChoices();
+  }
+  function renderSimilar() {
+    // the nearest requests already reviewed (review --semantic), with what the reviewer decided: text only
+    const s = card.similar || [];
+    $("similar-box").hidden = !s.length;
+    $("h-similar").textContent = T.similar;
+    $("c-similar").replaceChildren(...s.map((x) => el("li", {"data-similar": x.id},
+      el("span", {class: "gl-title"}, `${x.topic_label} · ` + (x.guideline_id ? `${x.guideline_id} ${x.guideline_title || ""}` : T.none) +
+        ` · ${T.avoidable} ${x.avoidable ? T.yes : T.no}`),
+      el("span", {class: "gl-dates"}, ` · ${T.similarity} ${x.similarity.toFixed(2)}`),
+      el("div", {class: "gl-open"}, (x.subject ? `${x.subject}: ` : "") + x.opening))));
   }
   function glItem(g, key, matched) {
     const dates = `${T.published} ${g.published}` + (g.retired ? ` · ${T.retired} ${g.retired}` : "") +
