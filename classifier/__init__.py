@@ -54,7 +54,10 @@ def adapt(reviewed, guidelines=None, model=None, inputs=None, folds: int = 5, se
 
     Learns, each shrunk toward the model as it is by a prior whose strength cross-validation
     on the reviews chooses: the coverage calibration, the topic priors, and the ranking of
-    the guidelines from the reviewer's choices (:mod:`classifier.guidelines.adapt`).
+    the guidelines from the reviewer's choices (:mod:`classifier.guidelines.adapt`). The
+    adaptation is kept only if, cross-validated on the reviews, it predicts their avoidable
+    decisions better than the model as it is (otherwise the copy carries the model unchanged
+    and its ``fit`` record says so).
 
     Parameters
     ----------

@@ -366,6 +366,8 @@ def label(inputs, out, model_dir, guidelines, no_guidelines, with_text, jobs, en
     adapted to the catalogue from the reviewed requests, with cross-fitting: a reviewed
     request's row carries the reviewer's decision (predicted.status reviewed) and, in
     predicted.out_of_fold, the prediction of the fold adaptation that never saw its review.
+    A fold adaptation that does not predict the other folds' reviews better than the model
+    as it is is not used.
 
     With --store, adds to a history store only what it does not hold: a message or record
     labelled in an earlier run (or earlier in this one) is recognised before it is parsed and
@@ -663,7 +665,9 @@ def adapt(inputs, reviewed_files, guidelines, out_dir, model_dir, folds, seed, m
 
     Learns the coverage calibration, the topic priors and the reviewer's guideline choices,
     each shrunk toward the model as it is by a prior whose strength cross-validation on the
-    reviews chooses. Request texts come from the reviewed rows (or, for rows labelled on this
+    reviews chooses; the adaptation is kept only if, cross-validated on the reviews, it
+    predicts their avoidable decisions better than the model as it is (the run says when it
+    is not). Request texts come from the reviewed rows (or, for rows labelled on this
     machine, its private text store) or from INPUTS (the files that were labelled and reviewed). The model card records the
     catalogue's sha256, the reviews by queue and cross-validated before/after figures.
     Use it with `label --model OUT` (the adapted catalogue is its default).

@@ -82,3 +82,22 @@ def test_example_answer_key_figures_are_the_committed_ones(tmp_path: Path) -> No
     assert got == json.loads(committed.read_text(encoding="utf-8")), "rerun python benchmarks/example_answer_key.py"
     assert got["threads"] == 156 and got["true_avoidable"] == 98
     assert (tmp_path / "example_answer_key.md").read_text(encoding="utf-8") == proc.stdout
+
+
+@pytest.mark.slow
+def test_adaptation_components_leaves_each_component_out(tmp_path: Path) -> None:
+    """benchmarks/adaptation_components.py: every variant measured on every seed, its table written."""
+    if not (REPO / "corpus" / "generated.jsonl").exists():
+        pytest.skip("corpus/generated.jsonl not built")
+    out = tmp_path / "components.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "adaptation_components.py"), "--sets",
+                           "generated-pruned", "--seeds", "2", "--n", "30", "--size", "120", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(out.read_text(encoding="utf-8"))["sets"]["generated-pruned"]
+    assert set(got["variants"]) == {"shipped", "all", "ungated", "no-topic", "no-ranking", "no-coverage", "only-coverage"}
+    assert all(len(v) == 2 and all(0.0 <= x <= 1.0 for x in v) for v in got["variants"].values())
+    assert got["summary"]["shipped"]["gain"] == 0.0
+    assert all(0 <= k <= 5 for k in got["folds_adapted"])
+    md = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "| generated-pruned | no-coverage |" in md and "--size 120" in md

@@ -224,3 +224,21 @@ def test_readme_small_promises():
     assert "chromium" in text[tests_at:tests_at + 600]
     for md in [README, *REPO.glob("corpus/**/*.md"), *REPO.glob("models/**/*.md"), *REPO.glob("docs/**/*.md")]:
         assert "shared/spec" not in md.read_text(encoding="utf-8"), f"{md.relative_to(REPO)} cites shared/spec"
+
+
+def test_readme_adaptation_figures_are_the_benchmarks():
+    """Quick: the "Adapt to your catalogue" table quotes benchmarks/results/adaptation.json."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    m = json.loads((REPO / "benchmarks" / "results" / "adaptation.json").read_text(encoding="utf-8"))
+    assert m["seeds"] == 20 and m["n"] == 60
+    for name in ("transfer", "mailbox"):
+        d, t = m["sets"][name], m["tilted_sets"][name]
+        s = d["summary"]
+        iv, tv = s["ppi_after"], t["summary"]["ppi_after"]
+        row = (f"({d['n_requests']}, {d['true_share']:.3f}) | {s['accuracy_before']:.3f} → {s['accuracy_after']:.3f} "
+               f"({s['gain'] * 100:+.1f} points; {s['seeds_improved']} seeds better, {s['seeds_worse']} worse) | "
+               f"{d['model_share']:.3f} → {s['model_share_after']:.3f} | {iv['covers']} / {iv['n']}, "
+               f"{iv['mean_width']:.3f} | {tv['covers']} / {tv['n']}, {tv['mean_width']:.3f} |")
+        assert row in text, row
+    reached = [m["sets"][n]["summary"]["accuracy_target_met"] for n in ("transfer", "mailbox")]
+    assert ("**not reached on either set**" in text) == (not any(reached))

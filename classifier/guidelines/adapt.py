@@ -19,11 +19,17 @@ cross-validation on the reviews (the lowest held-out log-loss; the last strength
 change", so a component that does not help on held-out reviews stays as shipped). Below
 :data:`MIN_REVIEWS` usable reviews a component is not fitted.
 
+Each component is chosen on its own loss (topic, ranking, coverage), but what matters is the
+avoidable decision they make together: the adaptation as a whole is kept only where it
+predicts held-out reviews' avoidable decisions better (lower Brier score) than the model as
+it is (:func:`cross_fit`'s ``gate``).
+
 :func:`cross_fit` splits the reviews into folds and fits one adaptation without each fold:
 a reviewed request's own prediction comes from the adaptation that never saw its review,
 every other request's from the average of the fold adaptations (cross-prediction-powered
 inference; Zrnic and Candès, *PNAS* 2024), so the corrected estimates never use a review
-both to fit and to correct.
+both to fit and to correct. Whether a fold adaptation is kept is decided on the other folds'
+reviews only, so this still holds with the gate.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ if TYPE_CHECKING:  # the Assessor imports this module
     from .assess import Assessor
 
 __all__ = ["Adaptation", "ReviewLabel", "CrossFit", "fit_adaptation", "cross_fit", "reviewed_decision",
-           "MIN_REVIEWS", "STRENGTHS"]
+           "MIN_REVIEWS", "STRENGTHS", "COMPONENTS"]
 
 # Fewer usable reviews than this leave a component as shipped: its prior strength cannot be
 # chosen by cross-validation on fewer.
@@ -54,6 +60,8 @@ MIN_REVIEWS = 10
 # curvature, roughly); the last one is "no change".
 STRENGTHS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1e6)
 _INNER_FOLDS = 5
+# The components an adaptation can change (leaving one out measures what it contributes).
+COMPONENTS = ("topic", "ranking", "coverage")
 
 
 @dataclass(frozen=True)
@@ -392,7 +400,7 @@ def _coverage_loss(zeta, best, y, params) -> np.ndarray:
 
 
 def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Sequence[ReviewLabel],
-                   seed: int = 0) -> Adaptation:
+                   seed: int = 0, components: Sequence[str] = COMPONENTS) -> Adaptation:
     """Fit an adaptation of ``assessor`` (its model, catalogue and current adaptation) to reviewed requests.
 
     Parameters
@@ -407,6 +415,8 @@ def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Se
         and guideline ids in the catalogue (or None).
     seed : int
         Seed of the cross-validation folds that choose the prior strengths.
+    components : sequence of str
+        Which of :data:`COMPONENTS` to fit (the others are kept as they are).
 
     Returns
     -------
@@ -416,10 +426,20 @@ def fit_adaptation(assessor: "Assessor", requests: Sequence[Request], labels: Se
     """
     if len(labels) != len(requests):
         raise ValueError(f"fit_adaptation: {len(requests)} requests but {len(labels)} labels")
-    return _fit(assessor, assessor._context(list(requests)), labels, seed)
+    return _fit(assessor, assessor._context(list(requests)), labels, seed, _components(components))
 
 
-def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) -> Adaptation:
+def _components(components: Sequence[str]) -> frozenset[str]:
+    """The named components, checked against :data:`COMPONENTS`."""
+    unknown = [c for c in components if c not in COMPONENTS]
+    if unknown:
+        raise ValueError(f"unknown adaptation component(s) {', '.join(map(str, unknown))}; "
+                         f"expected some of {', '.join(COMPONENTS)}")
+    return frozenset(components)
+
+
+def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int,
+         components: frozenset[str] = frozenset(COMPONENTS)) -> Adaptation:
     """:func:`fit_adaptation` on a computed context."""
     cat = assessor.catalogue
     classes = assessor.classes
@@ -435,7 +455,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     cidx = {c: k for k, c in enumerate(classes)}
     y = np.array([cidx[lb.topic] for lb in labels], dtype=int)
     proba = current.shift_topics(ctx.proba, classes)
-    if n >= MIN_REVIEWS:
+    if "topic" not in components:
+        notes.append("topic priors: not asked for; kept as they were")
+    elif n >= MIN_REVIEWS:
         L = np.log(np.maximum(proba, 1e-12))
         lam, info["topic"] = _choose(lambda r, lam: _fit_topic(L[r], y[r], lam[0]),
                                      lambda w, r: _topic_loss(L[r], y[r], w), n, [(s,) for s in STRENGTHS], seed)
@@ -452,7 +474,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     gidx = np.array([cat.index.get(lb.guideline_id, -1) if lb.guideline_id else -1 for lb in labels], dtype=int)
     rows = np.flatnonzero(gidx >= 0)
     info["n_with_guideline"] = int(len(rows))
-    if len(rows) >= MIN_REVIEWS:
+    if "ranking" not in components:
+        notes.append("guideline ranking: not asked for; kept as it was")
+    elif len(rows) >= MIN_REVIEWS:
         proba = current.shift_topics(ctx.proba, classes)
         feats = cat.with_topic_probabilities(ctx.feats, proba, classes) if current.changes_topics else ctx.feats
         Z = assessor._match_logits(feats, current)[rows]
@@ -479,7 +503,9 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
     rows = np.flatnonzero(agent & (probs.best_old >= 0))
     yc = covered[rows]
     info["n_coverage"] = int(len(rows))
-    if len(rows) >= MIN_REVIEWS and min(yc.sum(), len(yc) - yc.sum()) >= 2:
+    if "coverage" not in components:
+        notes.append("coverage: not asked for; kept as it was")
+    elif len(rows) >= MIN_REVIEWS and min(yc.sum(), len(yc) - yc.sum()) >= 2:
         zr, br, m = zeta[rows], probs.best_old[rows], len(cat)
         grid = [(c, b) for c in STRENGTHS for b in STRENGTHS]
         lam, info["coverage"] = _choose(lambda r, lam: _fit_coverage(zr[r], br[r], yc[r], m, *lam),
@@ -500,7 +526,7 @@ def _fit(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], seed: int) ->
 
 
 def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequence[ReviewLabel], folds: int = 5,
-              seed: int = 0) -> CrossFit:
+              seed: int = 0, components: Sequence[str] = COMPONENTS, gate: bool = True) -> CrossFit:
     """Fold adaptations for labelling with reviews, the full adaptation and cross-validated figures.
 
     Parameters
@@ -513,6 +539,14 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
         Number of folds K; each fold adaptation is fitted on the other K - 1 folds' reviews.
     seed : int
         Seed of the fold assignment and of the cross-validation that chooses prior strengths.
+    components : sequence of str
+        Which of :data:`COMPONENTS` to adapt (all by default).
+    gate : bool
+        Keep each fold adaptation only where it predicts the avoidable decisions of the
+        reviews it was not fitted on better (lower Brier score) than the model as it is,
+        checked on the other folds' reviews with adaptations fitted without both folds;
+        and the full adaptation only where the cross-validated figures on all reviews show
+        the same. A fold adaptation that fails its check is replaced by the model as it is.
 
     Returns
     -------
@@ -520,6 +554,7 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
         With fewer than :data:`MIN_REVIEWS` reviews no fold adaptation is fitted: the reviewed
         requests still carry the reviewer's decision, and the model's own predictions stand.
     """
+    parts = _components(components)
     ids = [r.id for r in requests]
     if len(set(ids)) != len(ids):
         raise ValueError("cross_fit: reviewed request ids must be unique")
@@ -534,14 +569,75 @@ def cross_fit(assessor: "Assessor", requests: Sequence[Request], labels: Sequenc
     fold = np.empty(n, dtype=int)
     fold[order] = _folds(n, k, seed)
     ctx = assessor._context(list(requests))
-    fitted = []
-    for f in range(k):
-        tr = np.flatnonzero(fold != f)
-        fitted.append(_fit(assessor, ctx.take(tr), [labels[i] for i in tr], seed))
-    full = _fit(assessor, ctx, labels, seed)
+    fit_without = lambda out: _fit(assessor, ctx.take(np.flatnonzero(~np.isin(fold, out))),  # noqa: E731
+                                   [labels[i] for i in np.flatnonzero(~np.isin(fold, out))], seed, parts)
+    fitted = [fit_without([f]) for f in range(k)]
+    full = _fit(assessor, ctx, labels, seed, parts)
+    base = assessor.base_adaptation(assessor.catalogue)
+    truth = _truth(assessor, ctx, labels)
+    notes = list(full.fit.get("notes", ()))
     figures = _cv_figures(assessor, ctx, labels, fitted, fold)
+    applied = [True] * k
+    if gate:
+        # Keep an adaptation only where it predicts held-out reviews' avoidable decisions better
+        # than the model as it is. Fold f's own check uses the other folds' reviews only (each
+        # predicted by an adaptation fitted without both folds), so a review never decides
+        # whether the adaptation that predicts it out of fold is used.
+        pair = {(f, g): fit_without([f, g]) for f in range(k) for g in range(f + 1, k)}
+        for f in range(k):
+            rows = np.flatnonzero(fold != f)
+            adapted = [pair[min(f, g), max(f, g)] for g in fold[rows]]
+            applied[f] = _improves(assessor, ctx, truth, rows, adapted, base)
+        fitted = [a if ok else base for a, ok in zip(fitted, applied)]
+        ungated = figures
+        figures = _cv_figures(assessor, ctx, labels, fitted, fold)
+        figures["ungated_after"] = ungated["after"]
+        figures["folds_adapted"] = int(sum(applied))
+        if not _better(ungated):
+            keep = dict(full.fit, applied=False)
+            notes.append("not applied to the saved adaptation: on the reviews, the cross-validated avoidable Brier "
+                         f"score after adapting ({ungated['after']['avoidable_brier']}) is not below the model's own "
+                         f"({ungated['before']['avoidable_brier']}); the model is kept as it was")
+            keep["notes"] = notes
+            full = replace(base, fit=keep) if base is not None else Adaptation(catalogue_sha256=full.catalogue_sha256,
+                                                                              fit=keep)
+        if sum(applied) < k:
+            notes.append(f"{k - sum(applied)} of {k} fold adaptation(s) kept the model as it was: they did not predict "
+                         "the other folds' reviews better (cross-validated avoidable Brier score)")
     return CrossFit(folds=tuple(fitted), fold_of={i: int(f) for i, f in zip(ids, fold)}, decisions=decisions,
-                    full=full, figures=figures, notes=tuple(full.fit.get("notes", ())))
+                    full=full, figures=figures, notes=tuple(notes))
+
+
+def _truth(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel]) -> list[bool | None]:
+    """The reviewers' avoidable decisions by the spec's rule."""
+    tax, cat = assessor.taxonomy, assessor.catalogue
+    return [reviewed_decision(lb, cat, tax, d)[0] for lb, d in zip(labels, ctx.days)]
+
+
+def _brier(assessor: "Assessor", ctx, truth: Sequence[bool | None], rows: np.ndarray,
+           adaptations: Sequence[Adaptation | None]) -> float | None:
+    """Mean squared error of the avoidable probability on the given reviews, each under its own adaptation."""
+    err = []
+    for a in dict.fromkeys(adaptations):  # each distinct adaptation once, on the rows it predicts
+        mine = [i for i, b in zip(rows, adaptations) if b == a]
+        for i, x in zip(mine, assessor._assess_context(ctx.take(mine), [a])):
+            if truth[i] is not None and x.avoidable_probability is not None:
+                err.append((x.avoidable_probability - float(truth[i])) ** 2)
+    return float(np.mean(err)) if err else None
+
+
+def _improves(assessor: "Assessor", ctx, truth, rows: np.ndarray, adapted: Sequence[Adaptation],
+              base: Adaptation | None) -> bool:
+    """Whether the adaptations predict these reviews' avoidable decisions better than the model as it is."""
+    after = _brier(assessor, ctx, truth, rows, adapted)
+    before = _brier(assessor, ctx, truth, rows, [base] * len(rows))
+    return after is not None and before is not None and after < before
+
+
+def _better(figures: Mapping[str, Any]) -> bool:
+    """Whether cross-validated figures show a lower avoidable Brier score after adapting."""
+    b, a = (figures.get("before") or {}).get("avoidable_brier"), (figures.get("after") or {}).get("avoidable_brier")
+    return a is not None and b is not None and a < b
 
 
 def _cv_figures(assessor: "Assessor", ctx, labels: Sequence[ReviewLabel], fitted: Sequence[Adaptation],

@@ -199,3 +199,49 @@ def test_an_adaptation_for_another_catalogue_is_not_applied(assessor, tiny_model
     assert any("adapted to another guideline catalogue" in w for w in a.warnings)
     reqs = _requests(5)
     assert [x.avoidable for x in a.assess(reqs)] == [x.avoidable for x in assessor.assess(reqs)]
+
+
+def test_the_gate_keeps_the_model_where_the_adaptation_predicts_held_out_reviews_worse(assessor, monkeypatch):
+    from classifier.guidelines import adapt as adapt_module
+
+    reqs = _requests(40, seed=12)
+    labels = _strict_reviewer(assessor, reqs)
+    # an adaptation that calls every request covered, whatever the reviews say
+    harmful = Adaptation(assessor.catalogue.digest, coverage_shift=8.0)
+    monkeypatch.setattr(adapt_module, "_fit", lambda *args, **kwargs: harmful)
+    ungated = cross_fit(assessor, reqs, labels, gate=False)
+    assert ungated.folds == (harmful,) * 5
+    cf = cross_fit(assessor, reqs, labels)
+    assert cf.folds == (None,) * 5 and cf.figures["folds_adapted"] == 0
+    assert cf.full.is_identity and cf.full.fit["applied"] is False
+    assert any("not applied" in n for n in cf.notes) and any("5 of 5 fold" in n for n in cf.notes)
+    # the figures are the gated ones (no change), the ungated ones are kept beside them
+    assert cf.figures["after"]["avoidable_brier"] == cf.figures["before"]["avoidable_brier"]
+    assert cf.figures["ungated_after"]["avoidable_brier"] > cf.figures["before"]["avoidable_brier"]
+    new = _requests(5, seed=13)
+    out = Assessor(assessor.model, catalogue=assessor.catalogue, adaptation=cf).assess(new)
+    own = assessor.assess_with(new, [None])
+    assert [o.avoidable_probability for o in out] == pytest.approx([o.avoidable_probability for o in own])
+
+
+def test_the_gate_keeps_an_adaptation_that_predicts_held_out_reviews_better(assessor):
+    reqs = _requests(60, seed=14)
+    labels = _strict_reviewer(assessor, reqs)
+    cf, ungated = cross_fit(assessor, reqs, labels), cross_fit(assessor, reqs, labels, gate=False)
+    assert cf.figures["folds_adapted"] == 5 and cf.folds == ungated.folds
+    assert cf.full == ungated.full and "applied" not in cf.full.fit
+    assert cf.figures["after"]["avoidable_brier"] < cf.figures["before"]["avoidable_brier"]
+
+
+def test_components_can_be_left_out(assessor):
+    reqs = _requests(40, seed=15)
+    labels = _strict_reviewer(assessor, reqs)
+    cf = cross_fit(assessor, reqs, labels, components=("coverage",), gate=False)
+    assert not cf.full.changes_topics and not cf.full.match_bias and not cf.full.match_coef
+    assert cf.full.coverage_shift != 0.0
+    assert any(n.startswith("topic priors: not asked for") for n in cf.notes)
+    assert any(n.startswith("guideline ranking: not asked for") for n in cf.notes)
+    none = fit_adaptation(assessor, reqs, labels, components=())
+    assert none.is_identity
+    with pytest.raises(ValueError, match="unknown adaptation component"):
+        cross_fit(assessor, reqs, labels, components=("coverage", "threshold"))
