@@ -593,3 +593,15 @@ def test_texts_go_to_the_private_store_not_the_rows(records, tmp_path, tiny_mode
     # labelling to the same output again replaces its texts, a resume adds to them
     _label(path, tmp_path / "o.jsonl", tiny_model_dir, tiny_dir, text_store=True, overwrite=True)
     assert len((folder / f"{store_ref(tmp_path / 'o.jsonl')}.jsonl").read_text().splitlines()) == n - 1
+
+
+def test_workers_that_embed_get_small_batches():
+    from types import SimpleNamespace
+
+    from classifier.label import SEMANTIC_PARALLEL_BATCH, _batch_size
+
+    run = lambda **kw: SimpleNamespace(**{"semantic": None, "parallel": False, "batch_size": 1000, **kw})  # noqa: E731
+    assert _batch_size(run()) == 1000                                      # lexical: the run's batches
+    assert _batch_size(run(semantic="cascade")) == 1000                    # one process: nothing to balance
+    assert _batch_size(run(semantic="all", parallel=True)) == SEMANTIC_PARALLEL_BATCH < 1000
+    assert _batch_size(run(semantic="cascade", parallel=True, batch_size=50)) == 50   # a smaller one is kept
