@@ -21,9 +21,10 @@ HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900
 _HETU_RE = re.compile(r"(?<![0-9A-Za-z-])(\d{2})(\d{2})(\d{2})([-+YXWVUABCDEFyxwvuabcdef])(\d{3})([0-9A-Ya-y])(?![0-9A-Za-z])")
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IBAN_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,3})?(?![0-9A-Za-z])")
-# Finnish mobile (04x, 050) and landline (0 + area code) numbers, with or without +358.
+# Finnish mobile (04x, 050) and landline (0 + area code) numbers, with or without +358. Not right after
+# "digit-": there it continues a date ("2016-09-05 10:12" read "09-05 10" as a number) or a reference.
 _PHONE_RE = re.compile(
-    r"(?<![\w+])(?:\+358[\s-]?\(?0?\)?|00358[\s-]?|\(?0)(?:4\d|50|[1-35-9]\d?)\)?[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,2}(?![\d])"
+    r"(?<![\w+])(?<!\d-)(?:\+358[\s-]?\(?0?\)?|00358[\s-]?|\(?0)(?:4\d|50|[1-35-9]\d?)\)?[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,2}(?![\d])"
 )
 _DEFAULT_CUSTOMER = r"(?i)(?:asiakas(?:numero|nro|nr)|as\.?\s?nro|asnro|as\.?\s?nr|asiakas\s?nro|as\.?numero)\.?\s*:?\s*#?\s*(\d{4,10})"
 _DEFAULT_CONTRACT = r"(?i)(?:sopimus(?:numero|nro)|sop\.?\s?nro|sopnro|sop\.?\s?nr|sopimus\s?nro)\.?\s*:?\s*#?\s*(\d{4,12})"

@@ -42,3 +42,11 @@ def test_identifiers_glued_to_non_ascii_letters_are_redacted():
     assert r.redact("FI21 1234 5600 0007 85Ã") == "[IBAN]Ã"
     assert r.redact("ÃFI21 1234 5600 0007 85") == "Ã[IBAN]"
     assert r.redact("131052-308Tä ja Ã131052-308T") == "[HETU]ä ja Ã[HETU]"
+
+
+def test_a_date_time_is_not_a_phone_number():
+    r = Redactor()
+    for t in ("Lähetetty 2016-09-05 10:12:00 asiakkaalle", "aika 2016-09-05 10:12", "2016-09-05 10:12:33+03:00"):
+        assert r.redact(t) == t
+    assert r.redact("numero 050 1234567, lähetetty 2016-09-05 10:12") == "numero [PUHELIN], lähetetty 2016-09-05 10:12"
+    assert r.redact("soita 09-123 4567") == "soita [PUHELIN]"
