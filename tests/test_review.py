@@ -495,6 +495,9 @@ def test_similar_requests_already_reviewed_come_with_their_decisions(tiny_dir, t
         assert top["avoidable"] in (True, False) and top["similarity"] > sim[-1]["similarity"]
         assert top["opening"].startswith("Asiakas haluaa") and top["topic_label"]
         assert s.card("r001")["similar"][0]["id"] == "r004"     # the confirmation request's nearest
+        before = len(s.embedder.calls)
+        s.card("r000"), s.card("r001")
+        assert len(s.embedder.calls) == before                  # texts already embedded are not embedded again
         assert all(x["id"] != "r002" for x in s.card("r002")["similar"])   # never itself
         s.undo("r004")                                          # an undone decision is no neighbour
         assert all(x["id"] != "r004" for x in s.card("r001")["similar"])

@@ -295,6 +295,7 @@ class ReviewSession:
                               "with --with-text)")
         self.skipped: dict[str, list[str]] = {q: [] for q in self.queues}
         self._cards: dict[str, dict[str, Any]] = {}
+        self._vectors: dict[str, Any] = {}  # request id -> its text's embedding (review --semantic)
         self._lock = threading.RLock()
         from ..report.texts import TEXT
 
@@ -467,8 +468,11 @@ class ReviewSession:
         import numpy as np
 
         with self._lock:  # the page's requests come in on several threads; the embedder is not shared safely
-            vecs = np.asarray(self.embedder.embed([text] + [t for _, t, _ in done]), dtype=np.float32)
-        sims = vecs[1:] @ vecs[0]
+            need = [i for i in [rid] + [o for o, _, _ in done] if i not in self._vectors]
+            if need:  # each text embedded (and redacted for its cache key) once per session
+                vecs = np.asarray(self.embedder.embed([self.by_id[i]["text"] for i in need]), dtype=np.float32)
+                self._vectors.update(zip(need, vecs))
+            sims = np.stack([self._vectors[o] for o, _, _ in done]) @ self._vectors[rid]
         out = []
         for j in np.argsort(-sims, kind="stable")[:k]:
             other, t, cur = done[int(j)]
