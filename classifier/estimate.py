@@ -141,6 +141,18 @@ def _clip(lo: float, hi: float, clip: bool) -> tuple[float, float]:
     return (max(0.0, lo), min(1.0, hi)) if clip else (lo, hi)
 
 
+def _reviewed_arrays(name: str, y, yhat, yhat_all) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reviewed values, their predictions and all predictions as float arrays; at least 2 reviews and 1 prediction."""
+    y = np.asarray(y, dtype=float).ravel()
+    f = np.asarray(yhat, dtype=float).ravel()
+    fa = np.asarray(yhat_all, dtype=float).ravel()
+    if len(f) != len(y):
+        raise EstimateError(f"{name}: {len(y)} reviewed values but {len(f)} predictions for them")
+    if len(y) < 2 or len(fa) < 1:
+        raise EstimateError(f"{name}: need at least 2 reviewed values and 1 prediction, got {len(y)} and {len(fa)}")
+    return y, f, fa
+
+
 def ppi_mean(y: Sequence[float], yhat: Sequence[float], yhat_all: Sequence[float], alpha: float = 0.05,
              lam: float | None = None, clip: bool = True) -> Estimate:
     """Prediction-powered estimate and interval of a mean (a share when the values are 0/1).
@@ -172,14 +184,8 @@ def ppi_mean(y: Sequence[float], yhat: Sequence[float], yhat_all: Sequence[float
     EstimateError
         Fewer than two reviewed values, or lengths that do not match.
     """
-    y = np.asarray(y, dtype=float).ravel()
-    f = np.asarray(yhat, dtype=float).ravel()
-    fa = np.asarray(yhat_all, dtype=float).ravel()
+    y, f, fa = _reviewed_arrays("ppi_mean", y, yhat, yhat_all)
     n, N = len(y), len(fa)
-    if len(f) != n:
-        raise EstimateError(f"ppi_mean: {n} reviewed values but {len(f)} predictions for them")
-    if n < 2 or N < 1:
-        raise EstimateError(f"ppi_mean: need at least 2 reviewed values and 1 prediction, got {n} and {N}")
     if lam is None:
         cov = float(np.mean((y - y.mean()) * (f - f.mean())))
         var = float(np.var(np.concatenate([f, fa]), ddof=1))
@@ -299,14 +305,8 @@ def corrected_mean(y: Sequence[float], yhat: Sequence[float], yhat_all: Sequence
     EstimateError
         Fewer than two draws, lengths that do not match, or invalid weights.
     """
-    y = np.asarray(y, dtype=float).ravel()
-    f = np.asarray(yhat, dtype=float).ravel()
-    fa = np.asarray(yhat_all, dtype=float).ravel()
+    y, f, fa = _reviewed_arrays("corrected_mean", y, yhat, yhat_all)
     n, N = len(y), len(fa)
-    if len(f) != n:
-        raise EstimateError(f"corrected_mean: {n} reviewed values but {len(f)} predictions for them")
-    if n < 2 or N < 1:
-        raise EstimateError(f"corrected_mean: need at least 2 reviewed values and 1 prediction, got {n} and {N}")
     w = _weights(weights, n)
     r = y - lam * f
     rbar = float(np.sum(w * r) / np.sum(w))
